@@ -1,0 +1,31 @@
+# The two commands a person needs: `make demo` and `make test`. Both set everything up first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test lint bench clean
+
+setup: $(STAMP)
+
+# The project with its dependencies, then semgrep and checkov in their own pinned environments.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip==26.3
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/devops-orchestra tools install
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/python examples/demo.py examples/vulnshop
+
+test: setup
+	$(BIN)/ruff check src tests bench examples/demo.py
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest -n 2 -q
+
+bench: setup
+	$(BIN)/python bench/security_scan.py
+
+clean:
+	rm -rf $(VENV)

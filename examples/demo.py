@@ -1,0 +1,41 @@
+"""`make demo`: start the MCP server over stdio, as an IDE would, and ask it for a security scan.
+
+Usage: python examples/demo.py [DIRECTORY]   (default: the bundled examples/vulnshop)
+"""
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+from mcp import Client, StdioServerParameters
+
+from devops_orchestra.models import SecurityReport
+from devops_orchestra.report import full_text
+
+
+async def main(target: Path) -> int:
+    server = StdioServerParameters(
+        command=sys.executable, args=["-m", "devops_orchestra", "serve", "--root", str(target)]
+    )
+    started = time.perf_counter()
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        print(f"  [{time.perf_counter() - started:5.1f} s] {message}", file=sys.stderr)
+
+    async with Client(server) as client:
+        tools = await client.list_tools()
+        print(f"Server up with tools: {', '.join(t.name for t in tools.tools)}", file=sys.stderr)
+        print(f"Calling security_scan on {target} ...", file=sys.stderr)
+        result = await client.call_tool("security_scan", {"path": "."}, progress_callback=progress)
+        if result.is_error:
+            print(f"security_scan failed: {result.content[0].text}", file=sys.stderr)  # type: ignore[union-attr]
+            return 1
+        report = SecurityReport.model_validate(result.structured_content)
+    print(full_text(report))
+    return 0
+
+
+if __name__ == "__main__":
+    default = Path(__file__).resolve().parent / "vulnshop"
+    raise SystemExit(asyncio.run(main(Path(sys.argv[1] if len(sys.argv) > 1 else default).resolve())))

@@ -1,0 +1,3 @@
+from devops_orchestra.cli import main
+
+raise SystemExit(main())

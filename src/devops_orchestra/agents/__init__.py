@@ -1,0 +1,1 @@
+"""Agents: each decides which analyses apply, runs them, and merges what they find."""

@@ -1,0 +1,200 @@
+"""The security agent: pick the scanners that apply, run them at once, merge what they say."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+import structlog
+
+from devops_orchestra.errors import ScannerFailed, ScannerTimeout, ScannerUnavailable
+from devops_orchestra.models import Finding, ScannerRun, SecurityReport, Severity, SeveritySummary
+from devops_orchestra.scanners import ALL
+from devops_orchestra.scanners.base import Scanner, ScanJob, ScanOutcome
+from devops_orchestra.workspace import Inventory, build_inventory
+
+log = structlog.get_logger(__name__)
+
+SCANNERS = tuple(ALL)
+Progress = Callable[[float, float, str], Awaitable[None]]
+
+_CONFIDENCE_RANK = {"high": 2, "medium": 1, "low": 0}
+# When two scanners report one problem, the more specific source leads.
+_SOURCE_RANK = {"semgrep": 3, "bandit": 2, "checkov": 1, "secrets": 0}
+_NOTHING_TO_SCAN = {
+    "semgrep": "no Python, JavaScript/TypeScript, Go or Java files",
+    "bandit": "no Python files",
+    "secrets": "no text files",
+    "checkov": "no Terraform, Kubernetes or Dockerfile files",
+}
+
+
+def default_timeout_s() -> float:
+    return float(os.environ.get("DEVOPS_ORCHESTRA_SCANNER_TIMEOUT", "600"))
+
+
+def cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+async def security_scan(
+    target: Path,
+    *,
+    scanners: Sequence[str] | None = None,
+    min_severity: Severity = Severity.info,
+    timeout_s: float | None = None,
+    progress: Progress | None = None,
+    display_path: str = ".",
+) -> SecurityReport:
+    """Scan target (a directory or one file) with every requested scanner that applies.
+
+    A scanner that is missing, crashes or times out becomes its run record; the others still count.
+    """
+    started = time.perf_counter()
+    wanted = list(dict.fromkeys(scanners or SCANNERS))
+    inventory = await asyncio.to_thread(build_inventory, target)
+    total = len(wanted) + 1
+    if progress:
+        await progress(1, total, f"inventory: {len(inventory.files)} files to scan, {len(inventory.skipped)} left out")
+
+    runs: dict[str, ScannerRun] = {}
+    tasks: dict[asyncio.Task[tuple[ScannerRun, ScanOutcome | None]], str] = {}
+    job_args = {"cores": cores(), "timeout_s": timeout_s or default_timeout_s()}
+    for name in wanted:
+        scanner = ALL[name]
+        files = scanner.select(inventory)
+        if not files:
+            runs[name] = ScannerRun(name=scanner.name, status="skipped", error=_NOTHING_TO_SCAN[name])
+            continue
+        job = ScanJob(base=inventory.base, files=files, **job_args)
+        tasks[asyncio.create_task(_run_one(scanner, job))] = name
+
+    outcomes: list[ScanOutcome] = []
+    done_count = 1 + len(runs)
+    try:
+        for next_done in asyncio.as_completed(tasks):
+            run, outcome = await next_done
+            runs[run.name] = run
+            if outcome:
+                outcomes.append(outcome)
+            done_count += 1
+            if progress:
+                await progress(done_count, total, _progress_line(run))
+    finally:  # a cancelled call cancels every scanner, which kills its processes
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    findings, scope_counts = _judge_test_code([f for o in outcomes for f in o.findings], inventory)
+    findings = [f for f in _merge_duplicates(findings) if f.severity.rank >= min_severity.rank]
+    findings.sort(key=rank_key)
+    scope = inventory.scope()
+    scope.test_findings_demoted, scope.test_asserts_suppressed = scope_counts
+    return SecurityReport(
+        run_id=uuid.uuid4().hex[:12],
+        root=str(inventory.base),
+        path=display_path,
+        duration_s=round(time.perf_counter() - started, 2),
+        summary=summarise(findings),
+        findings=findings,
+        findings_returned=len(findings),
+        findings_total=len(findings),
+        truncated=False,
+        scanners=[runs[n] for n in wanted],
+        scope=scope,
+    )
+
+
+async def _run_one(scanner: Scanner, job: ScanJob) -> tuple[ScannerRun, ScanOutcome | None]:
+    started = time.perf_counter()
+    version = scanner.version()
+
+    def record(status: str, error: str | None = None, **extra: object) -> tuple[ScannerRun, None]:
+        return ScannerRun.model_validate({
+            "name": scanner.name, "version": version, "status": status, "error": error,
+            "duration_s": round(time.perf_counter() - started, 2), "files": len(job.files), **extra,
+        }), None
+
+    if version is None:
+        return record("unavailable", f"{scanner.name} is not installed: run `devops-orchestra tools install`")
+    try:
+        outcome = await scanner.scan(job)
+    except ScannerUnavailable as exc:
+        return record("unavailable", str(exc))
+    except ScannerTimeout as exc:
+        return record("timeout", str(exc))
+    except ScannerFailed as exc:
+        return record("failed", str(exc))
+    except Exception as exc:  # a bug in one adapter must not lose the other scanners' findings
+        log.exception("scanner crashed", scanner=scanner.name)
+        return record("failed", f"{type(exc).__name__}: {exc}")
+    warnings = outcome.warnings[:10] + ([f"... and {len(outcome.warnings) - 10} more"]
+                                        if len(outcome.warnings) > 10 else [])
+    return record("ok", findings=len(outcome.findings), warnings=warnings)[0], outcome
+
+
+def _progress_line(run: ScannerRun) -> str:
+    if run.status == "ok":
+        return f"{run.name}: {run.findings} findings in {run.duration_s:.1f} s"
+    return f"{run.name}: {run.status} ({run.error})"
+
+
+def _judge_test_code(findings: list[Finding], inventory: Inventory) -> tuple[list[Finding], tuple[int, int]]:
+    """Findings in test code stay visible but rank last; `assert` in tests is not a finding at all."""
+    test_paths = {f.rel for f in inventory.files if f.is_test}
+    kept: list[Finding] = []
+    demoted = suppressed = 0
+    for f in findings:
+        if f.location.path not in test_paths:
+            kept.append(f)
+        elif f.rule_id == "bandit:B101":
+            suppressed += 1
+        else:
+            demoted += 1
+            kept.append(f.model_copy(update={
+                "in_test_code": True,
+                "severity": Severity.info,
+                "message": f"In test code (would be {f.severity.value} elsewhere): {f.message}",
+            }))
+    return kept, (demoted, suppressed)
+
+
+def _merge_duplicates(findings: list[Finding]) -> list[Finding]:
+    """One problem reported by two scanners on one line becomes one finding naming both."""
+    groups: dict[tuple[str, int, str], list[Finding]] = {}
+    for f in findings:
+        key = (f.location.path, f.location.start_line, f.category if f.category != "other" else f.rule_id)
+        groups.setdefault(key, []).append(f)
+    merged: list[Finding] = []
+    seen_ids: set[str] = set()
+    for group in groups.values():
+        group.sort(key=lambda f: (-f.severity.rank, -_SOURCE_RANK[f.scanner], -_CONFIDENCE_RANK[f.confidence]))
+        lead = group[0]
+        others = sorted({f.rule_id for f in group[1:]} - {lead.rule_id})
+        if others:
+            lead = lead.model_copy(update={"sources": others})
+        if lead.id in seen_ids:  # the same code twice in one file: keep both, with distinct ids
+            n = 2
+            while f"{lead.id}-{n}" in seen_ids:
+                n += 1
+            lead = lead.model_copy(update={"id": f"{lead.id}-{n}"})
+        seen_ids.add(lead.id)
+        merged.append(lead)
+    return merged
+
+
+def rank_key(f: Finding) -> tuple[int, int, int, str, int]:
+    """Most severe, then most certain, first; ties in file order."""
+    return (-f.severity.rank, -_CONFIDENCE_RANK[f.confidence], len(f.sources) * -1,
+            f.location.path, f.location.start_line)
+
+
+def summarise(findings: list[Finding]) -> SeveritySummary:
+    counts = {s.value: 0 for s in Severity}
+    for f in findings:
+        counts[f.severity.value] += 1
+    return SeveritySummary(**counts, total=len(findings))

@@ -1,0 +1,128 @@
+"""The data every agent returns: findings, scanner run records and reports."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Severity(str, Enum):
+    critical = "critical"
+    high = "high"
+    medium = "medium"
+    low = "low"
+    info = "info"
+
+    @property
+    def rank(self) -> int:
+        """Higher is worse: critical 4 ... info 0."""
+        return _SEVERITY_RANK[self]
+
+    @classmethod
+    def parse(cls, value: str | None, default: Severity | None = None) -> Severity:
+        try:
+            return cls(str(value).lower())
+        except ValueError:
+            if default is None:
+                raise
+            return default
+
+
+_SEVERITY_RANK = {Severity.critical: 4, Severity.high: 3, Severity.medium: 2, Severity.low: 1, Severity.info: 0}
+
+Confidence = Literal["high", "medium", "low"]
+ScannerName = Literal["semgrep", "bandit", "secrets", "checkov"]
+RunStatus = Literal["ok", "failed", "timeout", "skipped", "unavailable"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Location(_Model):
+    path: str = Field(description="Path relative to the scanned root, posix form.")
+    start_line: int
+    end_line: int
+    start_column: int | None = None
+    end_column: int | None = None
+    snippet: str | None = Field(default=None, description="Source line(s); secrets redacted.")
+
+
+class Remediation(_Model):
+    summary: str
+    fix: str | None = Field(default=None, description="Concrete replacement code where known.")
+    references: list[str] = Field(default_factory=list)
+
+
+class Finding(_Model):
+    id: str = Field(description="Stable fingerprint: survives edits above the finding.")
+    rule_id: str
+    scanner: ScannerName
+    sources: list[str] = Field(
+        default_factory=list, description="Other rule ids that reported the same problem on this line."
+    )
+    category: str
+    severity: Severity
+    confidence: Confidence = "medium"
+    title: str
+    message: str
+    location: Location
+    cwe: str | None = None
+    owasp: str | None = None
+    remediation: Remediation
+    in_test_code: bool = False
+    status: Literal["new", "existing"] | None = None
+
+
+class ScannerRun(_Model):
+    name: ScannerName
+    version: str | None = None
+    status: RunStatus
+    duration_s: float = 0.0
+    findings: int = 0
+    files: int = Field(default=0, description="Files handed to the scanner.")
+    error: str | None = None
+    warnings: list[str] = Field(default_factory=list, description="e.g. files the scanner could not parse.")
+
+
+class SkippedFile(_Model):
+    path: str
+    reason: str
+
+
+class ScanScope(_Model):
+    """What was scanned, what was left out and why, what counted as test code."""
+
+    files_scanned: int = 0
+    files_skipped: int = 0
+    skipped_by_reason: dict[str, int] = Field(default_factory=dict)
+    skipped_examples: list[SkippedFile] = Field(default_factory=list)
+    test_files: int = 0
+    test_findings_demoted: int = 0
+    test_asserts_suppressed: int = 0
+
+
+class SeveritySummary(_Model):
+    critical: int = 0
+    high: int = 0
+    medium: int = 0
+    low: int = 0
+    info: int = 0
+    total: int = 0
+
+
+class SecurityReport(_Model):
+    run_id: str
+    root: str
+    path: str = Field(description="The scanned path, relative to the root.")
+    duration_s: float
+    summary: SeveritySummary = Field(description="Totals over all findings, also those not returned.")
+    findings: list[Finding] = Field(description="Most severe and most certain first.")
+    findings_returned: int
+    findings_total: int
+    truncated: bool = Field(description="True when findings were cut to fit max_findings or the size budget.")
+    full_report: str | None = Field(default=None, description="Resource URI holding every finding.")
+    scanners: list[ScannerRun]
+    scope: ScanScope

@@ -1,0 +1,79 @@
+"""How a security report reads: a page that fits the client's budget, and plain text for people."""
+
+from __future__ import annotations
+
+from devops_orchestra.models import SecurityReport
+
+# Claude Code saves a tool result over 50,000 characters to a file and shows the model only its path.
+# The structured content plus the text block must stay under that; keep a margin for the envelope.
+RESPONSE_BUDGET_CHARS = 46_000
+TEXT_FINDINGS = 8  # findings named in the short text beside the structured content
+
+
+def page(report: SecurityReport, max_findings: int, full_report_uri: str | None) -> SecurityReport:
+    """The report cut to the first max_findings findings and to the size budget; totals stay complete."""
+    cut = report.model_copy(update={"findings": [], "full_report": full_report_uri})
+    used = len(cut.model_dump_json(exclude_none=True)) + len(short_text(report)) + 200
+    kept = []
+    for finding in report.findings[:max_findings]:
+        size = len(finding.model_dump_json(exclude_none=True)) + 1
+        if used + size > RESPONSE_BUDGET_CHARS:
+            break
+        kept.append(finding)
+        used += size
+    return cut.model_copy(update={
+        "findings": kept,
+        "findings_returned": len(kept),
+        "truncated": len(kept) < len(report.findings),
+    })
+
+
+def short_text(report: SecurityReport) -> str:
+    """A few lines for the model and the person: counts, the worst findings, scanner trouble."""
+    s = report.summary
+    lines = [
+        f"Security scan of {report.path}: {s.total} findings "
+        f"(critical {s.critical}, high {s.high}, medium {s.medium}, low {s.low}, info {s.info}) "
+        f"in {report.duration_s:.1f} s, {report.scope.files_scanned} files scanned.",
+    ]
+    for f in report.findings[:TEXT_FINDINGS]:
+        loc = f.location
+        lines.append(f"- [{f.severity.value}] {loc.path}:{loc.start_line} {f.title} ({f.rule_id})")
+    if report.findings_returned < report.findings_total:
+        where = f" Every finding: {report.full_report}." if report.full_report else ""
+        lines.append(f"Returned the first {report.findings_returned} of {report.findings_total}.{where}")
+    for run in report.scanners:
+        if run.status in ("failed", "timeout", "unavailable"):
+            lines.append(f"! {run.name} {run.status}: {run.error}")
+    return "\n".join(lines)
+
+
+def full_text(report: SecurityReport) -> str:
+    """Every finding with where, why and what to do: the CLI's text format."""
+    out = [short_text(report).splitlines()[0], ""]
+    for f in report.findings:
+        loc = f.location
+        tags = ", ".join(x for x in (f.cwe, *f.sources) if x)
+        out.append(f"[{f.severity.value.upper()}] {loc.path}:{loc.start_line}  {f.title}")
+        out.append(f"    {f.rule_id}{f' ({tags})' if tags else ''}, confidence {f.confidence}")
+        if loc.snippet:
+            out.append(f"    > {loc.snippet.splitlines()[0].strip()[:160]}")
+        out.append(f"    {f.message}")
+        out.append(f"    Fix: {f.remediation.summary}")
+        out.append("")
+    out.append("Scanners:")
+    for run in report.scanners:
+        detail = f"{run.findings} findings, {run.files} files, {run.duration_s:.1f} s" if run.status == "ok" \
+            else run.error or ""
+        out.append(f"  {run.name:<8} {run.version or '-':<8} {run.status:<11} {detail}")
+        out += [f"           warning: {w}" for w in run.warnings]
+    sc = report.scope
+    if sc.skipped_by_reason:
+        reasons = ", ".join(f"{n} {r}" for r, n in sorted(sc.skipped_by_reason.items()))
+        out.append(f"Left out {sc.files_skipped} files: {reasons}.")
+    if sc.test_files:
+        out.append(
+            f"Test code: {sc.test_files} files; {sc.test_findings_demoted} findings there ranked as info, "
+            f"{sc.test_asserts_suppressed} asserts not reported."
+        )
+    return "\n".join(out)

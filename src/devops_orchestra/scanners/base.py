@@ -1,0 +1,165 @@
+"""What every scanner adapter shares: the job it is given and how it turns a hit into a Finding."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from devops_orchestra.models import Confidence, Finding, Location, Remediation, ScannerName, Severity
+from devops_orchestra.workspace import Inventory, SourceFile
+
+
+@dataclass(frozen=True)
+class ScanJob:
+    base: Path  # the scanned directory; scanners run with it as cwd and get paths relative to it
+    files: list[SourceFile]
+    cores: int
+    timeout_s: float
+
+    @property
+    def rels(self) -> list[str]:
+        return [f.rel for f in self.files]
+
+
+@dataclass
+class ScanOutcome:
+    findings: list[Finding]
+    warnings: list[str] = field(default_factory=list)  # e.g. files the scanner could not parse
+
+
+class Scanner(Protocol):
+    name: ScannerName
+
+    def select(self, inventory: Inventory) -> list[SourceFile]:
+        """The files this scanner should look at; empty means it does not apply."""
+        ...
+
+    def version(self) -> str | None:
+        """The installed version, or None when it is not installed. Cheap: no subprocess."""
+        ...
+
+    async def scan(self, job: ScanJob) -> ScanOutcome:
+        """Run the scanner; raise ScannerUnavailable, ScannerFailed or ScannerTimeout."""
+        ...
+
+
+def batches(files: list[SourceFile], n: int) -> list[list[SourceFile]]:
+    """Split files into n batches of about equal bytes (largest first, onto the lightest batch)."""
+    buckets: list[list[SourceFile]] = [[] for _ in range(max(1, n))]
+    weights = [0] * len(buckets)
+    for f in sorted(files, key=lambda f: f.size, reverse=True):
+        i = weights.index(min(weights))
+        buckets[i].append(f)
+        weights[i] += f.size + 2_000  # per-file overhead: parsing and bookkeeping
+    return [b for b in buckets if b]
+
+
+def relative(path: str, base: Path) -> str:
+    """A scanner's path (absolute, ./-prefixed or checkov's /-prefixed) as posix relative to base."""
+    p = Path(path)
+    if p.is_absolute():
+        try:
+            return p.relative_to(base).as_posix()
+        except ValueError:
+            pass
+    return path.lstrip("/").removeprefix("./")
+
+
+_QUOTED_VALUE = re.compile(r"""(?P<pre>(?:[:=,(]|=>)\s*)(?P<q>['"`])[^'"`]{4,}(?P=q)""")
+_BARE_ASSIGNMENT = re.compile(r"""^(?P<pre>\s*(?:export\s+)?[\w.-]+\s*[:=]\s*)(?P<value>[^'"`\s#][^\s#]*)""")
+_LONG_TOKEN = re.compile(r"\b(?=[A-Za-z+/_\-]*\d)[A-Za-z0-9+/_\-]{16,}={0,2}")  # with a digit: not a name
+
+
+def redact(line: str) -> str:
+    """Hide what looks like a secret value: assigned or compared literals, env values, long tokens."""
+    line = _QUOTED_VALUE.sub(lambda m: f"{m['pre']}{m['q']}«redacted»{m['q']}", line)
+    line = _BARE_ASSIGNMENT.sub(lambda m: f"{m['pre']}«redacted»", line)
+    return _LONG_TOKEN.sub("«redacted»", line)
+
+
+class SourceLines:
+    """Reads scanned files once each, for snippets and fingerprints."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self._cache: dict[str, list[str]] = {}
+
+    def get(self, rel: str, start: int, end: int) -> str:
+        lines = self._cache.get(rel)
+        if lines is None:
+            try:
+                text = (self.base / rel).read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                text = ""
+            lines = self._cache[rel] = text.splitlines()
+        end = min(max(start, end), start + 4)  # a snippet, not a dump
+        return "\n".join(lines[start - 1 : end]).rstrip()
+
+
+def fingerprint(rule_id: str, path: str, context: str) -> str:
+    """Stable id: rule + file + normalised code, not the line number, so it survives edits above."""
+    normalised = " ".join(context.split())
+    return hashlib.sha256(f"{rule_id}\0{path}\0{normalised}".encode()).hexdigest()[:16]
+
+
+def make_finding(
+    *,
+    scanner: ScannerName,
+    rule_id: str,
+    category: str,
+    severity: Severity,
+    confidence: Confidence,
+    title: str,
+    message: str,
+    path: str,
+    start_line: int,
+    end_line: int | None,
+    source: SourceLines,
+    remediation: Remediation,
+    start_column: int | None = None,
+    end_column: int | None = None,
+    cwe: str | None = None,
+    owasp: str | None = None,
+    fingerprint_context: str | None = None,
+) -> Finding:
+    start_line = max(1, start_line)
+    end_line = max(start_line, end_line or start_line)
+    snippet = source.get(path, start_line, end_line)
+    if category == "secret":
+        snippet = "\n".join(redact(line) for line in snippet.splitlines())
+    return Finding(
+        id=fingerprint(rule_id, path, fingerprint_context if fingerprint_context is not None else snippet),
+        rule_id=rule_id,
+        scanner=scanner,
+        category=category,
+        severity=severity,
+        confidence=confidence,
+        title=title,
+        message=message,
+        location=Location(
+            path=path,
+            start_line=start_line,
+            end_line=end_line,
+            start_column=start_column,
+            end_column=end_column,
+            snippet=snippet or None,
+        ),
+        cwe=cwe,
+        owasp=owasp,
+        remediation=remediation,
+    )
+
+
+def normalise_cwe(value: object) -> str | None:
+    """'CWE-89: Improper ...', ['CWE-89'], 89 or {'id': 89} -> 'CWE-89'."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, dict):
+        value = value.get("id")
+    if value is None or value == "" or value == -1:
+        return None
+    m = re.search(r"\d+", str(value))
+    return f"CWE-{m.group()}" if m else None

@@ -1,0 +1,101 @@
+"""checkov on infrastructure as code: Terraform, Kubernetes manifests, Dockerfiles."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from devops_orchestra import catalog, toolchain
+from devops_orchestra.errors import ScannerFailed, ScannerUnavailable
+from devops_orchestra.models import Finding, Remediation
+from devops_orchestra.proc import run, safe_arg
+from devops_orchestra.scanners.base import ScanJob, ScanOutcome, SourceLines, make_finding, relative
+from devops_orchestra.workspace import Inventory, SourceFile
+
+
+def framework_of(f: SourceFile) -> str | None:
+    if f.language == "terraform":
+        return "terraform"
+    if f.language == "dockerfile":
+        return "dockerfile"
+    if f.is_kubernetes:
+        return "kubernetes"
+    return None
+
+
+class CheckovScanner:
+    name = "checkov"
+
+    def select(self, inventory: Inventory) -> list[SourceFile]:
+        return [f for f in inventory.files if framework_of(f)]
+
+    def version(self) -> str | None:
+        return toolchain.version("checkov")
+
+    async def scan(self, job: ScanJob) -> ScanOutcome:
+        exe = toolchain.executable("checkov")
+        if exe is None:
+            raise ScannerUnavailable("checkov is not installed: run `devops-orchestra tools install`")
+        frameworks = sorted({fw for f in job.files if (fw := framework_of(f))})
+        # --skip-download: no platform API offline; an explicit framework list: all frameworks
+        # would also run `kubectl`. Exit 1 means checks failed, which is what we are here for.
+        argv = [str(exe), "--skip-download", "--quiet", "--compact", "--output", "json",
+                "--framework", ",".join(frameworks)]
+        for rel in job.rels:
+            argv += ["--file", safe_arg(rel)]
+        result = await run(argv, cwd=job.base, timeout_s=job.timeout_s, env={"LOG_LEVEL": "ERROR"})
+        if result.returncode not in (0, 1):
+            raise ScannerFailed(f"checkov exited {result.returncode}: {result.stderr_tail()}")
+        try:
+            raw = json.loads(result.stdout)
+        except ValueError as exc:
+            raise ScannerFailed(f"checkov printed no JSON: {result.stderr_tail()}") from exc
+        reports = raw if isinstance(raw, list) else [raw]
+        warnings = [
+            f"could not parse {relative(str(p), job.base)}"
+            for r in reports for p in (r.get("results") or {}).get("parsing_errors", [])
+        ]
+        return ScanOutcome(parse(raw, job.base), warnings)
+
+
+def parse(raw: list[dict[str, Any]] | dict[str, Any], base: Path) -> list[Finding]:
+    """checkov prints a list for several frameworks, a dict for one, a bare summary for none."""
+    source = SourceLines(base)
+    findings = []
+    for report in raw if isinstance(raw, list) else [raw]:
+        for hit in (report.get("results") or {}).get("failed_checks", []):
+            check_id = str(hit["check_id"])
+            known = catalog.entry("checkov", check_id)
+            name = str(hit.get("check_name") or check_id)
+            resource = str(hit.get("resource") or "")
+            start, end = (hit.get("file_line_range") or [1, 1])[:2]
+            findings.append(make_finding(
+                scanner="checkov",
+                rule_id=f"checkov:{check_id}",
+                category=known.category if known else "iac-misconfiguration",
+                severity=(known and known.severity) or catalog.default_severity("checkov", check_id),
+                confidence="high",
+                title=name,
+                message=f"{resource}: fails {check_id} ({name}).",
+                path=relative(str(hit.get("repo_file_path") or hit["file_path"]), base),
+                start_line=int(start or 1),
+                end_line=int(end or start or 1),
+                source=source,
+                remediation=Remediation(
+                    summary=" ".join(known.remediation.split()) if known and known.remediation
+                    else f"Change {resource or 'the resource'} so that: {_as_goal(name)}.",
+                    references=[hit["guideline"]] if hit.get("guideline") else [],
+                ),
+                cwe=known.cwe if known else None,
+                fingerprint_context=f"{resource}\0{check_id}",
+            ))
+    return findings
+
+
+def _as_goal(check_name: str) -> str:
+    """'Ensure S3 bucket has versioning enabled' -> 'S3 bucket has versioning enabled'."""
+    for prefix in ("Ensure that ", "Ensure "):
+        if check_name.startswith(prefix):
+            return check_name[len(prefix):].rstrip(".")
+    return check_name.rstrip(".")

@@ -1,0 +1,94 @@
+"""detect-secrets on every text file. Only the hash of a secret ever leaves this module."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from devops_orchestra import toolchain
+from devops_orchestra.errors import ScannerFailed, ScannerUnavailable
+from devops_orchestra.models import Confidence, Finding, Remediation, Severity
+from devops_orchestra.proc import run, safe_arg
+from devops_orchestra.scanners.base import ScanJob, ScanOutcome, SourceLines, make_finding, relative
+from devops_orchestra.workspace import Inventory, SourceFile
+
+# detect-secrets' plugin names -> how bad a leak of that kind is, and how sure the plugin is.
+_GRADES: dict[str, tuple[Severity, Confidence]] = {
+    "Private Key": (Severity.critical, "high"),
+    "Secret Keyword": (Severity.medium, "medium"),
+    "Base64 High Entropy String": (Severity.low, "low"),
+    "Hex High Entropy String": (Severity.low, "low"),
+    "Basic Auth Credentials": (Severity.high, "medium"),
+    "JSON Web Token": (Severity.medium, "medium"),
+}
+_DEFAULT_GRADE: tuple[Severity, Confidence] = (Severity.high, "high")  # provider keys: AWS, Slack, Stripe...
+
+
+class SecretsScanner:
+    name = "secrets"
+
+    def select(self, inventory: Inventory) -> list[SourceFile]:
+        return list(inventory.files)
+
+    def version(self) -> str | None:
+        return toolchain.version("secrets")
+
+    async def scan(self, job: ScanJob) -> ScanOutcome:
+        exe = toolchain.executable("secrets")
+        if exe is None:
+            raise ScannerUnavailable("detect-secrets is not installed: reinstall devops-orchestra")
+        # Files are named explicitly: on a directory detect-secrets lists only git-tracked files.
+        # It spreads them over its own worker pool (--cores).
+        argv = [str(exe), "--cores", str(job.cores), "scan", *(safe_arg(r) for r in job.rels)]
+        result = await run(argv, cwd=job.base, timeout_s=job.timeout_s)
+        if result.returncode != 0:
+            raise ScannerFailed(f"detect-secrets exited {result.returncode}: {result.stderr_tail()}")
+        try:
+            raw = json.loads(result.stdout)
+        except ValueError as exc:
+            raise ScannerFailed(f"detect-secrets printed no JSON: {result.stderr_tail()}") from exc
+        return ScanOutcome(parse(raw, job.base))
+
+
+def rule_slug(kind: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", kind.lower()).strip("-")
+
+
+def parse(raw: dict[str, Any], base: Path) -> list[Finding]:
+    source = SourceLines(base)
+    findings = []
+    for hits in raw.get("results", {}).values():
+        for hit in hits:
+            kind = str(hit["type"])
+            severity, confidence = _GRADES.get(kind, _DEFAULT_GRADE)
+            digest = str(hit.get("hashed_secret", ""))
+            findings.append(make_finding(
+                scanner="secrets",
+                rule_id=f"secrets:{rule_slug(kind)}",
+                category="secret",
+                severity=severity,
+                confidence=confidence,
+                title=f"{kind} committed to the repository",
+                message=(
+                    f"A value that looks like a {kind.lower()} is written in this file "
+                    f"(value hidden; SHA-1 {digest[:12]})."
+                ),
+                path=relative(str(hit["filename"]), base),
+                start_line=int(hit["line_number"]),
+                end_line=None,
+                source=source,
+                remediation=Remediation(
+                    summary=(
+                        "Treat it as leaked: revoke and rotate it now. Remove it from the file and load it at "
+                        "run time from the environment or a secret manager (os.environ, AWS Secrets Manager, "
+                        "Vault); if it was committed, purge it from history with git filter-repo."
+                    ),
+                    references=["https://cwe.mitre.org/data/definitions/798.html"],
+                ),
+                cwe="CWE-798",
+                owasp="A07:2021 - Identification and Authentication Failures",
+                fingerprint_context=digest,  # the secret's hash, never its text
+            ))
+    return findings

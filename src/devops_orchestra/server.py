@@ -1,0 +1,31 @@
+"""Builds the MCP server: the tools, the resources, and the state they share."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from mcp.server.mcpserver import MCPServer
+
+from devops_orchestra import __version__
+from devops_orchestra.state import AppState
+from devops_orchestra.tools import security
+from devops_orchestra.workspace import Roots
+
+INSTRUCTIONS = (
+    "DevOps agents for the repository open in the IDE. security_scan finds vulnerabilities, secrets and "
+    "infrastructure misconfigurations with file, line, severity and the fix."
+)
+
+
+def create_server(roots: list[Path]) -> MCPServer[AppState]:
+    allowed = Roots(roots)
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
+        yield AppState(roots=allowed)
+
+    server: MCPServer[AppState] = MCPServer(
+        "devops-orchestra", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan
+    )
+    security.register(server)
+    return server

@@ -1,0 +1,60 @@
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from devops_orchestra.errors import ScannerTimeout, ScannerUnavailable
+from devops_orchestra.proc import run, safe_arg
+
+
+def _alive(pid: int) -> bool:
+    """Running, not merely a zombie waiting for a parent that is not ours to reap it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+async def test_run_returns_exit_code_and_output(tmp_path: Path) -> None:
+    """The child's exit code and both streams come back as they were."""
+    result = await run(["sh", "-c", "echo out; echo err >&2; exit 3"], cwd=tmp_path, timeout_s=10)
+    assert (result.returncode, result.stdout, result.stderr_tail()) == (3, b"out\n", "err")
+
+
+async def test_missing_executable_is_unavailable(tmp_path: Path) -> None:
+    """A scanner that is not installed is a clear 'unavailable', not a crash."""
+    with pytest.raises(ScannerUnavailable, match="not installed"):
+        await run([str(tmp_path / "no-such-scanner")], cwd=tmp_path, timeout_s=5)
+
+
+async def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
+    """A hanging scanner and the children it started are all killed at the timeout."""
+    pidfile = tmp_path / "child.pid"
+    started = time.perf_counter()
+    with pytest.raises(ScannerTimeout, match="longer than"):
+        await run(["sh", "-c", f"sleep 60 & echo $! > {pidfile}; wait"], cwd=tmp_path, timeout_s=1)
+    assert time.perf_counter() - started < 5
+    assert not _alive(int(pidfile.read_text()))
+
+
+async def test_cancellation_kills_the_child(tmp_path: Path) -> None:
+    """Cancelling the caller (a cancelled tool call) leaves no scanner process behind."""
+    pidfile = tmp_path / "child.pid"
+    task = asyncio.create_task(run(["sh", "-c", f"echo $$ > {pidfile}; exec sleep 60"], cwd=tmp_path, timeout_s=60))
+    for _ in range(100):
+        if pidfile.exists() and pidfile.read_text().strip():
+            break
+        await asyncio.sleep(0.05)
+    pid = int(pidfile.read_text())
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not _alive(pid)
+
+
+def test_file_arguments_never_look_like_options() -> None:
+    """A file named like an option reaches a scanner as a path."""
+    assert safe_arg("-rf.py") == "./-rf.py"
+    assert safe_arg("src/app.py") == "src/app.py"
