@@ -1,0 +1,131 @@
+"""The security agent with the real scanners on the bundled example, and with broken ones."""
+
+import asyncio
+import stat
+from pathlib import Path
+
+import pytest
+
+from devops_orchestra import toolchain
+from devops_orchestra.agents.security import security_scan
+from devops_orchestra.models import SecurityReport, Severity
+from tests.conftest import EXAMPLE
+
+pytestmark = pytest.mark.scanners
+
+
+@pytest.fixture(scope="module")
+def report() -> SecurityReport:
+    return asyncio.run(security_scan(EXAMPLE))
+
+
+def test_every_scanner_runs_and_finds_something(report: SecurityReport) -> None:
+    runs = {r.name: r for r in report.scanners}
+    assert {n: r.status for n, r in runs.items()} == dict.fromkeys(["semgrep", "bandit", "secrets", "checkov"], "ok")
+    assert all(r.findings > 0 and r.version for r in runs.values())
+    assert {f.scanner for f in report.findings} == set(runs)
+
+
+def test_findings_point_at_real_lines_with_a_fix(report: SecurityReport) -> None:
+    for f in report.findings:
+        lines = (EXAMPLE / f.location.path).read_text().splitlines()
+        assert 1 <= f.location.start_line <= f.location.end_line <= len(lines), f.location
+        assert f.remediation.summary and f.title and f.category
+
+
+def test_planted_problems_are_found(report: SecurityReport) -> None:
+    by_category = {(f.location.path, f.category) for f in report.findings}
+    for expected in [
+        ("api/app.py", "command-injection"), ("api/app.py", "deserialization"), ("api/app.py", "ssrf"),
+        ("api/app.py", "template-injection"), ("api/app.py", "debug-mode"), ("api/app.py", "tls-verification"),
+        ("web/server.js", "code-injection"), ("web/server.js", "command-injection"), ("web/server.js", "xss"),
+        ("worker/main.go", "sql-injection"), ("worker/main.go", "tls-verification"),
+        ("billing/src/main/java/shop/Billing.java", "sql-injection"),
+        ("billing/src/main/java/shop/Billing.java", "deserialization"),
+    ]:
+        assert expected in by_category, expected
+    rules = {f.rule_id for f in report.findings} | {s for f in report.findings for s in f.sources}
+    assert {"secrets:aws-access-key", "secrets:private-key"} <= rules
+    assert any(r.startswith("checkov:CKV_AWS_") for r in rules)
+    assert any(r.startswith("checkov:CKV_K8S_") for r in rules)
+    assert any(r.startswith("checkov:CKV_DOCKER_") for r in rules)
+
+
+def test_one_problem_two_scanners_is_one_finding(report: SecurityReport) -> None:
+    """bandit and semgrep on the same line and category: reported once, naming both."""
+    merged = [f for f in report.findings if f.sources]
+    assert any(f.scanner == "semgrep" and any(s.startswith("bandit:") for s in f.sources) for f in merged)
+    keys = [(f.location.path, f.location.start_line, f.category) for f in report.findings if f.category != "other"]
+    assert len(keys) == len(set(keys))
+    assert len({f.id for f in report.findings}) == len(report.findings)
+
+
+def test_test_code_does_not_drown_real_findings(report: SecurityReport) -> None:
+    in_tests = [f for f in report.findings if f.location.path.startswith("api/tests/")]
+    assert in_tests and all(f.in_test_code and f.severity is Severity.info for f in in_tests)
+    assert not any(f.rule_id == "bandit:B101" for f in in_tests)
+    assert report.scope.test_asserts_suppressed > 0 and report.scope.test_files >= 2
+    assert report.findings[-1].in_test_code or report.findings[-1].severity is Severity.info
+
+
+def test_vendored_minified_and_odd_files_are_left_out(report: SecurityReport) -> None:
+    paths = {f.location.path for f in report.findings}
+    assert not any("vendor/" in p or p.endswith("package-lock.json") for p in paths)
+    reasons = report.scope.skipped_by_reason
+    assert {"vendored", "lock file", "binary", "not UTF-8"} <= set(reasons)
+
+
+def test_secrets_are_redacted_everywhere(report: SecurityReport) -> None:
+    text = report.model_dump_json()
+    for secret in ["AKIA", "BEGIN RSA PRIVATE KEY-----\n"]:
+        for f in report.findings:
+            if f.category == "secret" and f.location.snippet:
+                assert "«redacted»" in f.location.snippet or "BEGIN" in f.location.snippet
+    assert "wJalrXUtnFEMI" not in text
+
+
+def test_single_file_scan(tmp_path: Path) -> None:
+    report = asyncio.run(security_scan(EXAMPLE / "api" / "app.py", scanners=["bandit"]))
+    assert report.findings and {f.location.path for f in report.findings} == {"app.py"}
+
+
+def _fake_scanner(tmp_path: Path, script: str) -> Path:
+    exe = tmp_path / "fake-scanner"
+    exe.write_text(f"#!/bin/sh\n{script}\n")
+    exe.chmod(exe.stat().st_mode | stat.S_IEXEC)
+    return exe
+
+
+@pytest.mark.parametrize(("script", "status", "message"), [
+    ("echo 'Traceback: boom' >&2; exit 2", "failed", "boom"),
+    ("echo not json", "failed", "no JSON"),
+    ("sleep 30", "timeout", "longer than"),
+])
+def test_a_broken_scanner_is_a_run_record_not_a_lost_scan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str, status: str, message: str
+) -> None:
+    fake = _fake_scanner(tmp_path, script)
+    real = toolchain.executable
+    monkeypatch.setattr(toolchain, "executable", lambda name: fake if name == "bandit" else real(name))
+    report = asyncio.run(security_scan(EXAMPLE / "api", scanners=["bandit", "secrets"], timeout_s=2))
+    runs = {r.name: r for r in report.scanners}
+    assert runs["bandit"].status == status and message in (runs["bandit"].error or "")
+    assert runs["secrets"].status == "ok" and any(f.scanner == "secrets" for f in report.findings)
+
+
+def test_missing_scanner_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = toolchain.executable
+    monkeypatch.setattr(toolchain, "executable", lambda name: None if name == "semgrep" else real(name))
+    report = asyncio.run(security_scan(EXAMPLE / "api", scanners=["semgrep", "bandit"]))
+    runs = {r.name: r for r in report.scanners}
+    assert runs["semgrep"].status == "unavailable" and "tools install" in (runs["semgrep"].error or "")
+    assert runs["bandit"].status == "ok"
+
+
+def test_unparseable_python_is_a_warning(tmp_path: Path) -> None:
+    (tmp_path / "py2.py").write_text("print 'hello'\n")
+    (tmp_path / "ok.py").write_text("import pickle\npickle.loads(data)\n")
+    report = asyncio.run(security_scan(tmp_path, scanners=["bandit"]))
+    run = report.scanners[0]
+    assert run.status == "ok" and any("py2.py" in w for w in run.warnings)
+    assert [f.location.path for f in report.findings] == ["ok.py"]
