@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"crypto/aes"
 	"crypto/des"
 	"crypto/md5"
 	"crypto/rc4"
@@ -158,7 +159,12 @@ func ciphers(key []byte) error {
 	}
 	// ruleid: go-weak-cipher
 	stream, err := rc4.NewCipher(key)
-	fmt.Println(block, stream)
+	if err != nil {
+		return err
+	}
+	// ok: go-weak-cipher
+	strong, err := aes.NewCipher(key)
+	fmt.Println(block, stream, strong)
 	return err
 }
 
@@ -219,6 +225,11 @@ func login(w http.ResponseWriter, r *http.Request) {
 	if next == "" {
 		// ok: go-open-redirect
 		http.Redirect(w, r, "/home", http.StatusFound)
+		return
+	}
+	if next == "profile" {
+		// ok: go-open-redirect
+		http.Redirect(w, r, "/users/"+r.FormValue("user"), http.StatusFound)
 		return
 	}
 	// ruleid: go-open-redirect

@@ -225,8 +225,10 @@ app.post('/preview', async (req, res) => {
   // ruleid: javascript-ssrf
   const meta = await axios.get(`${req.query.host}/meta`);
   // ok: javascript-ssrf
+  const repo = await fetch(`https://api.github.com/repos/${req.query.repo}`);
+  // ok: javascript-ssrf
   const status = await axios.get('https://status.example.com/api', { params: { q: target } });
-  res.json({ page: page.status, meta: meta.data, status: status.data });
+  res.json({ page: page.status, meta: meta.data, repo: repo.status, status: status.data });
 });
 
 // -------------------------------------------------------------- open redirect
@@ -235,6 +237,14 @@ app.get('/login', (req, res) => {
   if (next === undefined) {
     // ok: javascript-open-redirect
     return res.redirect('/home');
+  }
+  if (next === 'avatar') {
+    // ok: javascript-open-redirect
+    return res.redirect('https://gravatar.example.com/avatar/' + req.query.id);
+  }
+  if (next.startsWith('//')) {
+    // ruleid: javascript-open-redirect
+    return res.redirect('/' + next);
   }
   // ruleid: javascript-open-redirect
   return res.redirect(next);

@@ -250,11 +250,13 @@ def proxy():
     target = request.form["url"]
     # ruleid: python-ssrf-request-url
     upstream = requests.get(target, timeout=5)
+    # ok: python-ssrf-request-url
+    item = requests.get(f"https://catalog.internal.example.com/items/{request.args.get('id')}", timeout=5)
     # ruleid: python-ssrf-request-url
     hook = requests.post("https://" + request.args.get("host") + "/hook", timeout=5)
     # ok: python-ssrf-request-url
     status = requests.get("https://status.internal.example.com/health", timeout=5, params={"q": target})
-    return upstream.text + hook.text + status.text
+    return upstream.text + item.text + hook.text + status.text
 
 
 # -------------------------------------------------------------- open redirect
@@ -306,8 +308,10 @@ PASSWORD_PLACEHOLDER = "changeme"
 
 
 def connect(client_factory):
+    # ok: python-hardcoded-secret
+    primary = client_factory(host="db.internal", password=DB_PASSWORD)
     # ruleid: python-hardcoded-secret
-    return client_factory(host="db.internal", password="Tr0ub4dor&3")
+    return primary or client_factory(host="db.internal", password="Tr0ub4dor&3")
 
 
 # ------------------------------------------------------------------------ XXE

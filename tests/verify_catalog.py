@@ -3,7 +3,7 @@
 
 Usage:
     checkov --list --skip-download > /tmp/checkov_list.txt
-    python policies/catalog/verify_catalog.py /tmp/checkov_list.txt [--bandit PATH_TO_BANDIT]
+    python tests/verify_catalog.py /tmp/checkov_list.txt [--bandit PATH_TO_BANDIT]
 
 Bandit coverage uses the bandit importable by this interpreter; if there is none, the test ids
 listed by `bandit -h` (from --bandit, or bandit on PATH). Exit status 0 = clean, 1 = problems.
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1] / "policies" / "catalog"
 
 SEVERITIES = {"critical", "high", "medium", "low", "info"}
 BANDIT_CATEGORIES = {
