@@ -99,8 +99,10 @@ def bench_tree(tree: Path) -> dict[str, object]:
         "files_scanned": len(inv.files),
         "files_left_out": len(inv.skipped),
         "left_out_by_reason": report.scope.skipped_by_reason,
-        "sequential": {n: {"wall_s": round(float(r["wall_s"]), 2), "cpu_s": round(float(r["cpu_s"]), 2)}  # type: ignore[arg-type]
-                       for n, r in sequential.items()},
+        "sequential": {
+            n: {"wall_s": round(float(r["wall_s"]), 2), "cpu_s": round(float(r["cpu_s"]), 2)}  # type: ignore[arg-type]
+            for n, r in sequential.items()
+        },
         "sequential_wall_s": round(seq_wall, 2),
         "sequential_cpu_s": round(seq_cpu, 2),
         "scan_wall_s": round(wall, 2),
@@ -146,11 +148,11 @@ def _server_pid(root: Path) -> int | None:
 
 
 async def server_peak_mb(root: Path) -> float:
-    params = StdioServerParameters(command=sys.executable, args=["-m", "devops_orchestra", "serve", "--root", str(root)])
-    async with Client(params) as client:
+    args = ["-m", "devops_orchestra", "serve", "--root", str(root)]
+    async with Client(StdioServerParameters(command=sys.executable, args=args)) as client:
         pid = _server_pid(root)
         await client.call_tool("security_scan", {"path": "."})
-        status = Path(f"/proc/{pid}/status").read_text()
+        status = await asyncio.to_thread(Path(f"/proc/{pid}/status").read_text)
     hwm_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM"))
     return hwm_kb / 1024
 

@@ -112,3 +112,34 @@ async def test_binary_and_non_utf8_files_do_not_break_a_scan(tmp_path: Path) -> 
     report = SecurityReport.model_validate(result.structured_content)
     assert {s.path: s.reason for s in report.scope.skipped_examples} == {"latin.py": "not UTF-8", "img.bin": "binary"}
     assert [f.location.path for f in report.findings] == ["ok.py"]
+
+
+async def test_cancelled_call_leaves_no_scanner_running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The client's notifications/cancelled reaches the scan; the scanner's process is killed."""
+    import anyio
+
+    from devops_orchestra import toolchain
+    from tests.test_proc import _alive
+
+    pidfile = tmp_path / "scanner.pid"
+    fake = tmp_path / "fake-bandit"
+    fake.write_text(f"#!/bin/sh\necho $$ > {pidfile}\nexec sleep 60\n")
+    fake.chmod(0o755)
+    real = toolchain.executable
+    monkeypatch.setattr(toolchain, "executable", lambda name: fake if name == "bandit" else real(name))
+    write(tmp_path, {"src/app.py": "x = 1\n"})
+    async with Client(create_server([tmp_path])) as client:
+        with anyio.move_on_after(20) as scope:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(client.call_tool, "security_scan", {"path": "src", "scanners": ["bandit"]})
+                while not pidfile.exists() or not pidfile.read_text().strip():  # noqa: ASYNC110 - a file
+                    await anyio.sleep(0.05)
+                pid = int(pidfile.read_text())
+                assert _alive(pid)
+                tg.cancel_scope.cancel()
+        assert not scope.cancelled_caught, "the scanner never started"
+        for _ in range(100):
+            if not _alive(pid):
+                break
+            await anyio.sleep(0.05)
+        assert not _alive(pid)

@@ -6,7 +6,6 @@ Run from the repository root after changing a parser, a catalogue or the example
 
 import json
 import subprocess
-from pathlib import Path
 
 from devops_orchestra import toolchain
 from devops_orchestra.catalog import policies_dir

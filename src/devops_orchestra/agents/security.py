@@ -14,7 +14,7 @@ import structlog
 from devops_orchestra.errors import ScannerFailed, ScannerTimeout, ScannerUnavailable
 from devops_orchestra.models import Finding, ScannerRun, SecurityReport, Severity, SeveritySummary
 from devops_orchestra.scanners import ALL
-from devops_orchestra.scanners.base import Scanner, ScanJob, ScanOutcome
+from devops_orchestra.scanners.base import ScanJob, Scanner, ScanOutcome
 from devops_orchestra.workspace import Inventory, build_inventory
 
 log = structlog.get_logger(__name__)
