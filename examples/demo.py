@@ -32,6 +32,9 @@ async def main(target: Path) -> int:
             print(f"security_scan failed: {result.content[0].text}", file=sys.stderr)  # type: ignore[union-attr]
             return 1
         report = SecurityReport.model_validate(result.structured_content)
+        if report.truncated and report.full_report:  # the rest is one resource read away
+            full = await client.read_resource(report.full_report)
+            report = SecurityReport.model_validate_json(full.contents[0].text)  # type: ignore[union-attr]
     print(full_text(report))
     return 0
 

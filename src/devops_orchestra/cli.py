@@ -71,7 +71,7 @@ def _scan(args: argparse.Namespace) -> int:
               f"choose from {', '.join(SCANNER_NAMES)}", file=sys.stderr)
         return 2
     try:
-        target = Roots([Path.cwd(), Path("/")]).resolve(str(args.path))
+        target = Roots([Path("/")]).resolve(str(args.path.absolute()))  # the shell may read anything
         report = asyncio.run(security_scan(
             target, scanners=scanners, min_severity=Severity(args.min_severity), display_path=str(args.path)
         ))

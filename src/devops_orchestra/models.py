@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -37,8 +37,23 @@ ScannerName = Literal["semgrep", "bandit", "secrets", "checkov"]
 RunStatus = Literal["ok", "failed", "timeout", "skipped", "unavailable"]
 
 
+def _lean_schema(schema: dict[str, Any]) -> None:
+    """Tool schemas sit in the client's context on every turn: drop what a reader does not need.
+
+    Optional fields are never sent as null (responses exclude None), so they show as their plain type.
+    """
+    schema.pop("title", None)
+    schema.pop("additionalProperties", None)
+    for prop in schema.get("properties", {}).values():
+        prop.pop("title", None)
+        variants = prop.get("anyOf", [])
+        if len(variants) == 2 and {"type": "null"} in variants and prop.get("default", 0) is None:
+            del prop["anyOf"], prop["default"]
+            prop.update(next(v for v in variants if v != {"type": "null"}))
+
+
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_lean_schema)
 
 
 class Location(_Model):

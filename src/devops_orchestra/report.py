@@ -50,7 +50,11 @@ def short_text(report: SecurityReport) -> str:
 
 def full_text(report: SecurityReport) -> str:
     """Every finding with where, why and what to do: the CLI's text format."""
-    out = [short_text(report).splitlines()[0], ""]
+    out = [short_text(report).splitlines()[0]]
+    if report.truncated:
+        shown = f"Showing {report.findings_returned} of {report.findings_total}"
+        out.append(f"{shown}; every finding: {report.full_report}")
+    out.append("")
     for f in report.findings:
         loc = f.location
         tags = ", ".join(x for x in (f.cwe, *f.sources) if x)

@@ -4,9 +4,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import structlog
 from mcp.server.mcpserver import MCPServer
 
-from devops_orchestra import __version__
+from devops_orchestra import __version__, toolchain
 from devops_orchestra.state import AppState
 from devops_orchestra.tools import security
 from devops_orchestra.workspace import Roots
@@ -22,6 +23,9 @@ def create_server(roots: list[Path]) -> MCPServer[AppState]:
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
+        log = structlog.get_logger("devops_orchestra")
+        scanners = {t.name: t.version or "NOT INSTALLED" for t in toolchain.status()}
+        log.info("server ready", roots=[str(r) for r in allowed.roots], scanners=scanners)
         yield AppState(roots=allowed)
 
     server: MCPServer[AppState] = MCPServer(

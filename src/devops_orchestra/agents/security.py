@@ -164,7 +164,11 @@ def _judge_test_code(findings: list[Finding], inventory: Inventory) -> tuple[lis
 
 
 def _merge_duplicates(findings: list[Finding]) -> list[Finding]:
-    """One problem reported by two scanners on one line becomes one finding naming both."""
+    """One problem reported by several scanners on one line becomes one finding naming them all.
+
+    Two rules of one scanner on one line are two problems (checkov's checks on one resource), except
+    for secrets: a token that two detect-secrets plugins recognise is still one secret.
+    """
     groups: dict[tuple[str, int, str], list[Finding]] = {}
     for f in findings:
         key = (f.location.path, f.location.start_line, f.category if f.category != "other" else f.rule_id)
@@ -173,17 +177,25 @@ def _merge_duplicates(findings: list[Finding]) -> list[Finding]:
     seen_ids: set[str] = set()
     for group in groups.values():
         group.sort(key=lambda f: (-f.severity.rank, -_SOURCE_RANK[f.scanner], -_CONFIDENCE_RANK[f.confidence]))
-        lead = group[0]
-        others = sorted({f.rule_id for f in group[1:]} - {lead.rule_id})
-        if others:
-            lead = lead.model_copy(update={"sources": others})
-        if lead.id in seen_ids:  # the same code twice in one file: keep both, with distinct ids
-            n = 2
-            while f"{lead.id}-{n}" in seen_ids:
-                n += 1
-            lead = lead.model_copy(update={"id": f"{lead.id}-{n}"})
-        seen_ids.add(lead.id)
-        merged.append(lead)
+        clusters: list[list[Finding]] = []
+        for f in group:
+            home = next((c for c in clusters if f.category == "secret" or f.scanner not in {x.scanner for x in c}),
+                        None)
+            if home is None:
+                clusters.append([f])
+            else:
+                home.append(f)
+        for lead, *others in clusters:
+            sources = sorted({f.rule_id for f in others} - {lead.rule_id})
+            if sources:
+                lead = lead.model_copy(update={"sources": sources})
+            if lead.id in seen_ids:  # the same code twice in one file: keep both, with distinct ids
+                n = 2
+                while f"{lead.id}-{n}" in seen_ids:
+                    n += 1
+                lead = lead.model_copy(update={"id": f"{lead.id}-{n}"})
+            seen_ids.add(lead.id)
+            merged.append(lead)
     return merged
 
 

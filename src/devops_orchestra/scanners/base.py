@@ -68,7 +68,7 @@ def relative(path: str, base: Path) -> str:
     return path.lstrip("/").removeprefix("./")
 
 
-_QUOTED_VALUE = re.compile(r"""(?P<pre>(?:[:=,(]|=>)\s*)(?P<q>['"`])[^'"`]{4,}(?P=q)""")
+_QUOTED_VALUE = re.compile(r"""(?P<pre>(?:[:=,(]|=>)\s*)(?P<q>['"`])[^'"`]+(?P=q)""")
 _BARE_ASSIGNMENT = re.compile(r"""^(?P<pre>\s*(?:export\s+)?[\w.-]+\s*[:=]\s*)(?P<value>[^'"`\s#][^\s#]*)""")
 _LONG_TOKEN = re.compile(r"\b(?=[A-Za-z+/_\-]*\d)[A-Za-z0-9+/_\-]{16,}={0,2}")  # with a digit: not a name
 
