@@ -22,6 +22,7 @@ demo: setup
 test: setup
 	$(BIN)/ruff check src tests bench examples/demo.py
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: setup

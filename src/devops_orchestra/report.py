@@ -77,7 +77,7 @@ def full_text(report: SecurityReport) -> str:
         out.append(f"Left out {sc.files_skipped} files: {reasons}.")
     if sc.test_files:
         out.append(
-            f"Test code: {sc.test_files} files; {sc.test_findings_demoted} findings there ranked as info, "
-            f"{sc.test_asserts_suppressed} asserts not reported."
+            f"Test code: {sc.test_files} files (e.g. {', '.join(sc.test_examples)}); {sc.test_findings_demoted} "
+            f"findings there ranked as info, {sc.test_asserts_suppressed} asserts not reported."
         )
     return "\n".join(out)

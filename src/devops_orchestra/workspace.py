@@ -122,6 +122,7 @@ class Inventory:
             skipped_by_reason=dict(reasons),
             skipped_examples=examples,
             test_files=sum(f.is_test for f in self.files),
+            test_examples=[f.rel for f in self.files if f.is_test][:5],
         )
 
 
@@ -135,9 +136,8 @@ def build_inventory(target: Path) -> Inventory:
         base, candidates = target.parent, [target.name]
     else:
         base = target
-        candidates = _git_files(base)
-        if candidates is None:
-            candidates = _walk_files(base)
+        listed = _git_files(base)
+        candidates = listed if listed is not None else _walk_files(base)
     files: list[SourceFile] = []
     skipped: list[SkippedFile] = []
     for rel in sorted(candidates):

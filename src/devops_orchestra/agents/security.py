@@ -63,14 +63,13 @@ async def security_scan(
 
     runs: dict[str, ScannerRun] = {}
     tasks: dict[asyncio.Task[tuple[ScannerRun, ScanOutcome | None]], str] = {}
-    job_args = {"cores": cores(), "timeout_s": timeout_s or default_timeout_s()}
     for name in wanted:
         scanner = ALL[name]
         files = scanner.select(inventory)
         if not files:
             runs[name] = ScannerRun(name=scanner.name, status="skipped", error=_NOTHING_TO_SCAN[name])
             continue
-        job = ScanJob(base=inventory.base, files=files, **job_args)
+        job = ScanJob(base=inventory.base, files=files, cores=cores(), timeout_s=timeout_s or default_timeout_s())
         tasks[asyncio.create_task(_run_one(scanner, job))] = name
 
     outcomes: list[ScanOutcome] = []

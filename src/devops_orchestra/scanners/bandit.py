@@ -3,28 +3,29 @@
 from __future__ import annotations
 
 import asyncio
-import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from devops_orchestra import catalog, toolchain
-from devops_orchestra.errors import ScannerFailed, ScannerUnavailable
-from devops_orchestra.models import Finding, Remediation, Severity
-from devops_orchestra.proc import run, safe_arg
+from devops_orchestra.models import Finding, Remediation, ScannerName, Severity
 from devops_orchestra.scanners.base import (
     ScanJob,
     ScanOutcome,
     SourceLines,
+    as_confidence,
     batches,
+    file_args,
     make_finding,
     normalise_cwe,
     relative,
+    run_json,
 )
 from devops_orchestra.workspace import Inventory, SourceFile
 
 
 class BanditScanner:
-    name = "bandit"
+    name: ScannerName = "bandit"
 
     def select(self, inventory: Inventory) -> list[SourceFile]:
         return inventory.with_language("python")
@@ -33,32 +34,19 @@ class BanditScanner:
         return toolchain.version("bandit")
 
     async def scan(self, job: ScanJob) -> ScanOutcome:
-        exe = toolchain.executable("bandit")
-        if exe is None:
-            raise ScannerUnavailable("bandit is not installed: reinstall devops-orchestra")
-        # bandit uses one core; one process per batch uses them all.
-        raws = await asyncio.gather(*(self._run(exe, job, batch) for batch in batches(job.files, job.cores)))
-        merged: dict[str, Any] = {"results": [], "errors": []}
-        for raw in raws:
-            merged["results"] += raw.get("results", [])
-            merged["errors"] += raw.get("errors", [])
+        # bandit uses one core; one process per batch uses them all. It exits 1 when it finds something.
+        def argv(files: list[SourceFile]) -> Callable[[str], list[str]]:
+            return lambda exe: [exe, "--format", "json", "--quiet", *file_args(files)]
+
+        raws = await asyncio.gather(*(
+            run_json("bandit", argv(batch), job, ok_exits=(0, 1)) for batch in batches(job.files, job.cores)
+        ))
+        results = [hit for raw in raws for hit in raw.get("results", [])]
         warnings = [
             f"could not parse {relative(e['filename'], job.base)}: {str(e.get('reason', '')).strip()}"
-            for e in merged["errors"]
+            for raw in raws for e in raw.get("errors", [])
         ]
-        return ScanOutcome(parse(merged, job.base), warnings)
-
-    async def _run(self, exe: Path, job: ScanJob, files: list[SourceFile]) -> dict[str, Any]:
-        argv = [str(exe), "--format", "json", "--quiet", *(safe_arg(f.rel) for f in files)]
-        result = await run(argv, cwd=job.base, timeout_s=job.timeout_s)
-        # 0: nothing found, 1: issues found; anything else is bandit failing.
-        if result.returncode not in (0, 1):
-            raise ScannerFailed(f"bandit exited {result.returncode}: {result.stderr_tail()}")
-        try:
-            return json.loads(result.stdout)  # type: ignore[no-any-return]
-        except ValueError as exc:
-            raise ScannerFailed(f"bandit printed no JSON: {result.stderr_tail()}") from exc
-
+        return ScanOutcome(parse({"results": results}, job.base), warnings)
 
 def parse(raw: dict[str, Any], base: Path) -> list[Finding]:
     source = SourceLines(base)
@@ -74,7 +62,7 @@ def parse(raw: dict[str, Any], base: Path) -> list[Finding]:
             rule_id=f"bandit:{test_id}",
             category=known.category if known else "other",
             severity=(known and known.severity) or Severity.parse(hit["issue_severity"], Severity.medium),
-            confidence=str(hit.get("issue_confidence", "medium")).lower(),  # type: ignore[arg-type]
+            confidence=as_confidence(hit.get("issue_confidence")),
             title=f"{hit.get('test_name', test_id).replace('_', ' ')}".capitalize(),
             message=text,
             path=path,

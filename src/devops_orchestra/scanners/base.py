@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
+from devops_orchestra import toolchain
+from devops_orchestra.errors import ScannerFailed, ScannerUnavailable
 from devops_orchestra.models import Confidence, Finding, Location, Remediation, ScannerName, Severity
+from devops_orchestra.proc import run, safe_arg
 from devops_orchestra.workspace import Inventory, SourceFile
 
 
@@ -18,10 +23,6 @@ class ScanJob:
     files: list[SourceFile]
     cores: int
     timeout_s: float
-
-    @property
-    def rels(self) -> list[str]:
-        return [f.rel for f in self.files]
 
 
 @dataclass
@@ -44,6 +45,35 @@ class Scanner(Protocol):
     async def scan(self, job: ScanJob) -> ScanOutcome:
         """Run the scanner; raise ScannerUnavailable, ScannerFailed or ScannerTimeout."""
         ...
+
+
+async def run_json(
+    name: str,
+    args: Callable[[str], list[str]],
+    job: ScanJob,
+    *,
+    ok_exits: Container[int] = (0,),
+    env: Mapping[str, str] | None = None,
+) -> Any:
+    """Run scanner `name` (args builds argv from its executable) and return the JSON it prints.
+
+    Exit codes are the scanner's own: bandit and checkov exit 1 when they find something.
+    """
+    exe = toolchain.executable(name)
+    if exe is None:
+        fix = "run `devops-orchestra tools install`" if name in toolchain.ISOLATED else "reinstall devops-orchestra"
+        raise ScannerUnavailable(f"{name} is not installed: {fix}")
+    result = await run(args(str(exe)), cwd=job.base, timeout_s=job.timeout_s, env=env)
+    if result.returncode not in ok_exits:
+        raise ScannerFailed(f"{name} exited {result.returncode}: {result.stderr_tail()}")
+    try:
+        return json.loads(result.stdout)
+    except ValueError as exc:
+        raise ScannerFailed(f"{name} printed no JSON: {result.stderr_tail()}") from exc
+
+
+def file_args(files: list[SourceFile]) -> list[str]:
+    return [safe_arg(f.rel) for f in files]
 
 
 def batches(files: list[SourceFile], n: int) -> list[list[SourceFile]]:
@@ -151,6 +181,12 @@ def make_finding(
         owasp=owasp,
         remediation=remediation,
     )
+
+
+def as_confidence(value: object) -> Confidence:
+    """A scanner's confidence word ('HIGH', 'Medium', 'UNDEFINED'...) on our three-step scale."""
+    word = str(value).lower()
+    return "high" if word == "high" else "low" if word == "low" else "medium"
 
 
 def normalise_cwe(value: object) -> str | None:

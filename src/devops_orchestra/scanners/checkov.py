@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from devops_orchestra import catalog, toolchain
-from devops_orchestra.errors import ScannerFailed, ScannerUnavailable
-from devops_orchestra.models import Finding, Remediation
-from devops_orchestra.proc import run, safe_arg
-from devops_orchestra.scanners.base import ScanJob, ScanOutcome, SourceLines, make_finding, relative
+from devops_orchestra.models import Finding, Remediation, ScannerName
+from devops_orchestra.scanners.base import (
+    ScanJob,
+    ScanOutcome,
+    SourceLines,
+    file_args,
+    make_finding,
+    relative,
+    run_json,
+)
 from devops_orchestra.workspace import Inventory, SourceFile
 
 
@@ -25,7 +30,7 @@ def framework_of(f: SourceFile) -> str | None:
 
 
 class CheckovScanner:
-    name = "checkov"
+    name: ScannerName = "checkov"
 
     def select(self, inventory: Inventory) -> list[SourceFile]:
         return [f for f in inventory.files if framework_of(f)]
@@ -34,23 +39,13 @@ class CheckovScanner:
         return toolchain.version("checkov")
 
     async def scan(self, job: ScanJob) -> ScanOutcome:
-        exe = toolchain.executable("checkov")
-        if exe is None:
-            raise ScannerUnavailable("checkov is not installed: run `devops-orchestra tools install`")
         frameworks = sorted({fw for f in job.files if (fw := framework_of(f))})
         # --skip-download: no platform API offline; an explicit framework list: all frameworks
         # would also run `kubectl`. Exit 1 means checks failed, which is what we are here for.
-        argv = [str(exe), "--skip-download", "--quiet", "--compact", "--output", "json",
-                "--framework", ",".join(frameworks)]
-        for rel in job.rels:
-            argv += ["--file", safe_arg(rel)]
-        result = await run(argv, cwd=job.base, timeout_s=job.timeout_s, env={"LOG_LEVEL": "ERROR"})
-        if result.returncode not in (0, 1):
-            raise ScannerFailed(f"checkov exited {result.returncode}: {result.stderr_tail()}")
-        try:
-            raw = json.loads(result.stdout)
-        except ValueError as exc:
-            raise ScannerFailed(f"checkov printed no JSON: {result.stderr_tail()}") from exc
+        raw = await run_json("checkov", lambda exe: [
+            exe, "--skip-download", "--quiet", "--compact", "--output", "json", "--framework", ",".join(frameworks),
+            *(arg for f in file_args(job.files) for arg in ("--file", f)),
+        ], job, ok_exits=(0, 1), env={"LOG_LEVEL": "ERROR"})
         reports = raw if isinstance(raw, list) else [raw]
         warnings = [
             f"could not parse {relative(str(p), job.base)}"

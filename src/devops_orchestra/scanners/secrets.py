@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 from devops_orchestra import toolchain
-from devops_orchestra.errors import ScannerFailed, ScannerUnavailable
-from devops_orchestra.models import Confidence, Finding, Remediation, Severity
-from devops_orchestra.proc import run, safe_arg
-from devops_orchestra.scanners.base import ScanJob, ScanOutcome, SourceLines, make_finding, relative
+from devops_orchestra.models import Confidence, Finding, Remediation, ScannerName, Severity
+from devops_orchestra.scanners.base import (
+    ScanJob,
+    ScanOutcome,
+    SourceLines,
+    file_args,
+    make_finding,
+    relative,
+    run_json,
+)
 from devops_orchestra.workspace import Inventory, SourceFile
 
 # detect-secrets' plugin names -> how bad a leak of that kind is, and how sure the plugin is.
@@ -27,7 +32,7 @@ _DEFAULT_GRADE: tuple[Severity, Confidence] = (Severity.high, "high")  # provide
 
 
 class SecretsScanner:
-    name = "secrets"
+    name: ScannerName = "secrets"
 
     def select(self, inventory: Inventory) -> list[SourceFile]:
         return list(inventory.files)
@@ -36,21 +41,11 @@ class SecretsScanner:
         return toolchain.version("secrets")
 
     async def scan(self, job: ScanJob) -> ScanOutcome:
-        exe = toolchain.executable("secrets")
-        if exe is None:
-            raise ScannerUnavailable("detect-secrets is not installed: reinstall devops-orchestra")
         # Files are named explicitly: on a directory detect-secrets lists only git-tracked files.
         # It spreads them over its own worker pool (--cores).
-        argv = [str(exe), "--cores", str(job.cores), "scan", *(safe_arg(r) for r in job.rels)]
-        result = await run(argv, cwd=job.base, timeout_s=job.timeout_s)
-        if result.returncode != 0:
-            raise ScannerFailed(f"detect-secrets exited {result.returncode}: {result.stderr_tail()}")
-        try:
-            raw = json.loads(result.stdout)
-        except ValueError as exc:
-            raise ScannerFailed(f"detect-secrets printed no JSON: {result.stderr_tail()}") from exc
+        raw = await run_json("secrets", lambda exe: [exe, "--cores", str(job.cores), "scan", *file_args(job.files)],
+                             job)
         return ScanOutcome(parse(raw, job.base))
-
 
 def rule_slug(kind: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", kind.lower()).strip("-")

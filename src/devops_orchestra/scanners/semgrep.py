@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from devops_orchestra import toolchain
 from devops_orchestra.catalog import policies_dir
-from devops_orchestra.errors import ScannerFailed, ScannerUnavailable
-from devops_orchestra.models import Finding, Remediation, Severity
-from devops_orchestra.proc import run, safe_arg
-from devops_orchestra.scanners.base import ScanJob, ScanOutcome, SourceLines, make_finding, normalise_cwe
+from devops_orchestra.models import Finding, Remediation, ScannerName, Severity
+from devops_orchestra.scanners.base import (
+    ScanJob,
+    ScanOutcome,
+    SourceLines,
+    as_confidence,
+    file_args,
+    make_finding,
+    normalise_cwe,
+    run_json,
+)
 from devops_orchestra.workspace import Inventory, SourceFile
 
 LANGUAGES = ("python", "javascript", "typescript", "go", "java")
@@ -19,7 +25,7 @@ _SEVERITY = {"ERROR": Severity.high, "WARNING": Severity.medium, "INFO": Severit
 
 
 class SemgrepScanner:
-    name = "semgrep"
+    name: ScannerName = "semgrep"
 
     def select(self, inventory: Inventory) -> list[SourceFile]:
         return inventory.with_language(*LANGUAGES)
@@ -28,25 +34,13 @@ class SemgrepScanner:
         return toolchain.version("semgrep")
 
     async def scan(self, job: ScanJob) -> ScanOutcome:
-        exe = toolchain.executable("semgrep")
-        if exe is None:
-            raise ScannerUnavailable("semgrep is not installed: run `devops-orchestra tools install`")
         # --experimental is the OCaml engine: 0.1 s start instead of 1.6 s, same findings on our rules
-        # (tests/semgrep_rules checks both). It scans exactly the files we name, tests included.
-        argv = [
-            str(exe), "scan", "--experimental", "--json", "--metrics=off", "--disable-version-check",
+        # (tests/test_semgrep_rules.py checks both). It scans exactly the files we name, tests included.
+        raw = await run_json("semgrep", lambda exe: [
+            exe, "scan", "--experimental", "--json", "--metrics=off", "--disable-version-check",
             "--quiet", "--jobs", str(job.cores), "--timeout", "30",
-            "--config", str(policies_dir() / "semgrep"),
-            *(safe_arg(r) for r in job.rels),
-        ]
-        result = await run(argv, cwd=job.base, timeout_s=job.timeout_s,
-                           env={"SEMGREP_ENABLE_VERSION_CHECK": "0", "SEMGREP_SEND_METRICS": "off"})
-        if result.returncode not in (0, 1):
-            raise ScannerFailed(f"semgrep exited {result.returncode}: {result.stderr_tail()}")
-        try:
-            raw = json.loads(result.stdout)
-        except ValueError as exc:
-            raise ScannerFailed(f"semgrep printed no JSON: {result.stderr_tail()}") from exc
+            "--config", str(policies_dir() / "semgrep"), *file_args(job.files),
+        ], job, ok_exits=(0, 1), env={"SEMGREP_ENABLE_VERSION_CHECK": "0", "SEMGREP_SEND_METRICS": "off"})
         warnings = [
             f"{e.get('type', 'error')} in {e.get('path', '?')}: {' '.join(str(e.get('message', '')).split())[:200]}"
             for e in raw.get("errors", [])
@@ -68,7 +62,7 @@ def parse(raw: dict[str, Any], base: Path) -> list[Finding]:
             rule_id=f"semgrep:{rule}",
             category=meta.get("category", "other"),
             severity=Severity.parse(meta.get("severity"), _SEVERITY.get(extra.get("severity"), Severity.medium)),
-            confidence=str(meta.get("confidence", "medium")).lower(),  # type: ignore[arg-type]
+            confidence=as_confidence(meta.get("confidence")),
             title=message.split(". ")[0].rstrip(".") if message else rule,
             message=message,
             path=path,
