@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from devops_orchestra.errors import ScannerTimeout, ScannerUnavailable
 
@@ -25,6 +27,15 @@ class ProcResult:
         return text[-limit:]
 
 
+class Runner(Protocol):
+    """How a scanner's process is run: `run` below, or a pre-warmed stand-in with the same call."""
+
+    def __call__(
+        self, argv: Sequence[str], *, cwd: Path, timeout_s: float, env: Mapping[str, str] | None = None,
+        nice: int = 0,
+    ) -> Awaitable[ProcResult]: ...
+
+
 def safe_arg(path: str) -> str:
     """A file argument that can never be read as an option, whatever the file is called."""
     return f"./{path}" if path.startswith("-") else path
@@ -36,8 +47,11 @@ async def run(
     cwd: Path,
     timeout_s: float,
     env: Mapping[str, str] | None = None,
+    nice: int = 0,
 ) -> ProcResult:
     """Run argv in cwd; raise ScannerUnavailable if it does not exist, ScannerTimeout past timeout_s.
+
+    nice > 0 lowers the process's CPU priority (and that of what it starts afterwards).
 
     The child gets its own process group so that a timeout or a cancelled tool call kills it and
     everything it started (semgrep-core, detect-secrets' worker pool).
@@ -55,6 +69,9 @@ async def run(
         )
     except FileNotFoundError as exc:
         raise ScannerUnavailable(f"{argv[0]} is not installed") from exc
+    if nice:
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, proc.pid, nice)
     try:
         stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout_s)
     except TimeoutError:

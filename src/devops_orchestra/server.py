@@ -1,5 +1,6 @@
 """Builds the MCP server: the tools, the resources, and the state they share."""
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -8,6 +9,7 @@ import structlog
 from mcp.server.mcpserver import MCPServer
 
 from devops_orchestra import __version__, toolchain
+from devops_orchestra.scanners.checkov_warm import WarmCheckov
 from devops_orchestra.state import AppState
 from devops_orchestra.tools import security
 from devops_orchestra.workspace import Roots
@@ -26,7 +28,13 @@ def create_server(roots: list[Path]) -> MCPServer[AppState]:
         log = structlog.get_logger("devops_orchestra")
         scanners = {t.name: t.version or "NOT INSTALLED" for t in toolchain.status()}
         log.info("server ready", roots=[str(r) for r in allowed.roots], scanners=scanners)
-        yield AppState(roots=allowed)
+        warm = WarmCheckov()
+        if os.environ.get("DEVOPS_ORCHESTRA_WARM_CHECKOV", "1") != "0":
+            await warm.start()  # imports checkov in the background; the first scan may wait for it
+        try:
+            yield AppState(roots=allowed, runners={"checkov": warm.run})
+        finally:
+            await warm.close()
 
     server: MCPServer[AppState] = MCPServer(
         "devops-orchestra", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan

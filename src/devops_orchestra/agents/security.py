@@ -6,13 +6,15 @@ import asyncio
 import os
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 
 import structlog
 
+from devops_orchestra import proc
 from devops_orchestra.errors import ScannerFailed, ScannerTimeout, ScannerUnavailable
 from devops_orchestra.models import Finding, ScannerRun, SecurityReport, Severity, SeveritySummary
+from devops_orchestra.proc import Runner
 from devops_orchestra.scanners import ALL
 from devops_orchestra.scanners.base import ScanJob, Scanner, ScanOutcome
 from devops_orchestra.workspace import Inventory, build_inventory
@@ -20,6 +22,7 @@ from devops_orchestra.workspace import Inventory, build_inventory
 log = structlog.get_logger(__name__)
 
 SCANNERS = tuple(ALL)
+SHARED_NICE = 10  # scanners that spread over all cores yield to the one that cannot
 Progress = Callable[[float, float, str], Awaitable[None]]
 
 _CONFIDENCE_RANK = {"high": 2, "medium": 1, "low": 0}
@@ -49,10 +52,12 @@ async def security_scan(
     timeout_s: float | None = None,
     progress: Progress | None = None,
     display_path: str = ".",
+    runners: Mapping[str, Runner] | None = None,
 ) -> SecurityReport:
     """Scan target (a directory or one file) with every requested scanner that applies.
 
     A scanner that is missing, crashes or times out becomes its run record; the others still count.
+    runners: per scanner, a stand-in for starting its process (the server's warm checkov).
     """
     started = time.perf_counter()
     wanted = list(dict.fromkeys(scanners or SCANNERS))
@@ -69,7 +74,8 @@ async def security_scan(
         if not files:
             runs[name] = ScannerRun(name=scanner.name, status="skipped", error=_NOTHING_TO_SCAN[name])
             continue
-        job = ScanJob(base=inventory.base, files=files, cores=cores(), timeout_s=timeout_s or default_timeout_s())
+        job = ScanJob(base=inventory.base, files=files, cores=cores(), timeout_s=timeout_s or default_timeout_s(),
+                      runner=(runners or {}).get(name, proc.run), nice=0 if scanner.single_process else SHARED_NICE)
         tasks[asyncio.create_task(_run_one(scanner, job))] = name
 
     outcomes: list[ScanOutcome] = []
@@ -198,10 +204,10 @@ def _merge_duplicates(findings: list[Finding]) -> list[Finding]:
     return merged
 
 
-def rank_key(f: Finding) -> tuple[int, int, int, str, int]:
-    """Most severe, then most certain, first; ties in file order."""
-    return (-f.severity.rank, -_CONFIDENCE_RANK[f.confidence], len(f.sources) * -1,
-            f.location.path, f.location.start_line)
+def rank_key(f: Finding) -> tuple[int, int, int, str, int, str]:
+    """Most severe, then most certain (confirmed by more scanners), first; ties in file order."""
+    return (-f.severity.rank, -_CONFIDENCE_RANK[f.confidence], -len(f.sources),
+            f.location.path, f.location.start_line, f.rule_id)
 
 
 def summarise(findings: list[Finding]) -> SeveritySummary:

@@ -26,6 +26,7 @@ from devops_orchestra.workspace import Inventory, SourceFile
 
 class BanditScanner:
     name: ScannerName = "bandit"
+    single_process = False
 
     def select(self, inventory: Inventory) -> list[SourceFile]:
         return inventory.with_language("python")
@@ -39,7 +40,7 @@ class BanditScanner:
             return lambda exe: [exe, "--format", "json", "--quiet", *file_args(files)]
 
         raws = await asyncio.gather(*(
-            run_json("bandit", argv(batch), job, ok_exits=(0, 1)) for batch in batches(job.files, job.cores)
+            run_json("bandit", argv(batch), job, ok_exits=(0, 1)) for batch in batches(job.files, job.workers())
         ))
         results = [hit for raw in raws for hit in raw.get("results", [])]
         warnings = [

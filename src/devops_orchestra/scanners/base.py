@@ -13,8 +13,10 @@ from typing import Any, Protocol
 from devops_orchestra import toolchain
 from devops_orchestra.errors import ScannerFailed, ScannerUnavailable
 from devops_orchestra.models import Confidence, Finding, Location, Remediation, ScannerName, Severity
-from devops_orchestra.proc import run, safe_arg
+from devops_orchestra.proc import Runner, run, safe_arg
 from devops_orchestra.workspace import Inventory, SourceFile
+
+BYTES_PER_WORKER = 250_000  # below this a second process (0.2-0.4 s to start) costs more than it saves
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,12 @@ class ScanJob:
     files: list[SourceFile]
     cores: int
     timeout_s: float
+    runner: Runner = run
+    nice: int = 0
+
+    def workers(self) -> int:
+        """Processes worth starting: one per core, but not for inputs smaller than their start-up cost."""
+        return max(1, min(self.cores, sum(f.size for f in self.files) // BYTES_PER_WORKER))
 
 
 @dataclass
@@ -33,6 +41,8 @@ class ScanOutcome:
 
 class Scanner(Protocol):
     name: ScannerName
+    # Runs as one process that cannot use a second core: it gets the CPU first, the others fill the rest.
+    single_process: bool
 
     def select(self, inventory: Inventory) -> list[SourceFile]:
         """The files this scanner should look at; empty means it does not apply."""
@@ -63,7 +73,7 @@ async def run_json(
     if exe is None:
         fix = "run `devops-orchestra tools install`" if name in toolchain.ISOLATED else "reinstall devops-orchestra"
         raise ScannerUnavailable(f"{name} is not installed: {fix}")
-    result = await run(args(str(exe)), cwd=job.base, timeout_s=job.timeout_s, env=env)
+    result = await job.runner(args(str(exe)), cwd=job.base, timeout_s=job.timeout_s, env=env, nice=job.nice)
     if result.returncode not in ok_exits:
         raise ScannerFailed(f"{name} exited {result.returncode}: {result.stderr_tail()}")
     try:

@@ -31,6 +31,7 @@ def framework_of(f: SourceFile) -> str | None:
 
 class CheckovScanner:
     name: ScannerName = "checkov"
+    single_process = True
 
     def select(self, inventory: Inventory) -> list[SourceFile]:
         return [f for f in inventory.files if framework_of(f)]

@@ -33,6 +33,7 @@ _DEFAULT_GRADE: tuple[Severity, Confidence] = (Severity.high, "high")  # provide
 
 class SecretsScanner:
     name: ScannerName = "secrets"
+    single_process = False
 
     def select(self, inventory: Inventory) -> list[SourceFile]:
         return list(inventory.files)
@@ -43,7 +44,7 @@ class SecretsScanner:
     async def scan(self, job: ScanJob) -> ScanOutcome:
         # Files are named explicitly: on a directory detect-secrets lists only git-tracked files.
         # It spreads them over its own worker pool (--cores).
-        raw = await run_json("secrets", lambda exe: [exe, "--cores", str(job.cores), "scan", *file_args(job.files)],
+        raw = await run_json("secrets", lambda exe: [exe, "--cores", str(job.workers()), "scan", *file_args(job.files)],
                              job)
         return ScanOutcome(parse(raw, job.base))
 

@@ -26,6 +26,7 @@ _SEVERITY = {"ERROR": Severity.high, "WARNING": Severity.medium, "INFO": Severit
 
 class SemgrepScanner:
     name: ScannerName = "semgrep"
+    single_process = False
 
     def select(self, inventory: Inventory) -> list[SourceFile]:
         return inventory.with_language(*LANGUAGES)
@@ -38,7 +39,7 @@ class SemgrepScanner:
         # (tests/test_semgrep_rules.py checks both). It scans exactly the files we name, tests included.
         raw = await run_json("semgrep", lambda exe: [
             exe, "scan", "--experimental", "--json", "--metrics=off", "--disable-version-check",
-            "--quiet", "--jobs", str(job.cores), "--timeout", "30",
+            "--quiet", "--jobs", str(job.workers()), "--timeout", "30",
             "--config", str(policies_dir() / "semgrep"), *file_args(job.files),
         ], job, ok_exits=(0, 1), env={"SEMGREP_ENABLE_VERSION_CHECK": "0", "SEMGREP_SEND_METRICS": "off"})
         warnings = [

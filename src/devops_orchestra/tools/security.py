@@ -49,6 +49,7 @@ def register(server: MCPServer[AppState]) -> None:
                 min_severity=Severity(min_severity),
                 progress=lambda done, total, msg: ctx.report_progress(done, total, msg),
                 display_path=path,
+                runners=state.runners,
             )
         except OrchestraError as exc:
             raise ToolError(str(exc)) from exc

@@ -1,0 +1,110 @@
+"""A checkov kept warm for the server's lifetime: scans skip checkov's 2 s import (checkov_zygote.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import structlog
+
+from devops_orchestra import proc, toolchain
+from devops_orchestra.errors import ScannerTimeout
+
+log = structlog.get_logger(__name__)
+ZYGOTE = Path(__file__).with_name("checkov_zygote.py")
+
+
+class WarmCheckov:
+    """Same call as proc.run; falls back to a cold checkov process when the warm one is not there."""
+
+    def __init__(self) -> None:
+        self._proc: asyncio.subprocess.Process | None = None
+        self._ready: asyncio.Task[bool] | None = None
+        self._lock = asyncio.Lock()  # one request at a time on the zygote's pipe
+        self.cpu_s = 0.0  # CPU seconds of the scans it ran, for benchmarks
+
+    async def start(self) -> None:
+        """Start importing checkov in the background; returns at once."""
+        exe = toolchain.executable("checkov")
+        if exe is None:
+            return
+        self._proc = await asyncio.create_subprocess_exec(
+            str(exe.with_name("python")), str(ZYGOTE),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self._ready = asyncio.create_task(self._await_ready(self._proc))
+
+    @staticmethod
+    async def _await_ready(zygote: asyncio.subprocess.Process) -> bool:
+        assert zygote.stdout
+        line = await zygote.stdout.readline()
+        ready = bool(line) and json.loads(line).get("ready") is True
+        if not ready:
+            log.warning("warm checkov did not start; scans will start checkov each time")
+        return ready
+
+    async def close(self) -> None:
+        if self._ready:
+            self._ready.cancel()
+        if self._proc and self._proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._proc.pid, signal.SIGKILL)
+            await self._proc.wait()
+        self._proc = self._ready = None
+
+    async def run(
+        self, argv: Sequence[str], *, cwd: Path, timeout_s: float, env: Mapping[str, str] | None = None,
+        nice: int = 0,
+    ) -> proc.ProcResult:
+        async with self._lock:
+            if not await self.ready():
+                return await proc.run(argv, cwd=cwd, timeout_s=timeout_s, env=env, nice=nice)
+            with tempfile.TemporaryDirectory(prefix="devops-orchestra-checkov-") as tmp:
+                out, err = Path(tmp) / "stdout", Path(tmp) / "stderr"
+                started = time.perf_counter()
+                code = await self._request(
+                    {"args": list(argv[1:]), "cwd": str(cwd), "env": dict(env or {}),
+                     "stdout": str(out), "stderr": str(err)},
+                    timeout_s,
+                )
+                return proc.ProcResult(code, out.read_bytes(), err.read_bytes(), time.perf_counter() - started)
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    async def ready(self) -> bool:
+        """Wait until checkov is imported; False when the warm process is not there (cold runs then)."""
+        if self._ready is None or self._proc is None or self._proc.returncode is not None:
+            return False
+        try:
+            return await asyncio.shield(self._ready)
+        except Exception:
+            return False
+
+    async def _request(self, request: dict[str, object], timeout_s: float) -> int:
+        assert self._proc and self._proc.stdin and self._proc.stdout
+        self._proc.stdin.write((json.dumps(request) + "\n").encode())
+        await self._proc.stdin.drain()
+        child = json.loads(await self._proc.stdout.readline())["pid"]
+        done = asyncio.ensure_future(self._proc.stdout.readline())
+        try:
+            line = await asyncio.wait_for(asyncio.shield(done), timeout_s)
+        except BaseException as exc:  # timeout or a cancelled call: kill the scan, keep the zygote in step
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child, signal.SIGKILL)
+            await asyncio.shield(done)
+            if isinstance(exc, TimeoutError):
+                raise ScannerTimeout(f"checkov ran longer than {timeout_s:.0f} s and was stopped") from None
+            raise
+        result = json.loads(line)
+        self.cpu_s += float(result.get("cpu_s", 0.0))
+        return int(result["exit"])

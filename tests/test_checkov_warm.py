@@ -1,0 +1,96 @@
+"""The warm checkov: the same findings as a fresh checkov, without its start-up, and never stuck."""
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from devops_orchestra.agents.security import security_scan
+from devops_orchestra.errors import ScannerTimeout
+from devops_orchestra.scanners.checkov_warm import WarmCheckov
+from tests.conftest import EXAMPLE
+
+pytestmark = pytest.mark.scanners
+ARGS = ["checkov", "--skip-download", "--quiet", "--compact", "--output", "json", "--framework", "dockerfile",
+        "--file", "Dockerfile"]
+
+
+async def _warm() -> WarmCheckov:
+    warm = WarmCheckov()
+    await warm.start()
+    return warm
+
+
+async def test_warm_and_cold_checkov_find_the_same() -> None:
+    warm = await _warm()
+    try:
+        cold = await security_scan(EXAMPLE, scanners=["checkov"])
+        hot = await security_scan(EXAMPLE, scanners=["checkov"], runners={"checkov": warm.run})
+        again = await security_scan(EXAMPLE, scanners=["checkov"], runners={"checkov": warm.run})
+    finally:
+        await warm.close()
+    ids = [f.id for f in cold.findings]
+    assert ids and ids == [f.id for f in hot.findings] == [f.id for f in again.findings]
+    assert warm.cpu_s > 0  # the scans really ran in the warm process's children
+    assert hot.scanners[0].duration_s < cold.scanners[0].duration_s
+
+
+async def test_timeout_kills_the_scan_and_the_warm_process_serves_on() -> None:
+    warm = await _warm()
+    try:
+        assert await warm.ready()
+        with pytest.raises(ScannerTimeout):
+            # A scan of a tree large enough to outlast 0.01 s.
+            await warm.run([*ARGS[:-2], "--directory", str(EXAMPLE)], cwd=EXAMPLE, timeout_s=0.01)
+        result = await warm.run(ARGS, cwd=EXAMPLE, timeout_s=60)
+        assert result.returncode == 1 and b"CKV_DOCKER" in result.stdout
+    finally:
+        await warm.close()
+
+
+async def test_a_dead_warm_process_falls_back_to_a_fresh_checkov() -> None:
+    warm = await _warm()
+    try:
+        assert await warm.ready() and warm.pid
+        os.killpg(warm.pid, signal.SIGKILL)
+        await asyncio.sleep(0.2)
+        assert not await warm.ready()
+        result = await warm.run([_checkov(), *ARGS[1:]], cwd=EXAMPLE, timeout_s=120)
+        assert result.returncode == 1 and b"CKV_DOCKER" in result.stdout
+    finally:
+        await warm.close()
+
+
+async def test_server_closes_its_warm_checkov(tmp_path: Path) -> None:
+    from mcp import Client
+
+    from devops_orchestra.server import create_server
+
+    async with Client(create_server([tmp_path])):
+        await asyncio.sleep(0.2)
+        zygotes = _zygotes()
+        assert zygotes
+    await asyncio.sleep(0.2)
+    assert not set(zygotes) & set(_zygotes())
+
+
+def _checkov() -> str:
+    from devops_orchestra import toolchain
+
+    exe = toolchain.executable("checkov")
+    assert exe
+    return str(exe)
+
+
+def _zygotes() -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and b"checkov_zygote.py" in (proc / "cmdline").read_bytes():
+                if (proc / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                    found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
