@@ -35,7 +35,7 @@ class CatalogEntry(BaseModel):
 @functools.cache
 def _load(name: str) -> dict[str, object]:
     with open(policies_dir() / "catalog" / f"{name}.yaml", encoding="utf-8") as fh:
-        data = yaml.safe_load(fh) or {}
+        data = yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}  # C: 10x faster
     if not isinstance(data, dict):
         raise ValueError(f"policies/catalog/{name}.yaml must be a mapping of rule id to entry")
     return data

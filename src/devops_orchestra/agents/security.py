@@ -67,7 +67,7 @@ async def security_scan(
         await progress(1, total, f"inventory: {len(inventory.files)} files to scan, {len(inventory.skipped)} left out")
 
     runs: dict[str, ScannerRun] = {}
-    tasks: dict[asyncio.Task[tuple[ScannerRun, ScanOutcome | None]], str] = {}
+    tasks: list[asyncio.Task[tuple[ScannerRun, ScanOutcome | None]]] = []
     for name in wanted:
         scanner = ALL[name]
         files = scanner.select(inventory)
@@ -76,7 +76,7 @@ async def security_scan(
             continue
         job = ScanJob(base=inventory.base, files=files, cores=cores(), timeout_s=timeout_s or default_timeout_s(),
                       runner=(runners or {}).get(name, proc.run), nice=0 if scanner.single_process else SHARED_NICE)
-        tasks[asyncio.create_task(_run_one(scanner, job))] = name
+        tasks.append(asyncio.create_task(_run_one(scanner, job)))
 
     outcomes: list[ScanOutcome] = []
     done_count = 1 + len(runs)
@@ -118,28 +118,28 @@ async def _run_one(scanner: Scanner, job: ScanJob) -> tuple[ScannerRun, ScanOutc
     started = time.perf_counter()
     version = scanner.version()
 
-    def record(status: str, error: str | None = None, **extra: object) -> tuple[ScannerRun, None]:
+    def record(status: str, error: str | None = None, **extra: object) -> ScannerRun:
         return ScannerRun.model_validate({
             "name": scanner.name, "version": version, "status": status, "error": error,
             "duration_s": round(time.perf_counter() - started, 2), "files": len(job.files), **extra,
-        }), None
+        })
 
     if version is None:
-        return record("unavailable", f"{scanner.name} is not installed: run `devops-orchestra tools install`")
+        return record("unavailable", f"{scanner.name} is not installed: run `devops-orchestra tools install`"), None
     try:
         outcome = await scanner.scan(job)
     except ScannerUnavailable as exc:
-        return record("unavailable", str(exc))
+        return record("unavailable", str(exc)), None
     except ScannerTimeout as exc:
-        return record("timeout", str(exc))
+        return record("timeout", str(exc)), None
     except ScannerFailed as exc:
-        return record("failed", str(exc))
+        return record("failed", str(exc)), None
     except Exception as exc:  # a bug in one adapter must not lose the other scanners' findings
         log.exception("scanner crashed", scanner=scanner.name)
-        return record("failed", f"{type(exc).__name__}: {exc}")
+        return record("failed", f"{type(exc).__name__}: {exc}"), None
     warnings = outcome.warnings[:10] + ([f"... and {len(outcome.warnings) - 10} more"]
                                         if len(outcome.warnings) > 10 else [])
-    return record("ok", findings=len(outcome.findings), warnings=warnings)[0], outcome
+    return record("ok", findings=len(outcome.findings), warnings=warnings), outcome
 
 
 def _progress_line(run: ScannerRun) -> str:
