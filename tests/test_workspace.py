@@ -113,3 +113,9 @@ def test_unreadable_file_is_reported_not_fatal(tmp_path: Path) -> None:
     write(tmp_path, {"locked.py": "x = 1\n"})
     (tmp_path / "locked.py").chmod(0)
     assert {s.reason for s in build_inventory(tmp_path).skipped} == {"unreadable"}
+
+
+def test_a_directory_git_ignores_is_still_scanned_when_asked_for(tmp_path: Path) -> None:
+    write(tmp_path, {".gitignore": "generated_site/\n", "generated_site/app.py": "x = 1\n"})
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    assert [f.rel for f in build_inventory(tmp_path / "generated_site").files] == ["app.py"]

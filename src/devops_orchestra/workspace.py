@@ -136,8 +136,8 @@ def build_inventory(target: Path) -> Inventory:
         base, candidates = target.parent, [target.name]
     else:
         base = target
-        listed = _git_files(base)
-        candidates = listed if listed is not None else _walk_files(base)
+        # Outside git, or a directory git ignores as a whole: walk it instead.
+        candidates = _git_files(base) or _walk_files(base)
     files: list[SourceFile] = []
     skipped: list[SkippedFile] = []
     for rel in sorted(candidates):
