@@ -10,7 +10,7 @@ from pathlib import Path
 
 from mcp import Client, StdioServerParameters
 
-from devops_orchestra.models import SecurityReport
+from devops_orchestra.models import SecurityReport, Severity
 from devops_orchestra.report import full_text
 
 
@@ -35,7 +35,7 @@ async def main(target: Path) -> int:
         if report.truncated and report.full_report:  # the rest is one resource read away
             full = await client.read_resource(report.full_report)
             report = SecurityReport.model_validate_json(full.contents[0].text)  # type: ignore[union-attr]
-    print(full_text(report))
+    print(full_text(report, detail_from=Severity.high))  # what to fix first in full, the rest in a line
     return 0
 
 

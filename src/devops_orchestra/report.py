@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from devops_orchestra.models import SecurityReport
+from devops_orchestra.models import SecurityReport, Severity
 
 # Claude Code saves a tool result over 50,000 characters to a file and shows the model only its path.
 # The structured content plus the text block must stay under that; keep a margin for the envelope.
@@ -48,15 +48,23 @@ def short_text(report: SecurityReport) -> str:
     return "\n".join(lines)
 
 
-def full_text(report: SecurityReport) -> str:
-    """Every finding with where, why and what to do: the CLI's text format."""
+def full_text(report: SecurityReport, detail_from: Severity = Severity.info) -> str:
+    """Every finding with where, why and what to do: the CLI's text format.
+
+    Findings below detail_from get one line each.
+    """
     out = [short_text(report).splitlines()[0]]
     if report.truncated:
         shown = f"Showing {report.findings_returned} of {report.findings_total}"
         out.append(f"{shown}; every finding: {report.full_report}")
     out.append("")
+    brief = False
     for f in report.findings:
         loc = f.location
+        if f.severity.rank < detail_from.rank:
+            brief = True
+            out.append(f"[{f.severity.value}] {loc.path}:{loc.start_line}  {f.title} ({f.rule_id})")
+            continue
         tags = ", ".join(x for x in (f.cwe, *f.sources) if x)
         out.append(f"[{f.severity.value.upper()}] {loc.path}:{loc.start_line}  {f.title}")
         out.append(f"    {f.rule_id}{f' ({tags})' if tags else ''}, confidence {f.confidence}")
@@ -64,6 +72,8 @@ def full_text(report: SecurityReport) -> str:
             out.append(f"    > {loc.snippet.splitlines()[0].strip()[:160]}")
         out.append(f"    {f.message}")
         out.append(f"    Fix: {f.remediation.summary}")
+        out.append("")
+    if brief:
         out.append("")
     out.append("Scanners:")
     for run in report.scanners:
