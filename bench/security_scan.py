@@ -51,7 +51,7 @@ def cli_argv(name: str, exe: str) -> list[str]:
                     "--disable-version-check", "--quiet", "--no-git-ignore", "--x-ignore-semgrepignore-files",
                     "."],
         "bandit": [exe, "-r", ".", "-f", "json", "-q"],
-        "secrets": [exe, "scan", "--all-files", "."],
+        "secrets": [exe, "scan", "--no-verify", "--all-files", "."],  # offline: no provider API calls
         "checkov": [exe, "-d", ".", "--framework", "terraform,kubernetes,dockerfile", "--skip-download",
                     "--quiet", "--compact", "-o", "json"],
     }[name]

@@ -73,3 +73,17 @@ def test_mcp_inspector_cli_lists_and_calls_the_tool() -> None:
     assert called.returncode == 0, called.stderr[-2000:]
     body = json.loads(called.stdout)
     assert body["structuredContent"]["summary"]["total"] > 0
+
+
+def test_tools_status_lists_every_scanner_with_its_version() -> None:
+    done = subprocess.run([sys.executable, "-m", "devops_orchestra", "tools", "status"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    for line in ("semgrep   1.182.0", "checkov   3.3.30", "bandit    1.9.4", "secrets   1.5.0"):
+        assert line in done.stdout
+
+
+def test_cli_rejects_an_unknown_scanner() -> None:
+    done = subprocess.run([sys.executable, "-m", "devops_orchestra", "scan", str(EXAMPLE), "--scanners", "nmap"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "unknown scanner" in done.stderr

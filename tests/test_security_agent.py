@@ -139,3 +139,43 @@ def test_unparseable_python_is_a_warning(tmp_path: Path) -> None:
     run = report.scanners[0]
     assert run.status == "ok" and any("py2.py" in w for w in run.warnings)
     assert {f.location.path for f in report.findings} == {"ok.py"}
+
+
+def test_no_scanner_talks_to_the_network(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No connection leaves a scan (HTTP clients are pointed at a local proxy that counts connections).
+
+    detect-secrets would send a Slack token it finds to Slack to verify it; semgrep checks for a new
+    version; checkov calls its platform: each is told not to.
+    """
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(0.2)
+    connections: list[object] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                connections.append(listener.accept())
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    proxy = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    for var in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.setenv(var, proxy)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    try:
+        report = asyncio.run(security_scan(EXAMPLE, timeout_s=60))
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()
+    assert any(f.rule_id == "secrets:slack-token" for f in report.findings)
+    assert {r.status for r in report.scanners} == {"ok"}
+    assert connections == []

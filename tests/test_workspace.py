@@ -119,3 +119,14 @@ def test_a_directory_git_ignores_is_still_scanned_when_asked_for(tmp_path: Path)
     write(tmp_path, {".gitignore": "generated_site/\n", "generated_site/app.py": "x = 1\n"})
     subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
     assert [f.rel for f in build_inventory(tmp_path / "generated_site").files] == ["app.py"]
+
+
+def test_symlinked_file_leading_out_is_left_out(tmp_path: Path) -> None:
+    (tmp_path / "outside.py").write_text("secret = 1\n")
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "app.py").write_text("x = 1\n")
+    (root / "link.py").symlink_to(tmp_path / "outside.py")
+    inv = build_inventory(root)
+    assert [f.rel for f in inv.files] == ["app.py"]
+    assert {s.path: s.reason for s in inv.skipped} == {"link.py": "symlink leading outside the scanned directory"}

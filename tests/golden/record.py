@@ -15,7 +15,7 @@ COMMANDS = {
     "semgrep": lambda exe: [exe, "scan", "--experimental", "--json", "--metrics=off", "--disable-version-check",
                             "--config", str(policies_dir() / "semgrep"), "."],
     "bandit": lambda exe: [exe, "-r", ".", "-f", "json", "-q"],
-    "secrets": lambda exe: [exe, "scan", "--all-files", "."],
+    "secrets": lambda exe: [exe, "scan", "--no-verify", "--all-files", "."],
     "checkov": lambda exe: [exe, "-d", ".", "--framework", "terraform,kubernetes,dockerfile", "--skip-download",
                             "--quiet", "--compact", "-o", "json"],
 }

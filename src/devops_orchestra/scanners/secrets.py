@@ -43,9 +43,11 @@ class SecretsScanner:
 
     async def scan(self, job: ScanJob) -> ScanOutcome:
         # Files are named explicitly: on a directory detect-secrets lists only git-tracked files.
-        # It spreads them over its own worker pool (--cores).
-        raw = await run_json("secrets", lambda exe: [exe, "--cores", str(job.workers()), "scan", *file_args(job.files)],
-                             job)
+        # --no-verify: by default it sends what it finds to the providers' APIs (Slack, Stripe...) to
+        # check them; a scan must never hand a secret to the network. --cores: its own worker pool.
+        raw = await run_json("secrets", lambda exe: [
+            exe, "--cores", str(job.workers()), "scan", "--no-verify", *file_args(job.files),
+        ], job)
         return ScanOutcome(parse(raw, job.base))
 
 def rule_slug(kind: str) -> str:
