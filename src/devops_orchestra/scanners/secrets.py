@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ from devops_orchestra.scanners.base import (
     run_json,
 )
 from devops_orchestra.workspace import Inventory, SourceFile
+
+FAST_ENTRY = Path(__file__).with_name("secrets_fast.py")
 
 # detect-secrets' plugin names -> how bad a leak of that kind is, and how sure the plugin is.
 _GRADES: dict[str, tuple[Severity, Confidence]] = {
@@ -42,11 +45,13 @@ class SecretsScanner:
         return toolchain.version("secrets")
 
     async def scan(self, job: ScanJob) -> ScanOutcome:
-        # Files are named explicitly: on a directory detect-secrets lists only git-tracked files.
+        # detect-secrets' own command line, through secrets_fast.py: same arguments, same output, half
+        # the CPU. Files are named explicitly: on a directory it lists only git-tracked files.
         # --no-verify: by default it sends what it finds to the providers' APIs (Slack, Stripe...) to
         # check them; a scan must never hand a secret to the network. --cores: its own worker pool.
-        raw = await run_json("secrets", lambda exe: [
-            exe, "--cores", str(job.workers()), "scan", "--no-verify", *file_args(job.files),
+        raw = await run_json("secrets", lambda _: [
+            sys.executable, str(FAST_ENTRY), "--cores", str(job.workers()), "scan", "--no-verify",
+            *file_args(job.files),
         ], job)
         return ScanOutcome(parse(raw, job.base))
 
