@@ -67,8 +67,16 @@ def test_test_code_does_not_drown_real_findings(report: SecurityReport) -> None:
     in_tests = [f for f in report.findings if f.location.path.startswith("api/tests/")]
     assert in_tests and all(f.in_test_code and f.severity is Severity.info for f in in_tests)
     assert not any(f.rule_id == "bandit:B101" for f in in_tests)
-    assert report.scope.test_asserts_suppressed > 0 and report.scope.test_files >= 2
+    assert report.scope.test_files >= 2 and report.scope.test_findings_demoted == len(in_tests)
     assert report.findings[-1].in_test_code or report.findings[-1].severity is Severity.info
+
+
+def test_asserts_are_checked_in_code_but_not_in_tests(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("def pay(amount):\n    assert amount > 0\n    return amount\n")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_app.py").write_text("from app import pay\n\n\ndef test_pay():\n    assert pay(1)\n")
+    report = asyncio.run(security_scan(tmp_path, scanners=["bandit"]))
+    assert [(f.rule_id, f.location.path) for f in report.findings] == [("bandit:B101", "app.py")]
 
 
 def test_vendored_minified_and_odd_files_are_left_out(report: SecurityReport) -> None:

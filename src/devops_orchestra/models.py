@@ -116,8 +116,7 @@ class ScanScope(_Model):
     skipped_examples: list[SkippedFile] = Field(default_factory=list)
     test_files: int = 0
     test_examples: list[str] = Field(default_factory=list, description="Some of the files judged as test code.")
-    test_findings_demoted: int = 0
-    test_asserts_suppressed: int = 0
+    test_findings_demoted: int = Field(default=0, description="Ranked info; asserts in tests are not checked.")
 
 
 class SeveritySummary(_Model):

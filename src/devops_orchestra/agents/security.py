@@ -94,11 +94,11 @@ async def security_scan(
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    findings, scope_counts = _judge_test_code([f for o in outcomes for f in o.findings], inventory)
+    findings = _judge_test_code([f for o in outcomes for f in o.findings], inventory)
     findings = [f for f in _merge_duplicates(findings) if f.severity.rank >= min_severity.rank]
     findings.sort(key=rank_key)
     scope = inventory.scope()
-    scope.test_findings_demoted, scope.test_asserts_suppressed = scope_counts
+    scope.test_findings_demoted = sum(f.in_test_code for f in findings)
     return SecurityReport(
         run_id=uuid.uuid4().hex[:12],
         root=str(inventory.base),
@@ -148,24 +148,17 @@ def _progress_line(run: ScannerRun) -> str:
     return f"{run.name}: {run.status} ({run.error})"
 
 
-def _judge_test_code(findings: list[Finding], inventory: Inventory) -> tuple[list[Finding], tuple[int, int]]:
-    """Findings in test code stay visible but rank last; `assert` in tests is not a finding at all."""
+def _judge_test_code(findings: list[Finding], inventory: Inventory) -> list[Finding]:
+    """Findings in test code stay visible but rank last, as info."""
     test_paths = {f.rel for f in inventory.files if f.is_test}
-    kept: list[Finding] = []
-    demoted = suppressed = 0
-    for f in findings:
-        if f.location.path not in test_paths:
-            kept.append(f)
-        elif f.rule_id == "bandit:B101":
-            suppressed += 1
-        else:
-            demoted += 1
-            kept.append(f.model_copy(update={
-                "in_test_code": True,
-                "severity": Severity.info,
-                "message": f"In test code (would be {f.severity.value} elsewhere): {f.message}",
-            }))
-    return kept, (demoted, suppressed)
+    return [
+        f.model_copy(update={
+            "in_test_code": True,
+            "severity": Severity.info,
+            "message": f"In test code (would be {f.severity.value} elsewhere): {f.message}",
+        }) if f.location.path in test_paths else f
+        for f in findings
+    ]
 
 
 def _merge_duplicates(findings: list[Finding]) -> list[Finding]:
