@@ -58,3 +58,12 @@ def test_file_arguments_never_look_like_options() -> None:
     """A file named like an option reaches a scanner as a path."""
     assert safe_arg("-rf.py") == "./-rf.py"
     assert safe_arg("src/app.py") == "src/app.py"
+
+
+async def test_a_file_that_cannot_be_executed_is_a_failure(tmp_path: Path) -> None:
+    from devops_orchestra.errors import ScannerFailed
+
+    script = tmp_path / "not-executable"
+    script.write_text("#!/bin/sh\n")
+    with pytest.raises(ScannerFailed, match="could not start not-executable"):
+        await run([str(script)], cwd=tmp_path, timeout_s=5)

@@ -187,3 +187,14 @@ def test_no_scanner_talks_to_the_network(tmp_path: Path, monkeypatch: pytest.Mon
     assert any(f.rule_id == "secrets:slack-token" for f in report.findings)
     assert {r.status for r in report.scanners} == {"ok"}
     assert connections == []
+
+
+def test_more_files_than_one_command_line_holds(tmp_path: Path) -> None:
+    """Paths beyond what one argv can carry are split over several scanner runs, nothing lost."""
+    deep = tmp_path / ("d" * 200) / ("e" * 200)
+    deep.mkdir(parents=True)
+    for i in range(5_500):  # 2.4 MB of paths: more than Linux takes on one command line
+        (deep / f"m{i:04d}.py").write_text("import pickle\npickle.loads(data)\n")
+    report = asyncio.run(security_scan(tmp_path, scanners=["semgrep"]))
+    assert report.scanners[0].status == "ok", report.scanners[0].error
+    assert len({f.location.path for f in report.findings}) == 5_500

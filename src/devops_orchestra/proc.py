@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from devops_orchestra.errors import ScannerTimeout, ScannerUnavailable
+from devops_orchestra.errors import ScannerFailed, ScannerTimeout, ScannerUnavailable
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,8 @@ async def run(
         )
     except FileNotFoundError as exc:
         raise ScannerUnavailable(f"{argv[0]} is not installed") from exc
+    except OSError as exc:  # not executable, argument list too long...
+        raise ScannerFailed(f"could not start {Path(argv[0]).name}: {exc}") from exc
     if nice:
         with contextlib.suppress(OSError):
             os.setpriority(os.PRIO_PROCESS, proc.pid, nice)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +12,11 @@ from devops_orchestra.scanners.base import (
     ScanOutcome,
     SourceLines,
     as_confidence,
-    batches,
     file_args,
     make_finding,
     normalise_cwe,
     relative,
-    run_json,
+    run_json_batches,
 )
 from devops_orchestra.workspace import Inventory, SourceFile
 
@@ -37,17 +34,16 @@ class BanditScanner:
         return toolchain.version("bandit")
 
     async def scan(self, job: ScanJob) -> ScanOutcome:
-        # bandit uses one core; one process per batch uses them all. It exits 1 when it finds something.
+        # It exits 1 when it finds something.
         # Test code is not checked for `assert` (B101): there it is how tests work, and a big suite has
         # tens of thousands of them.
-        def argv(files: list[SourceFile]) -> Callable[[str], list[str]]:
+        def argv(exe: str, files: list[SourceFile]) -> list[str]:
             skip = ["--skip", ASSERT_CHECK] if files[0].is_test else []
-            return lambda exe: [exe, "--format", "json", "--quiet", *skip, *file_args(files)]
+            return [exe, "--format", "json", "--quiet", *skip, *file_args(files)]
 
         tests = [f for f in job.files if f.is_test]
         code = [f for f in job.files if not f.is_test]
-        runs = [batch for group in (code, tests) if group for batch in batches(group, job.workers())]
-        raws = await asyncio.gather(*(run_json("bandit", argv(batch), job, ok_exits=(0, 1)) for batch in runs))
+        raws = await run_json_batches("bandit", argv, job, groups=[code, tests], ok_exits=(0, 1))
         results = [hit for raw in raws for hit in raw.get("results", [])]
         warnings = [
             f"could not parse {relative(e['filename'], job.base)}: {str(e.get('reason', '')).strip()}"

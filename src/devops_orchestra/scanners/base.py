@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
@@ -16,6 +17,7 @@ from devops_orchestra.models import Confidence, Finding, Location, Remediation, 
 from devops_orchestra.proc import Runner, run, safe_arg
 from devops_orchestra.workspace import Inventory, SourceFile
 
+ARGV_CHARS = 100_000  # file paths per command line; Linux refuses argv past ~2 MB with the environment
 BYTES_PER_WORKER = 250_000  # below this a second process (0.2-0.4 s to start) costs more than it saves
 
 
@@ -86,15 +88,53 @@ def file_args(files: list[SourceFile]) -> list[str]:
     return [safe_arg(f.rel) for f in files]
 
 
+async def run_json_batches(
+    name: str,
+    args: Callable[[str, list[SourceFile]], list[str]],
+    job: ScanJob,
+    *,
+    groups: list[list[SourceFile]] | None = None,
+    ok_exits: Container[int] = (0,),
+) -> list[Any]:
+    """run_json on batches of files, job.workers() at a time: how a one-core scanner uses every core.
+
+    args builds argv from the executable and one batch; each group of files (default: all of them) is
+    batched on its own, so a batch never mixes groups.
+    """
+    limit = asyncio.Semaphore(job.workers())
+
+    async def one(batch: list[SourceFile]) -> Any:
+        async with limit:
+            return await run_json(name, lambda exe: args(exe, batch), job, ok_exits=ok_exits)
+
+    shards = [b for group in (groups or [job.files]) if group for b in batches(group, job.workers())]
+    return await asyncio.gather(*(one(b) for b in shards))
+
+
 def batches(files: list[SourceFile], n: int) -> list[list[SourceFile]]:
-    """Split files into n batches of about equal bytes (largest first, onto the lightest batch)."""
+    """Split files into n batches of about equal bytes (largest first, onto the lightest batch).
+
+    A batch whose paths would not fit on one command line is split further.
+    """
     buckets: list[list[SourceFile]] = [[] for _ in range(max(1, n))]
     weights = [0] * len(buckets)
     for f in sorted(files, key=lambda f: f.size, reverse=True):
         i = weights.index(min(weights))
         buckets[i].append(f)
         weights[i] += f.size + 2_000  # per-file overhead: parsing and bookkeeping
-    return [b for b in buckets if b]
+    out: list[list[SourceFile]] = []
+    for bucket in buckets:
+        chunk: list[SourceFile] = []
+        chars = 0
+        for f in bucket:
+            if chunk and chars + len(f.rel) + 3 > ARGV_CHARS:
+                out.append(chunk)
+                chunk, chars = [], 0
+            chunk.append(f)
+            chars += len(f.rel) + 3
+        if chunk:
+            out.append(chunk)
+    return out
 
 
 def relative(path: str, base: Path) -> str:

@@ -16,7 +16,7 @@ from devops_orchestra.scanners.base import (
     file_args,
     make_finding,
     relative,
-    run_json,
+    run_json_batches,
 )
 from devops_orchestra.workspace import Inventory, SourceFile
 
@@ -48,12 +48,13 @@ class SecretsScanner:
         # detect-secrets' own command line, through secrets_fast.py: same arguments, same output, half
         # the CPU. Files are named explicitly: on a directory it lists only git-tracked files.
         # --no-verify: by default it sends what it finds to the providers' APIs (Slack, Stripe...) to
-        # check them; a scan must never hand a secret to the network. --cores: its own worker pool.
-        raw = await run_json("secrets", lambda _: [
-            sys.executable, str(FAST_ENTRY), "--cores", str(job.workers()), "scan", "--no-verify",
-            *file_args(job.files),
+        # check them; a scan must never hand a secret to the network.
+        raws = await run_json_batches("secrets", lambda _, files: [
+            sys.executable, str(FAST_ENTRY), "--cores", "1", "scan", "--no-verify", *file_args(files),
         ], job)
+        raw = {"results": {name: hits for raw in raws for name, hits in raw.get("results", {}).items()}}
         return ScanOutcome(parse(raw, job.base))
+
 
 def rule_slug(kind: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", kind.lower()).strip("-")
