@@ -93,13 +93,11 @@ async def run_json_batches(
     args: Callable[[str, list[SourceFile]], list[str]],
     job: ScanJob,
     *,
-    groups: list[list[SourceFile]] | None = None,
     ok_exits: Container[int] = (0,),
 ) -> list[Any]:
     """run_json on batches of files, job.workers() at a time: how a one-core scanner uses every core.
 
-    args builds argv from the executable and one batch; each group of files (default: all of them) is
-    batched on its own, so a batch never mixes groups.
+    args builds argv from the executable and one batch.
     """
     limit = asyncio.Semaphore(job.workers())
 
@@ -107,8 +105,7 @@ async def run_json_batches(
         async with limit:
             return await run_json(name, lambda exe: args(exe, batch), job, ok_exits=ok_exits)
 
-    shards = [b for group in (groups or [job.files]) if group for b in batches(group, job.workers())]
-    return await asyncio.gather(*(one(b) for b in shards))
+    return await asyncio.gather(*(one(b) for b in batches(job.files, job.workers())))
 
 
 def batches(files: list[SourceFile], n: int) -> list[list[SourceFile]]:

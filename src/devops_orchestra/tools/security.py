@@ -8,8 +8,10 @@ from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
+from devops_orchestra.agents.security import security_scan as run_scan
 from devops_orchestra.errors import OrchestraError
 from devops_orchestra.models import SecurityReport, Severity
+from devops_orchestra.report import page, short_text
 from devops_orchestra.state import AppState
 
 FINDINGS_URI = "orchestra://runs/{run_id}/findings.json"
@@ -37,9 +39,6 @@ def register(server: MCPServer[AppState]) -> None:
         min_severity: SeverityArg = "info",
         max_findings: Annotated[int, Field(ge=1, le=1000)] = 200,
     ) -> Annotated[CallToolResult, SecurityReport]:
-        from devops_orchestra.agents.security import security_scan as run_scan  # heavy: import on first call
-        from devops_orchestra.report import page, short_text
-
         state = ctx.request_context.lifespan_context
         try:
             target = state.roots.resolve(path)
