@@ -72,8 +72,7 @@ async def run(
     except OSError as exc:  # not executable, argument list too long...
         raise ScannerFailed(f"could not start {Path(argv[0]).name}: {exc}") from exc
     if nice:
-        with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, proc.pid, nice)
+        _lower_priority(proc.pid, nice)
     try:
         stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout_s)
     except TimeoutError:
@@ -84,6 +83,15 @@ async def run(
         raise
     assert proc.returncode is not None
     return ProcResult(proc.returncode, stdout, stderr, time.perf_counter() - started)
+
+
+def _lower_priority(pid: int, nice: int) -> None:
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, pid, nice)
+    # With autogroup scheduling a new session is a scheduling group of its own, where a process's nice
+    # value counts only against its own group: the group needs the nice value too.
+    with contextlib.suppress(OSError):
+        Path(f"/proc/{pid}/autogroup").write_text(str(nice))
 
 
 async def _kill(proc: asyncio.subprocess.Process) -> None:
