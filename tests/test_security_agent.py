@@ -198,3 +198,13 @@ def test_more_files_than_one_command_line_holds(tmp_path: Path) -> None:
     report = asyncio.run(security_scan(tmp_path, scanners=["semgrep"]))
     assert report.scanners[0].status == "ok", report.scanners[0].error
     assert len({f.location.path for f in report.findings}) == 5_500
+
+
+def test_files_scanners_cannot_parse_are_warnings(tmp_path: Path) -> None:
+    """Malformed JavaScript and HCL: each scanner says so in its run record; nothing crashes."""
+    (tmp_path / "bad.js").write_text("function (( {\n  eval(x)\n")
+    (tmp_path / "bad.tf").write_text('resource "aws_s3_bucket" "b" {\n  bucket = \n')
+    report = asyncio.run(security_scan(tmp_path, scanners=["semgrep", "checkov"]))
+    runs = {r.name: r for r in report.scanners}
+    assert runs["semgrep"].status == "ok" and any("bad.js" in w for w in runs["semgrep"].warnings)
+    assert runs["checkov"].status == "ok" and any("could not parse 1 terraform" in w for w in runs["checkov"].warnings)

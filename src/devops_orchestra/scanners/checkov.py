@@ -48,9 +48,10 @@ class CheckovScanner:
             *(arg for f in file_args(job.files) for arg in ("--file", f)),
         ], job, ok_exits=(0, 1), env={"LOG_LEVEL": "ERROR"})
         reports = raw if isinstance(raw, list) else [raw]
+        # With --quiet checkov counts the files it could not parse but does not name them.
         warnings = [
-            f"could not parse {relative(str(p), job.base)}"
-            for r in reports for p in (r.get("results") or {}).get("parsing_errors", [])
+            f"could not parse {n} {r.get('check_type', '')} file(s); their checks did not run"
+            for r in reports if (n := (r.get("summary") or {}).get("parsing_errors"))
         ]
         return ScanOutcome(parse(raw, job.base), warnings)
 

@@ -44,11 +44,16 @@ class SemgrepScanner:
         ], job, ok_exits=(0, 1))
         raw = {"results": [r for raw in raws for r in raw.get("results", [])],
                "errors": [e for raw in raws for e in raw.get("errors", [])]}
-        warnings = [
-            f"{e.get('type', 'error')} in {e.get('path', '?')}: {' '.join(str(e.get('message', '')).split())[:200]}"
-            for e in raw.get("errors", [])
-        ]
+        warnings = [_warning(e) for e in raw.get("errors", [])]
         return ScanOutcome(parse(raw, job.base), warnings)
+
+
+def _warning(error: dict[str, Any]) -> str:
+    """semgrep's error record (type is a name, or [name, spans]) as one line."""
+    kind = error.get("type", "error")
+    kind = kind[0] if isinstance(kind, list) and kind else kind
+    message = " ".join(str(error.get("message", "")).split())[:200]
+    return f"{kind} in {error.get('path', '?')}: {message}"
 
 
 def parse(raw: dict[str, Any], base: Path) -> list[Finding]:
