@@ -57,7 +57,7 @@ class _Model(BaseModel):
 
 
 class Location(_Model):
-    path: str = Field(description="Path relative to the scanned root, posix form.")
+    path: str = Field(description="Relative to the scanned directory (report.root), posix form.")
     start_line: int
     end_line: int
     start_column: int | None = None
@@ -130,8 +130,8 @@ class SeveritySummary(_Model):
 
 class SecurityReport(_Model):
     run_id: str
-    root: str
-    path: str = Field(description="The scanned path, relative to the root.")
+    root: str = Field(description="The scanned directory; finding paths are relative to it.")
+    path: str = Field(description="The path argument as given.")
     duration_s: float
     summary: SeveritySummary = Field(description="Totals over all findings, also those not returned.")
     findings: list[Finding] = Field(description="Most severe and most certain first.")

@@ -51,10 +51,9 @@ async def run(
 ) -> ProcResult:
     """Run argv in cwd; raise ScannerUnavailable if it does not exist, ScannerTimeout past timeout_s.
 
-    nice > 0 lowers the process's CPU priority (and that of what it starts afterwards).
-
     The child gets its own process group so that a timeout or a cancelled tool call kills it and
-    everything it started (semgrep-core, detect-secrets' worker pool).
+    everything it started (semgrep-core, detect-secrets' worker pool). nice > 0 lowers its CPU
+    priority and that of what it starts.
     """
     started = time.perf_counter()
     try:
