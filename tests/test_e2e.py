@@ -87,3 +87,23 @@ def test_cli_rejects_an_unknown_scanner() -> None:
     done = subprocess.run([sys.executable, "-m", "devops_orchestra", "scan", str(EXAMPLE), "--scanners", "nmap"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "unknown scanner" in done.stderr
+
+
+def test_cli_sarif_output_is_valid() -> None:
+    import jsonschema
+
+    from tests.test_sarif import SCHEMA
+
+    done = subprocess.run([sys.executable, "-m", "devops_orchestra", "scan", str(EXAMPLE / "api"), "--scanners",
+                           "bandit", "--format", "sarif"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    sarif = json.loads(done.stdout)
+    jsonschema.Draft4Validator(SCHEMA).validate(sarif)
+    assert sarif["runs"][0]["results"]
+
+
+def test_cli_output_piped_into_a_reader_that_stops_early() -> None:
+    """`scan ... | head`: more output than a pipe holds, and a reader that leaves after one line."""
+    command = f"{sys.executable} -m devops_orchestra scan {EXAMPLE} --format sarif | head -1"
+    done = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=120)
+    assert done.stdout == "{\n" and "Traceback" not in done.stderr and "Error" not in done.stderr

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import sys
 from pathlib import Path
 
@@ -16,7 +18,11 @@ def main(argv: list[str] | None = None) -> int:
     from devops_orchestra import logs
 
     logs.configure("WARNING" if args.command != "serve" else "INFO")
-    return int(args.handler(args) or 0)
+    try:
+        return int(args.handler(args) or 0)
+    except BrokenPipeError:  # `devops-orchestra scan | head`: the reader has all it wants
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
 
     scan = sub.add_parser("scan", help="security scan of a directory or file")
     scan.add_argument("path", nargs="?", default=".", type=Path)
-    scan.add_argument("--format", choices=["text", "json"], default="text")
+    scan.add_argument("--format", choices=["text", "json", "sarif"], default="text")
     scan.add_argument("--scanners", default=None,
                       help=f"comma-separated subset of {','.join(SCANNER_NAMES)} (default: all that apply)")
     scan.add_argument("--min-severity", choices=SEVERITIES, default="info")
@@ -80,6 +86,10 @@ def _scan(args: argparse.Namespace) -> int:
         return 2
     if args.format == "json":
         print(report.model_dump_json(indent=2, exclude_none=True))
+    elif args.format == "sarif":
+        from devops_orchestra.sarif import to_sarif
+
+        print(json.dumps(to_sarif(report), indent=2))
     else:
         print(full_text(report))
     if args.fail_on and any(f.severity.rank >= Severity(args.fail_on).rank for f in report.findings):

@@ -12,9 +12,11 @@ from devops_orchestra.agents.security import security_scan as run_scan
 from devops_orchestra.errors import OrchestraError
 from devops_orchestra.models import SecurityReport, Severity
 from devops_orchestra.report import page, short_text
+from devops_orchestra.sarif import to_sarif
 from devops_orchestra.state import AppState
 
 FINDINGS_URI = "orchestra://runs/{run_id}/findings.json"
+SARIF_URI = "orchestra://runs/{run_id}/sarif"
 
 ScannerArg = Literal["semgrep", "bandit", "secrets", "checkov"]
 SeverityArg = Literal["critical", "high", "medium", "low", "info"]
@@ -66,7 +68,20 @@ def register(server: MCPServer[AppState]) -> None:
         mime_type="application/json",
     )
     def findings_json(run_id: str, ctx: Context[AppState]) -> str:
-        report = ctx.request_context.lifespan_context.runs.get(run_id)
-        if report is None:
-            raise ResourceError(f"No run {run_id} in this server's memory (it keeps the latest runs only).")
-        return json.dumps(report.model_dump(mode="json", exclude_none=True), indent=1)
+        return json.dumps(_run(ctx, run_id).model_dump(mode="json", exclude_none=True), indent=1)
+
+    @server.resource(
+        SARIF_URI,
+        name="security-sarif",
+        title="A security scan as SARIF 2.1.0 (GitHub code scanning)",
+        mime_type="application/sarif+json",
+    )
+    def sarif(run_id: str, ctx: Context[AppState]) -> str:
+        return json.dumps(to_sarif(_run(ctx, run_id)), indent=1)
+
+
+def _run(ctx: Context[AppState], run_id: str) -> SecurityReport:
+    report = ctx.request_context.lifespan_context.runs.get(run_id)
+    if report is None:
+        raise ResourceError(f"No run {run_id} in this server's memory (it keeps the latest runs only).")
+    return report
