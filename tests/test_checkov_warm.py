@@ -85,11 +85,13 @@ def _checkov() -> str:
 
 
 def _zygotes() -> list[int]:
+    """Live warm-checkov processes started by this test process (other tests run in parallel)."""
     found = []
     for proc in Path("/proc").iterdir():
         try:
             if proc.name.isdigit() and b"checkov_zygote.py" in (proc / "cmdline").read_bytes():
-                if (proc / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                state, parent = (proc / "stat").read_text().rsplit(")", 1)[1].split()[:2]
+                if state != "Z" and int(parent) == os.getpid():
                     found.append(int(proc.name))
         except OSError:
             continue
