@@ -23,3 +23,11 @@ def write(root: Path, files: dict[str, str | bytes]) -> Path:
         else:
             path.write_text(content, encoding="utf-8")
     return root
+
+
+@pytest.fixture(autouse=True)
+def run_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test writes its runs to a store of its own, never the developer's."""
+    path = tmp_path_factory.mktemp("store") / "runs.sqlite3"
+    monkeypatch.setenv("DEVOPS_ORCHESTRA_STORE", str(path))
+    return path

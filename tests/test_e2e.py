@@ -22,7 +22,8 @@ def _server_command() -> list[str]:
 
 async def test_stdio_server_scans_with_the_real_client() -> None:
     argv = _server_command()
-    params = StdioServerParameters(command=argv[0], args=argv[1:], env={"PATH": os.environ["PATH"]})
+    env = {"PATH": os.environ["PATH"], "DEVOPS_ORCHESTRA_STORE": os.environ["DEVOPS_ORCHESTRA_STORE"]}
+    params = StdioServerParameters(command=argv[0], args=argv[1:], env=env)
     async with Client(params) as client:
         names = [t.name for t in (await client.list_tools()).tools]
         assert "security_scan" in names
@@ -64,7 +65,7 @@ def test_mcp_inspector_cli_lists_and_calls_the_tool() -> None:
     listed = subprocess.run([*base, "--method", "tools/list"], capture_output=True, text=True, timeout=300)
     assert listed.returncode == 0, listed.stderr[-2000:]
     tools = json.loads(listed.stdout)["tools"]
-    assert [t["name"] for t in tools] == ["security_scan"]
+    assert {"security_scan", "scan_history", "compare_runs"} == {t["name"] for t in tools}
     called = subprocess.run(
         [*base, "--method", "tools/call", "--tool-name", "security_scan",
          "--tool-args-json", json.dumps({"path": "api", "scanners": ["bandit"]})],

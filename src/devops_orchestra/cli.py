@@ -18,8 +18,13 @@ def main(argv: list[str] | None = None) -> int:
     from devops_orchestra import logs
 
     logs.configure("WARNING" if args.command != "serve" else "INFO")
+    from devops_orchestra.errors import OrchestraError
+
     try:
         return int(args.handler(args) or 0)
+    except OrchestraError as exc:  # bad input or environment: say what and where, no traceback
+        print(f"devops-orchestra: {exc}", file=sys.stderr)
+        return 2
     except BrokenPipeError:  # `devops-orchestra scan | head`: the reader has all it wants
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
@@ -44,6 +49,17 @@ def _parser() -> argparse.ArgumentParser:
                       help="exit 1 when a finding at or above this severity exists")
     scan.set_defaults(handler=_scan)
 
+    history = sub.add_parser("history", help="recent runs, newest first")
+    history.add_argument("path", nargs="?", default=None, type=Path, help="only runs of this directory")
+    history.add_argument("--limit", type=int, default=20)
+    history.set_defaults(handler=_history)
+
+    compare = sub.add_parser("compare", help="new, fixed and unchanged findings between two runs")
+    compare.add_argument("base_run_id")
+    compare.add_argument("head_run_id")
+    compare.add_argument("--format", choices=["text", "json"], default="text")
+    compare.set_defaults(handler=_compare)
+
     tools = sub.add_parser("tools", help="the scanners: install the pinned versions, or show what is there")
     tools.add_argument("action", choices=["install", "status"])
     tools.set_defaults(handler=_tools)
@@ -51,23 +67,17 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from devops_orchestra.errors import OrchestraError
     from devops_orchestra.server import create_server
 
-    try:
-        server = create_server(args.root or [Path.cwd()])
-    except OrchestraError as exc:
-        print(f"devops-orchestra: {exc}", file=sys.stderr)
-        return 2
-    server.run()
+    create_server(args.root or [Path.cwd()]).run()
     return 0
 
 
 def _scan(args: argparse.Namespace) -> int:
-    from devops_orchestra.agents.security import security_scan
-    from devops_orchestra.errors import OrchestraError
+    from devops_orchestra.agents.security import recorded_security_scan
     from devops_orchestra.models import Severity
     from devops_orchestra.report import full_text
+    from devops_orchestra.store import open_store
     from devops_orchestra.workspace import Roots
 
     scanners = [s.strip() for s in args.scanners.split(",")] if args.scanners else None
@@ -76,14 +86,11 @@ def _scan(args: argparse.Namespace) -> int:
         print(f"devops-orchestra: unknown scanner(s) {', '.join(sorted(unknown))}; "
               f"choose from {', '.join(SCANNER_NAMES)}", file=sys.stderr)
         return 2
-    try:
-        target = Roots([Path("/")]).resolve(str(args.path.absolute()))  # the shell may read anything
-        report = asyncio.run(security_scan(
-            target, scanners=scanners, min_severity=Severity(args.min_severity), display_path=str(args.path)
-        ))
-    except OrchestraError as exc:
-        print(f"devops-orchestra: {exc}", file=sys.stderr)
-        return 2
+    target = Roots([Path("/")]).resolve(str(args.path.absolute()))  # the shell may read anything
+    report = asyncio.run(recorded_security_scan(
+        open_store(), target, scanners=scanners, min_severity=Severity(args.min_severity),
+        display_path=str(args.path),
+    ))
     if args.format == "json":
         print(report.model_dump_json(indent=2, exclude_none=True))
     elif args.format == "sarif":
@@ -94,6 +101,49 @@ def _scan(args: argparse.Namespace) -> int:
         print(full_text(report))
     if args.fail_on and any(f.severity.rank >= Severity(args.fail_on).rank for f in report.findings):
         return 1
+    return 0
+
+
+def _history(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from devops_orchestra.store import open_store
+
+    root = args.path.resolve() if args.path else None
+    runs = open_store().history(root, args.limit)
+    if not runs:
+        print("no runs yet" + (f" for {root}" if root else ""))
+    for run in runs:
+        when = datetime.fromtimestamp(run.started_at).strftime("%Y-%m-%d %H:%M:%S")
+        counts = (f"{run.summary.total} findings (critical {run.summary.critical}, high {run.summary.high})"
+                  if run.summary else run.error or "")
+        commit = f" @{run.git_commit[:8]}" if run.git_commit else ""
+        print(f"{run.run_id}  {when}  {run.agent:<8} {run.state:<9} {run.root}{commit}  {counts}")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from devops_orchestra.store import compare, open_store
+
+    store = open_store()
+    reports = [store.report(run_id) for run_id in (args.base_run_id, args.head_run_id)]
+    missing = [r for r, rep in zip((args.base_run_id, args.head_run_id), reports, strict=True) if rep is None]
+    if missing:
+        print(f"devops-orchestra: no finished run {', '.join(missing)} (see `devops-orchestra history`)",
+              file=sys.stderr)
+        return 2
+    base, head = reports
+    assert base and head
+    result = compare(base, head, limit=1000)
+    if args.format == "json":
+        print(result.model_dump_json(indent=2, exclude_none=True))
+        return 0
+    print(f"{result.new_total} new, {result.fixed_total} fixed, {result.unchanged} unchanged "
+          f"({result.base_run_id} -> {result.head_run_id})")
+    for label, findings in (("new", result.new), ("fixed", result.fixed)):
+        for f in findings:
+            where = f"{f.location.path}:{f.location.start_line}"
+            print(f"  {label:<5} [{f.severity.value}] {where} {f.title} ({f.rule_id})")
     return 0
 
 

@@ -11,28 +11,31 @@ from mcp.server.mcpserver import MCPServer
 from devops_orchestra import __version__, toolchain
 from devops_orchestra.scanners.checkov_warm import WarmCheckov
 from devops_orchestra.state import AppState
-from devops_orchestra.tools import security
+from devops_orchestra.store import open_store
+from devops_orchestra.tools import history, security
 from devops_orchestra.workspace import Roots
 
 INSTRUCTIONS = (
     "DevOps agents for the repository open in the IDE. security_scan finds vulnerabilities, secrets and "
-    "infrastructure misconfigurations with file, line, severity and the fix."
+    "infrastructure misconfigurations with file, line, severity and the fix; scan_history and compare_runs "
+    "show earlier runs and what changed."
 )
 
 
 def create_server(roots: list[Path]) -> MCPServer[AppState]:
     allowed = Roots(roots)
+    store = open_store()
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
         log = structlog.get_logger("devops_orchestra")
         scanners = {t.name: t.version or "NOT INSTALLED" for t in toolchain.status()}
-        log.info("server ready", roots=[str(r) for r in allowed.roots], scanners=scanners)
+        log.info("server ready", roots=[str(r) for r in allowed.roots], scanners=scanners, store=str(store.path))
         warm = WarmCheckov()
         if os.environ.get("DEVOPS_ORCHESTRA_WARM_CHECKOV", "1") != "0":
             await warm.start()  # imports checkov in the background; the first scan may wait for it
         try:
-            yield AppState(roots=allowed, runners={"checkov": warm.run})
+            yield AppState(roots=allowed, store=store, runners={"checkov": warm.run})
         finally:
             await warm.close()
 
@@ -40,4 +43,6 @@ def create_server(roots: list[Path]) -> MCPServer[AppState]:
         "devops-orchestra", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan
     )
     security.register(server)
+    history.register(server)
     return server
+

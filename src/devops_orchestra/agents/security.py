@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import structlog
 
@@ -17,6 +19,7 @@ from devops_orchestra.models import Finding, ScannerRun, SecurityReport, Severit
 from devops_orchestra.proc import Runner
 from devops_orchestra.scanners import ALL
 from devops_orchestra.scanners.base import ScanJob, Scanner, ScanOutcome
+from devops_orchestra.store import Store
 from devops_orchestra.workspace import Inventory, build_inventory
 
 log = structlog.get_logger(__name__)
@@ -53,6 +56,7 @@ async def security_scan(
     progress: Progress | None = None,
     display_path: str = ".",
     runners: Mapping[str, Runner] | None = None,
+    run_id: str | None = None,
 ) -> SecurityReport:
     """Scan target (a directory or one file) with every requested scanner that applies.
 
@@ -100,7 +104,7 @@ async def security_scan(
     scope = inventory.scope()
     scope.test_findings_demoted = sum(f.in_test_code for f in findings)
     return SecurityReport(
-        run_id=uuid.uuid4().hex[:12],
+        run_id=run_id or new_run_id(),
         root=str(inventory.base),
         path=display_path,
         duration_s=round(time.perf_counter() - started, 2),
@@ -112,6 +116,30 @@ async def security_scan(
         scanners=[runs[n] for n in wanted],
         scope=scope,
     )
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+async def recorded_security_scan(store: Store, target: Path, **options: Any) -> SecurityReport:
+    """security_scan, kept in the run store: begun before it starts, failed or finished after."""
+    run_id = new_run_id()
+    arguments = {k: v for k, v in options.items() if k in ("scanners", "min_severity", "display_path")}
+    await asyncio.to_thread(store.begin, run_id, agent="security", target=target,
+                            path=str(options.get("display_path", ".")), arguments=_jsonable(arguments))
+    try:
+        report = await security_scan(target, run_id=run_id, **options)
+    except BaseException as exc:  # cancelled or crashed: the history says so
+        reason = "cancelled" if isinstance(exc, asyncio.CancelledError) else f"{type(exc).__name__}: {exc}"
+        await asyncio.shield(asyncio.to_thread(store.fail, run_id, reason))
+        raise
+    await asyncio.to_thread(store.finish, report)
+    return report
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
 
 
 async def _run_one(scanner: Scanner, job: ScanJob) -> tuple[ScannerRun, ScanOutcome | None]:

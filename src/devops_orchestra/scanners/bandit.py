@@ -52,6 +52,14 @@ class BanditScanner:
         return ScanOutcome(parse({"results": results}, job.base), warnings)
 
 
+def _title(hit: dict[str, Any], text: str) -> str:
+    """bandit's test name, except for its blacklist tests, all named 'blacklist': their text says more."""
+    name = str(hit.get("test_name") or hit["test_id"])
+    if name == "blacklist":
+        return text.removesuffix(".").removesuffix(", possible security issue")
+    return name.replace("_", " ").capitalize()
+
+
 def _literal_pattern(path: str) -> str:
     """An fnmatch pattern matching exactly this path."""
     return re.sub(r"([*?\[])", r"[\1]", path)
@@ -72,7 +80,7 @@ def parse(raw: dict[str, Any], base: Path) -> list[Finding]:
             category=known.category if known else "other",
             severity=(known and known.severity) or Severity.parse(hit["issue_severity"], Severity.medium),
             confidence=as_confidence(hit.get("issue_confidence")),
-            title=f"{hit.get('test_name', test_id).replace('_', ' ')}".capitalize(),
+            title=_title(hit, text),
             message=text,
             path=path,
             start_line=hit["line_number"],

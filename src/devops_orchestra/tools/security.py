@@ -1,19 +1,21 @@
 """The security_scan tool and the resource holding each run's every finding."""
 
+import asyncio
 import json
 from typing import Annotated, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
-from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from devops_orchestra.agents.security import security_scan as run_scan
+from devops_orchestra.agents.security import recorded_security_scan
 from devops_orchestra.errors import OrchestraError
 from devops_orchestra.models import SecurityReport, Severity
 from devops_orchestra.report import page, short_text
 from devops_orchestra.sarif import to_sarif
 from devops_orchestra.state import AppState
+from devops_orchestra.tools import structured
 
 FINDINGS_URI = "orchestra://runs/{run_id}/findings.json"
 SARIF_URI = "orchestra://runs/{run_id}/sarif"
@@ -44,7 +46,8 @@ def register(server: MCPServer[AppState]) -> None:
         state = ctx.request_context.lifespan_context
         try:
             target = state.roots.resolve(path)
-            report = await run_scan(
+            report = await recorded_security_scan(
+                state.store,
                 target,
                 scanners=scanners,
                 min_severity=Severity(min_severity),
@@ -54,12 +57,8 @@ def register(server: MCPServer[AppState]) -> None:
             )
         except OrchestraError as exc:
             raise ToolError(str(exc)) from exc
-        state.remember(report)
         shown = page(report, max_findings, FINDINGS_URI.format(run_id=report.run_id))
-        return CallToolResult(
-            content=[TextContent(type="text", text=short_text(shown))],
-            structured_content=shown.model_dump(mode="json", exclude_none=True),
-        )
+        return structured(shown, short_text(shown))
 
     @server.resource(
         FINDINGS_URI,
@@ -67,8 +66,9 @@ def register(server: MCPServer[AppState]) -> None:
         title="Every finding of a security scan",
         mime_type="application/json",
     )
-    def findings_json(run_id: str, ctx: Context[AppState]) -> str:
-        return json.dumps(_run(ctx, run_id).model_dump(mode="json", exclude_none=True), indent=1)
+    async def findings_json(run_id: str, ctx: Context[AppState]) -> str:
+        report = await stored_report(ctx, run_id)
+        return json.dumps(report.model_dump(mode="json", exclude_none=True), indent=1)
 
     @server.resource(
         SARIF_URI,
@@ -76,12 +76,12 @@ def register(server: MCPServer[AppState]) -> None:
         title="A security scan as SARIF 2.1.0 (GitHub code scanning)",
         mime_type="application/sarif+json",
     )
-    def sarif(run_id: str, ctx: Context[AppState]) -> str:
-        return json.dumps(to_sarif(_run(ctx, run_id)), indent=1)
+    async def sarif(run_id: str, ctx: Context[AppState]) -> str:
+        return json.dumps(to_sarif(await stored_report(ctx, run_id)), indent=1)
 
 
-def _run(ctx: Context[AppState], run_id: str) -> SecurityReport:
-    report = ctx.request_context.lifespan_context.runs.get(run_id)
+async def stored_report(ctx: Context[AppState], run_id: str) -> SecurityReport:
+    report = await asyncio.to_thread(ctx.request_context.lifespan_context.store.report, run_id)
     if report is None:
-        raise ResourceError(f"No run {run_id} in this server's memory (it keeps the latest runs only).")
+        raise ResourceError(f"No finished run {run_id}: scan_history lists the runs there are.")
     return report
