@@ -22,7 +22,8 @@ async def test_tool_is_listed_with_output_schema_and_read_only_hint(server) -> N
     async with Client(server) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
     tool = tools["security_scan"]
-    assert set(tool.input_schema["properties"]) == {"path", "scanners", "min_severity", "max_findings"}
+    assert set(tool.input_schema["properties"]) == {
+        "path", "scanners", "min_severity", "max_findings", "changed_since", "staged"}
     assert {"findings", "scanners", "summary"} <= set(tool.output_schema["properties"])
     assert tool.annotations.read_only_hint is True
     assert len(json.dumps(tool.model_dump(mode="json", exclude_none=True))) < 6_000  # context on every turn

@@ -47,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     scan.add_argument("--min-severity", choices=SEVERITIES, default="info")
     scan.add_argument("--fail-on", choices=SEVERITIES, default=None,
                       help="exit 1 when a finding at or above this severity exists")
+    scan.add_argument("--changed-since", metavar="REF", default=None,
+                      help="only files changed since this git ref (e.g. main, HEAD~3)")
+    scan.add_argument("--staged", action="store_true", help="only files staged for commit")
     scan.set_defaults(handler=_scan)
 
     history = sub.add_parser("history", help="recent runs, newest first")
@@ -89,7 +92,7 @@ def _scan(args: argparse.Namespace) -> int:
     target = Roots([Path("/")]).resolve(str(args.path.absolute()))  # the shell may read anything
     report = asyncio.run(recorded_security_scan(
         open_store(), target, scanners=scanners, min_severity=Severity(args.min_severity),
-        display_path=str(args.path),
+        display_path=str(args.path), changed_since=args.changed_since, staged=args.staged,
     ))
     if args.format == "json":
         print(report.model_dump_json(indent=2, exclude_none=True))

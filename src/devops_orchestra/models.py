@@ -57,26 +57,26 @@ class _Model(BaseModel):
 
 
 class Location(_Model):
-    path: str = Field(description="Relative to the scanned directory (report.root), posix form.")
+    path: str = Field(description="Relative to report.root.")
     start_line: int
     end_line: int
     start_column: int | None = None
     end_column: int | None = None
-    snippet: str | None = Field(default=None, description="Source line(s); secrets redacted.")
+    snippet: str | None = None
 
 
 class Remediation(_Model):
     summary: str
-    fix: str | None = Field(default=None, description="Concrete replacement code where known.")
+    fix: str | None = None
     references: list[str] = Field(default_factory=list)
 
 
 class Finding(_Model):
-    id: str = Field(description="Stable fingerprint: survives edits above the finding.")
+    id: str = Field(description="Stable across edits above it.")
     rule_id: str
     scanner: ScannerName
     sources: list[str] = Field(
-        default_factory=list, description="Other rule ids that reported the same problem on this line."
+        default_factory=list, description="Other rules that found the same problem here."
     )
     category: str
     severity: Severity
@@ -97,9 +97,9 @@ class ScannerRun(_Model):
     status: RunStatus
     duration_s: float = 0.0
     findings: int = 0
-    files: int = Field(default=0, description="Files handed to the scanner.")
+    files: int = 0
     error: str | None = None
-    warnings: list[str] = Field(default_factory=list, description="e.g. files the scanner could not parse.")
+    warnings: list[str] = Field(default_factory=list)
 
 
 class SkippedFile(_Model):
@@ -115,8 +115,9 @@ class ScanScope(_Model):
     skipped_by_reason: dict[str, int] = Field(default_factory=dict)
     skipped_examples: list[SkippedFile] = Field(default_factory=list)
     test_files: int = 0
-    test_examples: list[str] = Field(default_factory=list, description="Some of the files judged as test code.")
-    test_findings_demoted: int = Field(default=0, description="Ranked info; asserts in tests are not checked.")
+    test_examples: list[str] = Field(default_factory=list)
+    test_findings_demoted: int = 0
+    changed_only: str | None = None
 
 
 class SeveritySummary(_Model):
@@ -131,13 +132,14 @@ class SeveritySummary(_Model):
 class SecurityReport(_Model):
     run_id: str
     root: str = Field(description="The scanned directory; finding paths are relative to it.")
-    path: str = Field(description="The path argument as given.")
+    path: str
     duration_s: float
-    summary: SeveritySummary = Field(description="Totals over all findings, also those not returned.")
-    findings: list[Finding] = Field(description="Most severe and most certain first.")
+    summary: SeveritySummary = Field(description="Over all findings, returned or not.")
+    findings: list[Finding] = Field(description="Worst first.")
     findings_returned: int
     findings_total: int
-    truncated: bool = Field(description="True when findings were cut to fit max_findings or the size budget.")
-    full_report: str | None = Field(default=None, description="Resource URI holding every finding.")
+    truncated: bool = Field(description="Findings were cut; see full_report.")
+    full_report: str | None = Field(default=None, description="Resource with every finding.")
+    baseline_run_id: str | None = Field(default=None, description="Run that `status` compares with.")
     scanners: list[ScannerRun]
     scope: ScanScope

@@ -121,8 +121,8 @@ class Store:
                     "UPDATE runs SET state = 'abandoned', error = 'the process running it ended before it did' "
                     "WHERE run_id = ?", (run_id,))
 
-    def begin(self, run_id: str, *, agent: str, target: Path, path: str, arguments: dict[str, Any]) -> None:
-        """Record a run as started; its root is the scanned directory (a file's parent)."""
+    def begin(self, run_id: str, *, agent: str, target: Path, path: str, arguments: dict[str, Any]) -> Path:
+        """Record a run as started; its root, returned, is the scanned directory (a file's parent)."""
         root = target if target.is_dir() else target.parent
         with self._connect() as db:
             db.execute(
@@ -130,6 +130,7 @@ class Store:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running')",
                 (run_id, agent, str(root), path, git_commit(root), json.dumps(arguments), os.getpid(), time.time()),
             )
+        return root
 
     def finish(self, report: SecurityReport) -> None:
         header = report.model_dump(mode="json", exclude={"findings"}, exclude_none=True)
@@ -186,15 +187,25 @@ class Store:
             ))
         return records
 
-    def latest_finished(self, root: Path, before: str | None = None) -> str | None:
-        """The newest finished run of root (older than run `before`, when given)."""
+    def latest_finished(self, root: Path, before: str | None = None, full_only: bool = False) -> str | None:
+        """The newest finished run of root (older than run `before`, when given).
+
+        full_only: not limited to changed or staged files (a baseline for new/existing).
+        """
+        partial = ("AND json_extract(arguments, '$.changed_since') IS NULL "
+                   "AND COALESCE(json_extract(arguments, '$.staged'), 0) = 0 ") if full_only else ""
         with self._connect() as db:
             row = db.execute(
-                "SELECT run_id FROM runs WHERE root = ? AND state = 'finished' AND started_at < "
-                "COALESCE((SELECT started_at FROM runs WHERE run_id = ?), 1e300) ORDER BY started_at DESC LIMIT 1",
+                "SELECT run_id FROM runs WHERE root = ? AND state = 'finished' " + partial +
+                "AND started_at < COALESCE((SELECT started_at FROM runs WHERE run_id = ?), 1e300) "
+                "ORDER BY started_at DESC LIMIT 1",
                 (str(root), before),
             ).fetchone()
         return row[0] if row else None
+
+    def finding_ids(self, run_id: str) -> set[str]:
+        with self._connect() as db:
+            return {i for (i,) in db.execute("SELECT finding_id FROM findings WHERE run_id = ?", (run_id,))}
 
 
 class Comparison(BaseModel):

@@ -126,11 +126,12 @@ class Inventory:
         )
 
 
-def build_inventory(target: Path) -> Inventory:
+def build_inventory(target: Path, only: set[str] | None = None) -> Inventory:
     """List the files under target worth scanning; say why each other file was left out.
 
     In a git work tree the listing honours .gitignore; elsewhere a walk skips the usual
-    vendored and build directories. Blocking: call it in a worker thread.
+    vendored and build directories. `only`: paths relative to target, the rest is not looked at.
+    Blocking: call it in a worker thread.
     """
     if target.is_file():
         base, candidates = target.parent, [target.name]
@@ -138,6 +139,8 @@ def build_inventory(target: Path) -> Inventory:
         base = target
         # Outside git, or a directory git ignores as a whole: walk it instead.
         candidates = _git_files(base) or _walk_files(base)
+    if only is not None:
+        candidates = [c for c in candidates if c in only]
     files: list[SourceFile] = []
     skipped: list[SkippedFile] = []
     for rel in sorted(candidates):
@@ -150,6 +153,42 @@ def build_inventory(target: Path) -> Inventory:
             assert source is not None
             files.append(source)
     return Inventory(base=base, files=files, skipped=skipped)
+
+
+def changed_files(target: Path, since: str | None, staged: bool) -> set[str]:
+    """Files under target (relative to it) changed since a git ref, or staged; untracked ones count.
+
+    Raises PathError with what to do when target is not in a git work tree or the ref is unknown.
+    Blocking: call it in a worker thread.
+    """
+    base = target if target.is_dir() else target.parent
+    if since is not None and (not since or since.startswith("-")):
+        raise PathError(f"{since!r} is not a git ref: give a branch, tag or commit such as 'main' or 'HEAD~3'.")
+
+    def git(*args: str) -> list[str]:
+        done = subprocess.run(["git", *args], cwd=base, capture_output=True, timeout=60)
+        if done.returncode != 0:
+            raise PathError(_git_problem(base, done.stderr.decode("utf-8", "replace"), since))
+        return [n for n in done.stdout.decode("utf-8", "surrogateescape").split("\0") if n]
+
+    git("rev-parse", "--is-inside-work-tree")
+    if staged:
+        names = git("diff", "--cached", "--name-only", "--relative", "-z")
+    else:
+        names = git("diff", "--name-only", "--relative", "-z", f"{since}^{{commit}}", "--")
+        names += git("ls-files", "--others", "--exclude-standard", "-z")
+    if target.is_file():
+        return {target.name} & set(names)
+    return set(names)
+
+
+def _git_problem(base: Path, stderr: str, since: str | None) -> str:
+    if "not a git repository" in stderr:
+        return (f"{base} is not inside a git repository, so there is nothing to compare with: "
+                "scan without changed_since/staged, or run it in a git work tree.")
+    if since and ("unknown revision" in stderr or "bad revision" in stderr or "ambiguous argument" in stderr):
+        return f"git does not know {since!r} in {base}: give a branch, tag or commit that exists there."
+    return f"git failed in {base}: {stderr.strip()[:300]}"
 
 
 def _git_files(base: Path) -> list[str] | None:

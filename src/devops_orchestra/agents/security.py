@@ -20,7 +20,7 @@ from devops_orchestra.proc import Runner
 from devops_orchestra.scanners import ALL
 from devops_orchestra.scanners.base import ScanJob, Scanner, ScanOutcome
 from devops_orchestra.store import Store
-from devops_orchestra.workspace import Inventory, build_inventory
+from devops_orchestra.workspace import Inventory, build_inventory, changed_files
 
 log = structlog.get_logger(__name__)
 
@@ -57,15 +57,21 @@ async def security_scan(
     display_path: str = ".",
     runners: Mapping[str, Runner] | None = None,
     run_id: str | None = None,
+    changed_since: str | None = None,
+    staged: bool = False,
 ) -> SecurityReport:
     """Scan target (a directory or one file) with every requested scanner that applies.
 
     A scanner that is missing, crashes or times out becomes its run record; the others still count.
     runners: per scanner, a stand-in for starting its process (the server's warm checkov).
+    changed_since / staged: only the files git says changed since that ref / are staged.
     """
     started = time.perf_counter()
     wanted = list(dict.fromkeys(scanners or SCANNERS))
-    inventory = await asyncio.to_thread(build_inventory, target)
+    only = None
+    if changed_since is not None or staged:
+        only = await asyncio.to_thread(changed_files, target, changed_since, staged)
+    inventory = await asyncio.to_thread(build_inventory, target, only)
     total = len(wanted) + 1
     if progress:
         await progress(1, total, f"inventory: {len(inventory.files)} files to scan, {len(inventory.skipped)} left out")
@@ -103,6 +109,8 @@ async def security_scan(
     findings.sort(key=rank_key)
     scope = inventory.scope()
     scope.test_findings_demoted = sum(f.in_test_code for f in findings)
+    if only is not None:
+        scope.changed_only = "staged files" if staged else f"files changed since {changed_since}"
     return SecurityReport(
         run_id=run_id or new_run_id(),
         root=str(inventory.base),
@@ -123,13 +131,25 @@ def new_run_id() -> str:
 
 
 async def recorded_security_scan(store: Store, target: Path, **options: Any) -> SecurityReport:
-    """security_scan, kept in the run store: begun before it starts, failed or finished after."""
+    """security_scan, kept in the run store: begun before it starts, failed or finished after.
+
+    Each finding's status says whether the last full scan of the same directory had it too.
+    """
     run_id = new_run_id()
-    arguments = {k: v for k, v in options.items() if k in ("scanners", "min_severity", "display_path")}
-    await asyncio.to_thread(store.begin, run_id, agent="security", target=target,
-                            path=str(options.get("display_path", ".")), arguments=_jsonable(arguments))
+    arguments = {k: v for k, v in options.items()
+                 if k in ("scanners", "min_severity", "display_path", "changed_since", "staged")}
+    root = await asyncio.to_thread(store.begin, run_id, agent="security", target=target,
+                                   path=str(options.get("display_path", ".")), arguments=_jsonable(arguments))
     try:
         report = await security_scan(target, run_id=run_id, **options)
+        baseline = await asyncio.to_thread(store.latest_finished, root, run_id, True)
+        if baseline:
+            known = await asyncio.to_thread(store.finding_ids, baseline)
+            report = report.model_copy(update={
+                "baseline_run_id": baseline,
+                "findings": [f.model_copy(update={"status": "existing" if f.id in known else "new"})
+                             for f in report.findings],
+            })
     except BaseException as exc:  # cancelled or crashed: the history says so
         reason = "cancelled" if isinstance(exc, asyncio.CancelledError) else f"{type(exc).__name__}: {exc}"
         await asyncio.shield(asyncio.to_thread(store.fail, run_id, reason))

@@ -42,6 +42,10 @@ def register(server: MCPServer[AppState]) -> None:
         ] = None,
         min_severity: SeverityArg = "info",
         max_findings: Annotated[int, Field(ge=1, le=1000)] = 200,
+        changed_since: Annotated[
+            str | None, Field(description="Git ref: scan only files changed since it, e.g. 'main'.")
+        ] = None,
+        staged: Annotated[bool, Field(description="Scan only files staged for commit.")] = False,
     ) -> Annotated[CallToolResult, SecurityReport]:
         state = ctx.request_context.lifespan_context
         try:
@@ -54,6 +58,8 @@ def register(server: MCPServer[AppState]) -> None:
                 progress=lambda done, total, msg: ctx.report_progress(done, total, msg),
                 display_path=path,
                 runners=state.runners,
+                changed_since=changed_since,
+                staged=staged,
             )
         except OrchestraError as exc:
             raise ToolError(str(exc)) from exc
