@@ -12,7 +12,7 @@ import os
 import sqlite3
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -193,6 +193,7 @@ class Store:
         full_only: not limited to changed or staged files (a baseline for new/existing).
         """
         partial = ("AND json_extract(arguments, '$.changed_since') IS NULL "
+                   "AND json_extract(arguments, '$.files') IS NULL "
                    "AND COALESCE(json_extract(arguments, '$.staged'), 0) = 0 ") if full_only else ""
         with self._connect() as db:
             row = db.execute(
@@ -202,6 +203,20 @@ class Store:
                 (str(root), before),
             ).fetchone()
         return row[0] if row else None
+
+    def latest_findings(self, root: Path, ids: Collection[str]) -> dict[str, Finding]:
+        """For each id, the finding as the newest finished run of root that had it recorded it."""
+        found: dict[str, Finding] = {}
+        with self._connect() as db:
+            for finding_id in ids:
+                row = db.execute(
+                    "SELECT f.data FROM findings f JOIN runs r USING (run_id) WHERE r.root = ? AND "
+                    "r.state = 'finished' AND f.finding_id = ? ORDER BY r.started_at DESC LIMIT 1",
+                    (str(root), finding_id),
+                ).fetchone()
+                if row:
+                    found[finding_id] = Finding.model_validate_json(row[0])
+        return found
 
     def finding_ids(self, run_id: str) -> set[str]:
         with self._connect() as db:

@@ -7,7 +7,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,16 +59,18 @@ async def security_scan(
     run_id: str | None = None,
     changed_since: str | None = None,
     staged: bool = False,
+    files: Collection[str] | None = None,
 ) -> SecurityReport:
     """Scan target (a directory or one file) with every requested scanner that applies.
 
     A scanner that is missing, crashes or times out becomes its run record; the others still count.
     runners: per scanner, a stand-in for starting its process (the server's warm checkov).
     changed_since / staged: only the files git says changed since that ref / are staged.
+    files: only these paths, relative to target.
     """
     started = time.perf_counter()
     wanted = list(dict.fromkeys(scanners or SCANNERS))
-    only = None
+    only = set(files) if files is not None else None
     if changed_since is not None or staged:
         only = await asyncio.to_thread(changed_files, target, changed_since, staged)
     inventory = await asyncio.to_thread(build_inventory, target, only)
@@ -80,11 +82,11 @@ async def security_scan(
     tasks: list[asyncio.Task[tuple[ScannerRun, ScanOutcome | None]]] = []
     for name in wanted:
         scanner = ALL[name]
-        files = scanner.select(inventory)
-        if not files:
+        selected = scanner.select(inventory)
+        if not selected:
             runs[name] = ScannerRun(name=scanner.name, status="skipped", error=_NOTHING_TO_SCAN[name])
             continue
-        job = ScanJob(base=inventory.base, files=files, cores=cores(), timeout_s=timeout_s or default_timeout_s(),
+        job = ScanJob(base=inventory.base, files=selected, cores=cores(), timeout_s=timeout_s or default_timeout_s(),
                       runner=(runners or {}).get(name, proc.run), nice=0 if scanner.single_process else SHARED_NICE)
         tasks.append(asyncio.create_task(_run_one(scanner, job)))
 
@@ -109,7 +111,7 @@ async def security_scan(
     findings.sort(key=rank_key)
     scope = inventory.scope()
     scope.test_findings_demoted = sum(f.in_test_code for f in findings)
-    if only is not None:
+    if changed_since is not None or staged:
         scope.changed_only = "staged files" if staged else f"files changed since {changed_since}"
     return SecurityReport(
         run_id=run_id or new_run_id(),
@@ -137,7 +139,7 @@ async def recorded_security_scan(store: Store, target: Path, **options: Any) -> 
     """
     run_id = new_run_id()
     arguments = {k: v for k, v in options.items()
-                 if k in ("scanners", "min_severity", "display_path", "changed_since", "staged")}
+                 if k in ("scanners", "min_severity", "display_path", "changed_since", "staged", "files")}
     root = await asyncio.to_thread(store.begin, run_id, agent="security", target=target,
                                    path=str(options.get("display_path", ".")), arguments=_jsonable(arguments))
     try:

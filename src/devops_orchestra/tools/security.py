@@ -10,6 +10,8 @@ from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
 from devops_orchestra.agents.security import recorded_security_scan
+from devops_orchestra.agents.verify import FixVerification
+from devops_orchestra.agents.verify import verify_fix as check_fixes
 from devops_orchestra.errors import OrchestraError
 from devops_orchestra.models import SecurityReport, Severity
 from devops_orchestra.report import page, short_text
@@ -65,6 +67,27 @@ def register(server: MCPServer[AppState]) -> None:
             raise ToolError(str(exc)) from exc
         shown = page(report, max_findings, FINDINGS_URI.format(run_id=report.run_id))
         return structured(shown, short_text(shown))
+
+    @server.tool(
+        name="verify_fix",
+        title="Verify fixes",
+        description="Re-run only the scanners and files that earlier findings came from; per finding id: "
+                    "resolved, still_present (with its location now) or unknown.",
+        annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False),
+    )
+    async def verify_fix(
+        ctx: Context[AppState],
+        finding_ids: Annotated[list[str], Field(min_length=1, max_length=200, description="Ids from security_scan.")],
+        path: Annotated[str, Field(description="The directory that was scanned.")] = ".",
+    ) -> Annotated[CallToolResult, FixVerification]:
+        state = ctx.request_context.lifespan_context
+        try:
+            root = state.roots.resolve(path)
+            result = await check_fixes(state.store, root, finding_ids, runners=state.runners)
+        except OrchestraError as exc:
+            raise ToolError(str(exc)) from exc
+        counts = {v: sum(c.verdict == v for c in result.checks) for v in ("resolved", "still_present", "unknown")}
+        return structured(result, ", ".join(f"{n} {v.replace('_', ' ')}" for v, n in counts.items()) + ".")
 
     @server.resource(
         FINDINGS_URI,
