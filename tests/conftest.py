@@ -27,7 +27,8 @@ def write(root: Path, files: dict[str, str | bytes]) -> Path:
 
 @pytest.fixture(autouse=True)
 def run_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test writes its runs to a store of its own, never the developer's."""
+    """Every test writes its runs to a store (and a scan cache) of its own, never the developer's."""
     path = tmp_path_factory.mktemp("store") / "runs.sqlite3"
     monkeypatch.setenv("DEVOPS_ORCHESTRA_STORE", str(path))
+    monkeypatch.setenv("DEVOPS_ORCHESTRA_CACHE", str(path.with_name("scan-cache.sqlite3")))
     return path

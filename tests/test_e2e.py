@@ -22,7 +22,7 @@ def _server_command() -> list[str]:
 
 async def test_stdio_server_scans_with_the_real_client() -> None:
     argv = _server_command()
-    env = {"PATH": os.environ["PATH"], "DEVOPS_ORCHESTRA_STORE": os.environ["DEVOPS_ORCHESTRA_STORE"]}
+    env = {k: os.environ[k] for k in ("PATH", "DEVOPS_ORCHESTRA_STORE", "DEVOPS_ORCHESTRA_CACHE")}
     params = StdioServerParameters(command=argv[0], args=argv[1:], env=env)
     async with Client(params) as client:
         names = [t.name for t in (await client.list_tools()).tools]

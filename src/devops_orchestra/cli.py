@@ -50,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     scan.add_argument("--changed-since", metavar="REF", default=None,
                       help="only files changed since this git ref (e.g. main, HEAD~3)")
     scan.add_argument("--staged", action="store_true", help="only files staged for commit")
+    scan.add_argument("--no-cache", action="store_true", help="scan every file again, ignoring the scan cache")
     scan.set_defaults(handler=_scan)
 
     history = sub.add_parser("history", help="recent runs, newest first")
@@ -78,6 +79,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _scan(args: argparse.Namespace) -> int:
     from devops_orchestra.agents.security import recorded_security_scan
+    from devops_orchestra.cache import ScanCache
     from devops_orchestra.models import Severity
     from devops_orchestra.report import full_text
     from devops_orchestra.store import open_store
@@ -93,6 +95,7 @@ def _scan(args: argparse.Namespace) -> int:
     report = asyncio.run(recorded_security_scan(
         open_store(), target, scanners=scanners, min_severity=Severity(args.min_severity),
         display_path=str(args.path), changed_since=args.changed_since, staged=args.staged,
+        cache=None if args.no_cache else ScanCache(),
     ))
     if args.format == "json":
         print(report.model_dump_json(indent=2, exclude_none=True))

@@ -98,6 +98,7 @@ class ScannerRun(_Model):
     duration_s: float = 0.0
     findings: int = 0
     files: int = 0
+    cached: int = Field(default=0, description="Files answered from the scan cache.")
     error: str | None = None
     warnings: list[str] = Field(default_factory=list)
 

@@ -9,6 +9,7 @@ import structlog
 from mcp.server.mcpserver import MCPServer
 
 from devops_orchestra import __version__, toolchain
+from devops_orchestra.cache import ScanCache
 from devops_orchestra.scanners.checkov_warm import WarmCheckov
 from devops_orchestra.state import AppState
 from devops_orchestra.store import open_store
@@ -25,6 +26,7 @@ INSTRUCTIONS = (
 def create_server(roots: list[Path]) -> MCPServer[AppState]:
     allowed = Roots(roots)
     store = open_store()
+    cache = None if os.environ.get("DEVOPS_ORCHESTRA_NO_CACHE") else ScanCache()
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
@@ -35,7 +37,7 @@ def create_server(roots: list[Path]) -> MCPServer[AppState]:
         if os.environ.get("DEVOPS_ORCHESTRA_WARM_CHECKOV", "1") != "0":
             await warm.start()  # imports checkov in the background; the first scan may wait for it
         try:
-            yield AppState(roots=allowed, store=store, runners={"checkov": warm.run})
+            yield AppState(roots=allowed, store=store, cache=cache, runners={"checkov": warm.run})
         finally:
             await warm.close()
 

@@ -1,10 +1,11 @@
-"""What the server keeps between tool calls: the allowed roots, warm scanners and the run store."""
+"""What the server keeps between tool calls: roots, warm scanners, the run store and the scan cache."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from devops_orchestra.cache import ScanCache
 from devops_orchestra.proc import Runner
 from devops_orchestra.store import Store
 from devops_orchestra.workspace import Roots
@@ -14,4 +15,5 @@ from devops_orchestra.workspace import Roots
 class AppState:
     roots: Roots
     store: Store
+    cache: ScanCache | None
     runners: Mapping[str, Runner] = field(default_factory=dict)  # pre-warmed scanners, by name

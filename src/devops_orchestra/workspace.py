@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import subprocess
@@ -100,6 +101,7 @@ class SourceFile:
     size: int
     is_test: bool
     is_kubernetes: bool = False
+    digest: str = ""  # sha256 of the content: the scan cache's key
 
 
 @dataclass
@@ -258,4 +260,4 @@ def _inspect(base: Path, rel: str) -> tuple[str | None, SourceFile | None]:
     ):
         return "minified", None
     is_k8s = language == "yaml" and "apiVersion:" in text and "kind:" in text
-    return None, SourceFile(rel, language, size, is_test_path(rel), is_k8s)
+    return None, SourceFile(rel, language, size, is_test_path(rel), is_k8s, hashlib.sha256(data).hexdigest())

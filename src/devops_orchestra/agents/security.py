@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import time
@@ -14,6 +15,7 @@ from typing import Any
 import structlog
 
 from devops_orchestra import proc
+from devops_orchestra.cache import ScanCache, keys_for
 from devops_orchestra.errors import ScannerFailed, ScannerTimeout, ScannerUnavailable
 from devops_orchestra.models import Finding, ScannerRun, SecurityReport, Severity, SeveritySummary
 from devops_orchestra.proc import Runner
@@ -60,6 +62,7 @@ async def security_scan(
     changed_since: str | None = None,
     staged: bool = False,
     files: Collection[str] | None = None,
+    cache: ScanCache | None = None,
 ) -> SecurityReport:
     """Scan target (a directory or one file) with every requested scanner that applies.
 
@@ -67,6 +70,7 @@ async def security_scan(
     runners: per scanner, a stand-in for starting its process (the server's warm checkov).
     changed_since / staged: only the files git says changed since that ref / are staged.
     files: only these paths, relative to target.
+    cache: what each scanner said about each file before; only changed files are scanned again.
     """
     started = time.perf_counter()
     wanted = list(dict.fromkeys(scanners or SCANNERS))
@@ -88,7 +92,7 @@ async def security_scan(
             continue
         job = ScanJob(base=inventory.base, files=selected, cores=cores(), timeout_s=timeout_s or default_timeout_s(),
                       runner=(runners or {}).get(name, proc.run), nice=0 if scanner.single_process else SHARED_NICE)
-        tasks.append(asyncio.create_task(_run_one(scanner, job)))
+        tasks.append(asyncio.create_task(_run_one(scanner, job, cache)))
 
     outcomes: list[ScanOutcome] = []
     done_count = 1 + len(runs)
@@ -164,20 +168,32 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-async def _run_one(scanner: Scanner, job: ScanJob) -> tuple[ScannerRun, ScanOutcome | None]:
+async def _run_one(
+    scanner: Scanner, job: ScanJob, cache: ScanCache | None
+) -> tuple[ScannerRun, ScanOutcome | None]:
     started = time.perf_counter()
     version = scanner.version()
+    hits: dict[str, list[Finding]] = {}
 
     def record(status: str, error: str | None = None, **extra: object) -> ScannerRun:
         return ScannerRun.model_validate({
             "name": scanner.name, "version": version, "status": status, "error": error,
-            "duration_s": round(time.perf_counter() - started, 2), "files": len(job.files), **extra,
+            "duration_s": round(time.perf_counter() - started, 2), "files": len(job.files), "cached": len(hits),
+            **extra,
         })
 
     if version is None:
         return record("unavailable", f"{scanner.name} is not installed: run `devops-orchestra tools install`"), None
     try:
-        outcome = await scanner.scan(job)
+        keys = keys_for(scanner.name, version, job.files) if cache else {}
+        hits = await asyncio.to_thread(cache.lookup, keys) if cache else {}
+        todo = [f for f in job.files if f.rel not in hits]
+        outcome = await scanner.scan(dataclasses.replace(job, files=todo)) if todo else ScanOutcome([])
+        if cache and todo:
+            # A file a scanner complained about is asked again next time.
+            clean = {f.rel: keys[f.rel] for f in todo if not any(f.rel in w for w in outcome.warnings)}
+            await asyncio.to_thread(cache.store, clean, outcome.findings)
+        outcome.findings += [f for found in hits.values() for f in found]
     except ScannerUnavailable as exc:
         return record("unavailable", str(exc)), None
     except ScannerTimeout as exc:

@@ -62,6 +62,7 @@ def register(server: MCPServer[AppState]) -> None:
                 runners=state.runners,
                 changed_since=changed_since,
                 staged=staged,
+                cache=state.cache,
             )
         except OrchestraError as exc:
             raise ToolError(str(exc)) from exc
@@ -83,7 +84,7 @@ def register(server: MCPServer[AppState]) -> None:
         state = ctx.request_context.lifespan_context
         try:
             root = state.roots.resolve(path)
-            result = await check_fixes(state.store, root, finding_ids, runners=state.runners)
+            result = await check_fixes(state.store, root, finding_ids, runners=state.runners)  # never cached
         except OrchestraError as exc:
             raise ToolError(str(exc)) from exc
         counts = {v: sum(c.verdict == v for c in result.checks) for v in ("resolved", "still_present", "unknown")}
