@@ -27,6 +27,7 @@ test: setup
 
 bench: setup
 	$(BIN)/python bench/security_scan.py
+	$(BIN)/python bench/scan_memory.py
 
 clean:
 	rm -rf $(VENV)
