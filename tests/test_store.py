@@ -135,3 +135,13 @@ def test_a_corrupt_store_is_a_clear_error(run_store: Path) -> None:
     run_store.write_bytes(b"this is not a database" * 100)
     done = subprocess.run([sys.executable, "-m", "devops_orchestra", "history"], capture_output=True, text=True)
     assert done.returncode == 2 and "cannot open the run store" in done.stderr and "Traceback" not in done.stderr
+
+
+async def test_markdown_report_resource(tmp_path: Path) -> None:
+    write(tmp_path, {"app.py": VULNERABLE})
+    async with Client(create_server([tmp_path])) as client:
+        scan = await client.call_tool("security_scan", {"scanners": ["bandit"]})
+        run_id = scan.structured_content["run_id"]
+        text = (await client.read_resource(f"orchestra://runs/{run_id}/report.md")).contents[0].text
+    assert text.startswith(f"# Security scan `{run_id}`")
+    assert "`app.py:5` · `bandit:B301`" in text and "**Fix:**" in text and "| bandit | 1.9.4 | ok |" in text

@@ -91,3 +91,40 @@ def full_text(report: SecurityReport, detail_from: Severity = Severity.info) -> 
             "findings there ranked as info; asserts there are not checked."
         )
     return "\n".join(out)
+
+
+def markdown(report: SecurityReport) -> str:
+    """The whole report as Markdown, for a pull request or a person: worst first, every fix."""
+    s = report.summary
+    out = [
+        f"# Security scan `{report.run_id}`",
+        "",
+        f"{s.total} findings in `{report.root}` ({report.scope.files_scanned} files, {report.duration_s:.1f} s).",
+        "",
+        "| critical | high | medium | low | info |",
+        "|---|---|---|---|---|",
+        f"| {s.critical} | {s.high} | {s.medium} | {s.low} | {s.info} |",
+        "",
+        "## Findings",
+        "",
+    ]
+    for f in report.findings:
+        loc = f.location
+        tags = ", ".join(x for x in (f.cwe, f.owasp, *f.sources) if x)
+        status = f" ({f.status})" if f.status else ""
+        out.append(f"### {f.severity.value.upper()}: {f.title}{status}")
+        out.append(f"`{loc.path}:{loc.start_line}` · `{f.rule_id}`{f' · {tags}' if tags else ''}")
+        out.append("")
+        if loc.snippet:
+            out += ["```", loc.snippet, "```"]
+        out += [f.message, "", f"**Fix:** {f.remediation.summary}", ""]
+    out += ["## Scanners", "", "| scanner | version | status | findings | files (cached) | time | note |",
+            "|---|---|---|---|---|---|---|"]
+    for run in report.scanners:
+        note = (run.error or "; ".join(run.warnings)).replace("|", "\\|")
+        out.append(f"| {run.name} | {run.version or '-'} | {run.status} | {run.findings} | "
+                   f"{run.files} ({run.cached}) | {run.duration_s:.1f} s | {note} |")
+    if report.scope.skipped_by_reason:
+        reasons = ", ".join(f"{n} {r}" for r, n in sorted(report.scope.skipped_by_reason.items()))
+        out += ["", f"Left out: {reasons}."]
+    return "\n".join(out) + "\n"

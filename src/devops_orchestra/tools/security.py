@@ -14,13 +14,14 @@ from devops_orchestra.agents.verify import FixVerification
 from devops_orchestra.agents.verify import verify_fix as check_fixes
 from devops_orchestra.errors import OrchestraError
 from devops_orchestra.models import SecurityReport, Severity
-from devops_orchestra.report import page, short_text
+from devops_orchestra.report import markdown, page, short_text
 from devops_orchestra.sarif import to_sarif
 from devops_orchestra.state import AppState
 from devops_orchestra.tools import structured
 
 FINDINGS_URI = "orchestra://runs/{run_id}/findings.json"
 SARIF_URI = "orchestra://runs/{run_id}/sarif"
+MARKDOWN_URI = "orchestra://runs/{run_id}/report.md"
 
 ScannerArg = Literal["semgrep", "bandit", "secrets", "checkov"]
 SeverityArg = Literal["critical", "high", "medium", "low", "info"]
@@ -108,6 +109,15 @@ def register(server: MCPServer[AppState]) -> None:
     )
     async def sarif(run_id: str, ctx: Context[AppState]) -> str:
         return json.dumps(to_sarif(await stored_report(ctx, run_id)), indent=1)
+
+    @server.resource(
+        MARKDOWN_URI,
+        name="security-report",
+        title="A security scan as a Markdown report",
+        mime_type="text/markdown",
+    )
+    async def report_md(run_id: str, ctx: Context[AppState]) -> str:
+        return markdown(await stored_report(ctx, run_id))
 
 
 async def stored_report(ctx: Context[AppState], run_id: str) -> SecurityReport:
