@@ -10,7 +10,6 @@ Blocking: call from a worker thread.
 from __future__ import annotations
 
 import hashlib
-import os
 import sqlite3
 import time
 from collections.abc import Iterable
@@ -23,6 +22,7 @@ from pydantic import TypeAdapter, ValidationError
 from devops_orchestra import __version__
 from devops_orchestra.catalog import policies_dir
 from devops_orchestra.models import Finding
+from devops_orchestra.userdirs import user_path
 from devops_orchestra.workspace import SourceFile
 
 log = structlog.get_logger(__name__)
@@ -32,11 +32,7 @@ _FINDINGS = TypeAdapter(list[Finding])
 
 
 def default_path() -> Path:
-    override = os.environ.get("DEVOPS_ORCHESTRA_CACHE")
-    if override:
-        return Path(override).expanduser()
-    cache_home = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache_home) / "devops-orchestra" / "scan-cache.sqlite3"
+    return user_path("DEVOPS_ORCHESTRA_CACHE", "XDG_CACHE_HOME", "scan-cache.sqlite3")
 
 
 @cache

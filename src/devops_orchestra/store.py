@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from devops_orchestra.errors import OrchestraError
 from devops_orchestra.models import Finding, RunStatus, SecurityReport, SeveritySummary
+from devops_orchestra.userdirs import user_path
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -55,11 +56,7 @@ CREATE TABLE IF NOT EXISTS findings (
 
 
 def default_path() -> Path:
-    override = os.environ.get("DEVOPS_ORCHESTRA_STORE")
-    if override:
-        return Path(override).expanduser()
-    data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(data_home) / "devops-orchestra" / "runs.sqlite3"
+    return user_path("DEVOPS_ORCHESTRA_STORE", "XDG_DATA_HOME", "runs.sqlite3")
 
 
 def open_store() -> Store:

@@ -7,7 +7,6 @@ bandit and detect-secrets are light and are dependencies of this package.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -15,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+
+from devops_orchestra.userdirs import user_path
 
 # Scanner name -> (PyPI distribution, pinned version, executable). Bump with care: tests pin findings.
 ISOLATED = {
@@ -29,11 +30,7 @@ _DONE_MARKER = ".devops-orchestra-complete"
 
 
 def tools_dir() -> Path:
-    override = os.environ.get("DEVOPS_ORCHESTRA_TOOLS_DIR")
-    if override:
-        return Path(override).expanduser()
-    data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(data_home) / "devops-orchestra" / "tools"
+    return user_path("DEVOPS_ORCHESTRA_TOOLS_DIR", "XDG_DATA_HOME", "tools")
 
 
 def _venv(name: str) -> Path:

@@ -8,10 +8,9 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, Field
 
-from devops_orchestra.errors import OrchestraError
 from devops_orchestra.state import AppState
 from devops_orchestra.store import Comparison, RunRecord, compare
-from devops_orchestra.tools import structured
+from devops_orchestra.tools import structured, tool_errors
 from devops_orchestra.tools.security import stored_report
 
 
@@ -30,10 +29,8 @@ def register(server: MCPServer[AppState]) -> None:
         limit: Annotated[int, Field(ge=1, le=200)] = 20,
     ) -> Annotated[CallToolResult, History]:
         state = ctx.request_context.lifespan_context
-        try:
+        with tool_errors():
             root = state.roots.resolve(path)
-        except OrchestraError as exc:
-            raise ToolError(str(exc)) from exc
         runs = await asyncio.to_thread(state.store.history, root, limit)
         lines = [f"{r.run_id} {r.state} {r.summary.total if r.summary else '-'} findings" for r in runs]
         return structured(History(runs=runs), "\n".join(lines) or f"No runs yet for {path!r}.")
@@ -48,10 +45,8 @@ def register(server: MCPServer[AppState]) -> None:
         path: Annotated[str, Field(description="Directory whose runs to compare by default.")] = ".",
     ) -> Annotated[CallToolResult, Comparison]:
         state = ctx.request_context.lifespan_context
-        try:
+        with tool_errors():
             root = state.roots.resolve(path)
-        except OrchestraError as exc:
-            raise ToolError(str(exc)) from exc
         head_id = head_run_id or await asyncio.to_thread(state.store.latest_finished, root)
         base_id = base_run_id or (head_id and await asyncio.to_thread(state.store.latest_finished, root, head_id))
         if not head_id or not base_id:

@@ -5,19 +5,18 @@ import json
 from typing import Annotated, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.server.mcpserver.exceptions import ResourceError
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
 from devops_orchestra.agents.security import recorded_security_scan
 from devops_orchestra.agents.verify import FixVerification
 from devops_orchestra.agents.verify import verify_fix as check_fixes
-from devops_orchestra.errors import OrchestraError
 from devops_orchestra.models import SecurityReport, Severity
 from devops_orchestra.report import markdown, page, short_text
 from devops_orchestra.sarif import to_sarif
 from devops_orchestra.state import AppState
-from devops_orchestra.tools import structured
+from devops_orchestra.tools import structured, tool_errors
 
 FINDINGS_URI = "orchestra://runs/{run_id}/findings.json"
 SARIF_URI = "orchestra://runs/{run_id}/sarif"
@@ -51,7 +50,7 @@ def register(server: MCPServer[AppState]) -> None:
         staged: Annotated[bool, Field(description="Scan only files staged for commit.")] = False,
     ) -> Annotated[CallToolResult, SecurityReport]:
         state = ctx.request_context.lifespan_context
-        try:
+        with tool_errors():
             target = state.roots.resolve(path)
             report = await recorded_security_scan(
                 state.store,
@@ -65,8 +64,6 @@ def register(server: MCPServer[AppState]) -> None:
                 staged=staged,
                 cache=state.cache,
             )
-        except OrchestraError as exc:
-            raise ToolError(str(exc)) from exc
         shown = page(report, max_findings, FINDINGS_URI.format(run_id=report.run_id))
         return structured(shown, short_text(shown))
 
@@ -83,11 +80,9 @@ def register(server: MCPServer[AppState]) -> None:
         path: Annotated[str, Field(description="The directory that was scanned.")] = ".",
     ) -> Annotated[CallToolResult, FixVerification]:
         state = ctx.request_context.lifespan_context
-        try:
+        with tool_errors():
             root = state.roots.resolve(path)
             result = await check_fixes(state.store, root, finding_ids, runners=state.runners)  # never cached
-        except OrchestraError as exc:
-            raise ToolError(str(exc)) from exc
         counts = {v: sum(c.verdict == v for c in result.checks) for v in ("resolved", "still_present", "unknown")}
         return structured(result, ", ".join(f"{n} {v.replace('_', ' ')}" for v, n in counts.items()) + ".")
 
