@@ -11,9 +11,29 @@ Run as a script, so that starting it imports nothing of devops_orchestra.
 """
 
 import os
+import re
 import sys
 from collections.abc import Iterator
 from typing import Any
+
+_BACKREFERENCE = re.compile(r"\\[1-9]|\(\?P=")
+_FLAG_LETTERS = {re.IGNORECASE: "i", re.MULTILINE: "m", re.DOTALL: "s", re.VERBOSE: "x"}
+
+
+def _scoped(regexes: Any) -> list[str] | None:
+    """Regexes as alternatives that keep their own flags, or None if that cannot be done."""
+    parts = []
+    for regex in regexes:
+        if regex.groupindex or _BACKREFERENCE.search(regex.pattern):  # numbering would shift when combined
+            return None
+        flags = "".join(letter for flag, letter in _FLAG_LETTERS.items() if regex.flags & flag)
+        part = f"(?{flags}:{regex.pattern})" if flags else f"(?:{regex.pattern})"
+        try:
+            re.compile(part)
+        except re.error:
+            return None
+        parts.append(part)
+    return parts
 
 
 def main() -> int:
@@ -23,10 +43,27 @@ def main() -> int:
 
     from detect_secrets.core import scan
     from detect_secrets.main import main as detect_secrets_main
+    from detect_secrets.plugins.base import RegexBasedDetector
     from detect_secrets.settings import get_plugins
     from detect_secrets.util.filetype import FileType, determine_file_type
 
     full_scan = scan.scan_file
+    prefilter: list[Any] = []  # (combined regex, the plugins it stands for), built on first use
+
+    def line_checks() -> tuple[Any, list[Any]]:
+        """One regex for every plugin that reports only where one of its regexes matches; the others."""
+        if not prefilter:
+            others, parts = [], []
+            for plugin in get_plugins():
+                scoped = None
+                if type(plugin).analyze_string is RegexBasedDetector.analyze_string:
+                    scoped = _scoped(plugin.denylist)
+                if scoped is None:
+                    others.append(plugin)
+                else:
+                    parts += scoped
+            prefilter.extend([re.compile("|".join(parts)) if parts else None, others])
+        return prefilter[0], prefilter[1]
 
     def may_hold_secret(filename: str) -> bool:
         if determine_file_type(filename) == FileType.OTHER:
@@ -34,10 +71,13 @@ def main() -> int:
         lines = next(scan._get_lines_from_file(filename), None)  # the lines detect-secrets would read
         if lines is None:
             return True  # unreadable: let detect-secrets say so
-        plugins = get_plugins()
+        combined, others = line_checks()
         for number, line in enumerate(lines, start=1):
             line = line.rstrip()
-            for plugin in plugins:
+            # One search stands for every regex plugin (a match is only a maybe: the full scan decides).
+            if combined is not None and combined.search(line):
+                return True
+            for plugin in others:
                 if plugin.analyze_line(filename=filename, line=line, line_number=number):
                     return True
         return False
