@@ -28,7 +28,7 @@ class WarmCheckov:
         self._proc: asyncio.subprocess.Process | None = None
         self._ready: asyncio.Task[bool] | None = None
         self._lock = asyncio.Lock()  # one request at a time on the zygote's pipe
-        self.cpu_s = 0.0  # CPU seconds of the scans it ran, for benchmarks
+        self.cpu_s = 0.0  # CPU seconds its scans used (they run in its children, out of our own count)
 
     async def start(self) -> None:
         """Start importing checkov in the background; returns at once."""

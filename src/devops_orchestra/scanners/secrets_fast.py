@@ -10,6 +10,7 @@ Usage: python secrets_fast.py <detect-secrets arguments>  (the same as the `dete
 Run as a script, so that starting it imports nothing of devops_orchestra.
 """
 
+import functools
 import os
 import re
 import sys
@@ -48,22 +49,20 @@ def main() -> int:
     from detect_secrets.util.filetype import FileType, determine_file_type
 
     full_scan = scan.scan_file
-    prefilter: list[Any] = []  # (combined regex, the plugins it stands for), built on first use
 
+    @functools.cache  # built once, after detect-secrets has read its settings
     def line_checks() -> tuple[Any, list[Any]]:
         """One regex for every plugin that reports only where one of its regexes matches; the others."""
-        if not prefilter:
-            others, parts = [], []
-            for plugin in get_plugins():
-                scoped = None
-                if type(plugin).analyze_string is RegexBasedDetector.analyze_string:
-                    scoped = _scoped(plugin.denylist)
-                if scoped is None:
-                    others.append(plugin)
-                else:
-                    parts += scoped
-            prefilter.extend([re.compile("|".join(parts)) if parts else None, others])
-        return prefilter[0], prefilter[1]
+        others, parts = [], []
+        for plugin in get_plugins():
+            scoped = None
+            if type(plugin).analyze_string is RegexBasedDetector.analyze_string:
+                scoped = _scoped(plugin.denylist)
+            if scoped is None:
+                others.append(plugin)
+            else:
+                parts += scoped
+        return (re.compile("|".join(parts)) if parts else None), others
 
     def may_hold_secret(filename: str) -> bool:
         if determine_file_type(filename) == FileType.OTHER:
