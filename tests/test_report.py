@@ -1,6 +1,6 @@
 """Paging a report into the client's budget, and the text a person reads."""
 
-from devops_orchestra.agents.security import rank_key, summarise
+from devops_orchestra.agents.runs import rank_key, summarise
 from devops_orchestra.models import Finding, Location, Remediation, ScanScope, SecurityReport, Severity
 from devops_orchestra.report import RESPONSE_BUDGET_CHARS, full_text, page, short_text
 
@@ -25,7 +25,7 @@ def _report(n: int) -> SecurityReport:
 
 def test_page_fits_the_budget_and_keeps_totals() -> None:
     full = _report(1000)
-    shown = page(full, max_findings=200, full_report_uri="orchestra://runs/r1/findings.json")
+    shown = page(full, max_findings=200, full_report_uri="orchestra://runs/r1/findings.json", text=short_text)
     size = len(shown.model_dump_json(exclude_none=True)) + len(short_text(shown))
     assert size <= RESPONSE_BUDGET_CHARS
     assert 0 < shown.findings_returned < 200 and shown.truncated
@@ -37,8 +37,8 @@ def test_page_fits_the_budget_and_keeps_totals() -> None:
 
 def test_page_respects_max_findings_and_keeps_everything_that_fits() -> None:
     full = _report(30)
-    assert page(full, max_findings=5, full_report_uri=None).findings_returned == 5
-    everything = page(full, max_findings=200, full_report_uri=None)
+    assert page(full, max_findings=5, full_report_uri=None, text=short_text).findings_returned == 5
+    everything = page(full, max_findings=200, full_report_uri=None, text=short_text)
     assert everything.findings_returned == 30 and not everything.truncated
 
 

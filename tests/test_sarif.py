@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 from mcp import Client
 
-from devops_orchestra.agents.security import rank_key, summarise
+from devops_orchestra.agents.runs import rank_key, summarise
 from devops_orchestra.models import Finding, ScannerRun, ScanScope, SecurityReport
 from devops_orchestra.sarif import FINGERPRINT_KEY, to_sarif
 from tests.conftest import EXAMPLE

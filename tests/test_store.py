@@ -29,7 +29,7 @@ def test_a_finished_run_comes_back_whole(tmp_path: Path, run_store: Path) -> Non
     write(tmp_path, {"app.py": VULNERABLE, "other.py": "import subprocess\nsubprocess.call(x, shell=True)\n"})
     store = Store(run_store)
     report = _scan(store, tmp_path)
-    assert store.report(report.run_id) == report
+    assert store.report(report.run_id, SecurityReport) == report
     [record] = store.history(tmp_path)
     assert record.state == "finished" and record.summary == report.summary and record.scanners == {"bandit": "ok"}
 
@@ -68,7 +68,7 @@ def test_concurrent_runs_are_all_kept(tmp_path: Path, run_store: Path) -> None:
     reports = asyncio.run(many())
     assert {r.state for r in store.history(tmp_path)} == {"finished"}
     assert len(store.history(tmp_path)) == 4
-    assert all(store.report(r.run_id) == r for r in reports)
+    assert all(store.report(r.run_id, SecurityReport) == r for r in reports)
     with sqlite3.connect(run_store) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 

@@ -124,7 +124,7 @@ def _history(args: argparse.Namespace) -> int:
         counts = (f"{run.summary.total} findings (critical {run.summary.critical}, high {run.summary.high})"
                   if run.summary else run.error or "")
         commit = f" @{run.git_commit[:8]}" if run.git_commit else ""
-        print(f"{run.run_id}  {when}  {run.agent:<8} {run.state:<9} {run.root}{commit}  {counts}")
+        print(f"{run.run_id}  {when}  {run.agent:<12} {run.state:<9} {run.root}{commit}  {counts}")
     return 0
 
 
@@ -132,15 +132,16 @@ def _compare(args: argparse.Namespace) -> int:
     from devops_orchestra.store import compare, open_store
 
     store = open_store()
-    reports = [store.report(run_id) for run_id in (args.base_run_id, args.head_run_id)]
-    missing = [r for r, rep in zip((args.base_run_id, args.head_run_id), reports, strict=True) if rep is None]
+    ids = (args.base_run_id, args.head_run_id)
+    found = [store.findings(run_id) for run_id in ids]
+    missing = [r for r, f in zip(ids, found, strict=True) if f is None]
     if missing:
         print(f"devops-orchestra: no finished run {', '.join(missing)} (see `devops-orchestra history`)",
               file=sys.stderr)
         return 2
-    base, head = reports
-    assert base and head
-    result = compare(base, head, limit=1000)
+    base, head = found
+    assert base is not None and head is not None
+    result = compare(args.base_run_id, base, args.head_run_id, head, limit=1000)
     if args.format == "json":
         print(result.model_dump_json(indent=2, exclude_none=True))
         return 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -33,7 +33,7 @@ class Severity(StrEnum):
 _SEVERITY_RANK = {Severity.critical: 4, Severity.high: 3, Severity.medium: 2, Severity.low: 1, Severity.info: 0}
 
 Confidence = Literal["high", "medium", "low"]
-ScannerName = Literal["semgrep", "bandit", "secrets", "checkov"]
+ScannerName = Literal["semgrep", "bandit", "secrets", "checkov", "sql", "architecture", "compliance"]
 RunStatus = Literal["ok", "failed", "timeout", "skipped", "unavailable"]
 
 
@@ -130,9 +130,12 @@ class SeveritySummary(_Model):
     total: int = 0
 
 
-class SecurityReport(_Model):
+class AgentReport(_Model):
+    """What every agent's report has; the store keeps, pages and compares them all alike."""
+
+    agent: ClassVar[str]
     run_id: str
-    root: str = Field(description="The scanned directory; finding paths are relative to it.")
+    root: str = Field(description="The analysed directory; finding paths are relative to it.")
     path: str
     duration_s: float
     summary: SeveritySummary = Field(description="Over all findings, returned or not.")
@@ -141,6 +144,10 @@ class SecurityReport(_Model):
     findings_total: int
     truncated: bool = Field(description="Findings were cut; see full_report.")
     full_report: str | None = Field(default=None, description="Resource with every finding.")
+
+
+class SecurityReport(AgentReport):
+    agent = "security"
     baseline_run_id: str | None = Field(default=None, description="Run that `status` compares with.")
     scanners: list[ScannerRun]
     scope: ScanScope

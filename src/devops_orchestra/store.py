@@ -15,14 +15,15 @@ import time
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
 
 from devops_orchestra.errors import OrchestraError
-from devops_orchestra.models import Finding, RunStatus, SecurityReport, SeveritySummary
+from devops_orchestra.models import AgentReport, Finding, RunStatus, SeveritySummary
 from devops_orchestra.userdirs import user_path
 
+R = TypeVar("R", bound=AgentReport)
 SCHEMA_VERSION = 1
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -129,7 +130,7 @@ class Store:
             )
         return root
 
-    def finish(self, report: SecurityReport) -> None:
+    def finish(self, report: AgentReport) -> None:
         header = report.model_dump(mode="json", exclude={"findings"}, exclude_none=True)
         rows = [
             (report.run_id, i, f.id, f.rule_id, f.severity.value, f.location.path, f.location.start_line,
@@ -151,16 +152,17 @@ class Store:
             db.execute("UPDATE runs SET state = 'failed', finished_at = ?, error = ? WHERE run_id = ?",
                        (time.time(), error, run_id))
 
-    def report(self, run_id: str) -> SecurityReport | None:
-        """The whole report of a finished run, every finding included."""
+    def report(self, run_id: str, kind: type[R]) -> R | None:
+        """The whole report of a finished run of kind's agent, every finding included."""
         with self._connect() as db:
-            row = db.execute("SELECT report FROM runs WHERE run_id = ? AND state = 'finished'", (run_id,)).fetchone()
+            row = db.execute("SELECT report FROM runs WHERE run_id = ? AND agent = ? AND state = 'finished'",
+                             (run_id, kind.agent)).fetchone()
             if row is None:
                 return None
             data = [d for (d,) in db.execute(
                 "SELECT data FROM findings WHERE run_id = ? ORDER BY position", (run_id,))]
         header = json.loads(row[0])
-        return SecurityReport.model_validate({
+        return kind.model_validate({
             **header, "findings": [json.loads(d) for d in data],
             "findings_returned": len(data), "truncated": False,
         })
@@ -184,8 +186,9 @@ class Store:
             ))
         return records
 
-    def latest_finished(self, root: Path, before: str | None = None, full_only: bool = False) -> str | None:
-        """The newest finished run of root (older than run `before`, when given).
+    def latest_finished(self, root: Path, before: str | None = None, full_only: bool = False,
+                        agent: str = "security") -> str | None:
+        """The newest finished run of agent on root (older than run `before`, when given).
 
         full_only: not limited to changed or staged files (a baseline for new/existing).
         """
@@ -194,26 +197,34 @@ class Store:
                    "AND COALESCE(json_extract(arguments, '$.staged'), 0) = 0 ") if full_only else ""
         with self._connect() as db:
             row = db.execute(
-                "SELECT run_id FROM runs WHERE root = ? AND state = 'finished' " + partial +
+                "SELECT run_id FROM runs WHERE root = ? AND agent = ? AND state = 'finished' " + partial +
                 "AND started_at < COALESCE((SELECT started_at FROM runs WHERE run_id = ?), 1e300) "
                 "ORDER BY started_at DESC LIMIT 1",
-                (str(root), before),
+                (str(root), agent, before),
             ).fetchone()
         return row[0] if row else None
 
-    def latest_findings(self, root: Path, ids: Collection[str]) -> dict[str, Finding]:
-        """For each id, the finding as the newest finished run of root that had it recorded it."""
+    def latest_findings(self, root: Path, ids: Collection[str], agent: str = "security") -> dict[str, Finding]:
+        """For each id, the finding as the newest finished run of agent on root that had it recorded it."""
         found: dict[str, Finding] = {}
         with self._connect() as db:
             for finding_id in ids:
                 row = db.execute(
                     "SELECT f.data FROM findings f JOIN runs r USING (run_id) WHERE r.root = ? AND "
-                    "r.state = 'finished' AND f.finding_id = ? ORDER BY r.started_at DESC LIMIT 1",
-                    (str(root), finding_id),
+                    "r.agent = ? AND r.state = 'finished' AND f.finding_id = ? ORDER BY r.started_at DESC LIMIT 1",
+                    (str(root), agent, finding_id),
                 ).fetchone()
                 if row:
                     found[finding_id] = Finding.model_validate_json(row[0])
         return found
+
+    def findings(self, run_id: str) -> list[Finding] | None:
+        """Every finding of a finished run of any agent, worst first; None when there is no such run."""
+        with self._connect() as db:
+            if not db.execute("SELECT 1 FROM runs WHERE run_id = ? AND state = 'finished'", (run_id,)).fetchone():
+                return None
+            return [Finding.model_validate_json(d) for (d,) in db.execute(
+                "SELECT data FROM findings WHERE run_id = ? ORDER BY position", (run_id,))]
 
     def finding_ids(self, run_id: str) -> set[str]:
         with self._connect() as db:
@@ -232,13 +243,14 @@ class Comparison(BaseModel):
     fixed: list[Finding] = Field(description="Worst first; at most `limit`.")
 
 
-def compare(base: SecurityReport, head: SecurityReport, limit: int = 50) -> Comparison:
-    before = {f.id: f for f in base.findings}
-    after = {f.id: f for f in head.findings}
+def compare(base_run_id: str, base: list[Finding], head_run_id: str, head: list[Finding],
+            limit: int = 50) -> Comparison:
+    before = {f.id: f for f in base}
+    after = {f.id: f for f in head}
     new = [f for i, f in after.items() if i not in before]
     fixed = [f for i, f in before.items() if i not in after]
     return Comparison(
-        base_run_id=base.run_id, head_run_id=head.run_id, new_total=len(new), fixed_total=len(fixed),
+        base_run_id=base_run_id, head_run_id=head_run_id, new_total=len(new), fixed_total=len(fixed),
         unchanged=len(before.keys() & after.keys()), new=new[:limit], fixed=fixed[:limit],
     )
 

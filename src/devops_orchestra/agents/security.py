@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import os
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,9 +13,10 @@ from typing import Any
 import structlog
 
 from devops_orchestra import proc
+from devops_orchestra.agents.runs import CONFIDENCE_RANK, new_run_id, rank_key, recorded, summarise
 from devops_orchestra.cache import ScanCache, keys_for
 from devops_orchestra.errors import ScannerFailed, ScannerTimeout, ScannerUnavailable
-from devops_orchestra.models import Finding, ScannerRun, SecurityReport, Severity, SeveritySummary
+from devops_orchestra.models import Finding, ScannerRun, SecurityReport, Severity
 from devops_orchestra.proc import Runner
 from devops_orchestra.scanners import ALL
 from devops_orchestra.scanners.base import ScanJob, Scanner, ScanOutcome
@@ -30,7 +29,6 @@ SCANNERS = tuple(ALL)
 SHARED_NICE = 10  # scanners that spread over all cores yield to the one that cannot
 Progress = Callable[[float, float, str], Awaitable[None]]
 
-_CONFIDENCE_RANK = {"high": 2, "medium": 1, "low": 0}
 # When two scanners report one problem, the more specific source leads.
 _SOURCE_RANK = {"semgrep": 3, "bandit": 2, "checkov": 1, "secrets": 0}
 _NOTHING_TO_SCAN = {
@@ -132,40 +130,28 @@ async def security_scan(
     )
 
 
-def new_run_id() -> str:
-    return uuid.uuid4().hex[:12]
-
-
 async def recorded_security_scan(store: Store, target: Path, **options: Any) -> SecurityReport:
-    """security_scan, kept in the run store: begun before it starts, failed or finished after.
+    """security_scan, kept in the run store.
 
     Each finding's status says whether the last full scan of the same directory had it too.
     """
-    run_id = new_run_id()
     arguments = {k: v for k, v in options.items()
                  if k in ("scanners", "min_severity", "display_path", "changed_since", "staged", "files")}
-    root = await asyncio.to_thread(store.begin, run_id, agent="security", target=target,
-                                   path=str(options.get("display_path", ".")), arguments=_jsonable(arguments))
-    try:
+
+    async def run(run_id: str) -> SecurityReport:
         report = await security_scan(target, run_id=run_id, **options)
-        baseline = await asyncio.to_thread(store.latest_finished, root, run_id, True)
-        if baseline:
-            known = await asyncio.to_thread(store.finding_ids, baseline)
-            report = report.model_copy(update={
-                "baseline_run_id": baseline,
-                "findings": [f.model_copy(update={"status": "existing" if f.id in known else "new"})
-                             for f in report.findings],
-            })
-    except BaseException as exc:  # cancelled or crashed: the history says so
-        reason = "cancelled" if isinstance(exc, asyncio.CancelledError) else f"{type(exc).__name__}: {exc}"
-        await asyncio.shield(asyncio.to_thread(store.fail, run_id, reason))
-        raise
-    await asyncio.to_thread(store.finish, report)
-    return report
+        baseline = await asyncio.to_thread(store.latest_finished, Path(report.root), run_id, True)
+        if not baseline:
+            return report
+        known = await asyncio.to_thread(store.finding_ids, baseline)
+        return report.model_copy(update={
+            "baseline_run_id": baseline,
+            "findings": [f.model_copy(update={"status": "existing" if f.id in known else "new"})
+                         for f in report.findings],
+        })
 
-
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
+    return await recorded(store, agent="security", target=target, path=str(options.get("display_path", ".")),
+                          arguments=arguments, run=run)
 
 
 async def _run_one(
@@ -240,7 +226,7 @@ def _merge_duplicates(findings: list[Finding]) -> list[Finding]:
     merged: list[Finding] = []
     seen_ids: set[str] = set()
     for group in groups.values():
-        group.sort(key=lambda f: (-f.severity.rank, -_SOURCE_RANK[f.scanner], -_CONFIDENCE_RANK[f.confidence]))
+        group.sort(key=lambda f: (-f.severity.rank, -_SOURCE_RANK[f.scanner], -CONFIDENCE_RANK[f.confidence]))
         clusters: list[list[Finding]] = []
         for f in group:
             home = next((c for c in clusters if f.category == "secret" or f.scanner not in {x.scanner for x in c}),
@@ -261,16 +247,3 @@ def _merge_duplicates(findings: list[Finding]) -> list[Finding]:
             seen_ids.add(lead.id)
             merged.append(lead)
     return merged
-
-
-def rank_key(f: Finding) -> tuple[int, int, int, str, int, str]:
-    """Most severe, then most certain (confirmed by more scanners), first; ties in file order."""
-    return (-f.severity.rank, -_CONFIDENCE_RANK[f.confidence], -len(f.sources),
-            f.location.path, f.location.start_line, f.rule_id)
-
-
-def summarise(findings: list[Finding]) -> SeveritySummary:
-    counts = {s.value: 0 for s in Severity}
-    for f in findings:
-        counts[f.severity.value] += 1
-    return SeveritySummary(**counts, total=len(findings))

@@ -11,7 +11,6 @@ from pydantic import BaseModel, Field
 from devops_orchestra.state import AppState
 from devops_orchestra.store import Comparison, RunRecord, compare
 from devops_orchestra.tools import structured, tool_errors
-from devops_orchestra.tools.security import stored_report
 
 
 class History(BaseModel):
@@ -36,8 +35,8 @@ def register(server: MCPServer[AppState]) -> None:
         return structured(History(runs=runs), "\n".join(lines) or f"No runs yet for {path!r}.")
 
     @server.tool(name="compare_runs", title="Compare runs", annotations=read_only,
-                 description="New, fixed and unchanged findings between two runs (default: the latest "
-                             "run and the one before it, for the same directory).")
+                 description="New, fixed and unchanged findings between two runs of any agent (default: the latest "
+                             "security scan of the directory and the one before it).")
     async def compare_runs(
         ctx: Context[AppState],
         head_run_id: Annotated[str | None, Field(description="Default: the latest run of `path`.")] = None,
@@ -51,6 +50,9 @@ def register(server: MCPServer[AppState]) -> None:
         base_id = base_run_id or (head_id and await asyncio.to_thread(state.store.latest_finished, root, head_id))
         if not head_id or not base_id:
             raise ToolError(f"Two finished runs of {path!r} are needed to compare; scan it (again) first.")
-        diff = compare(await stored_report(ctx, base_id), await stored_report(ctx, head_id))
+        base, head = [await asyncio.to_thread(state.store.findings, i) for i in (base_id, head_id)]
+        if base is None or head is None:
+            raise ToolError(f"No finished run {base_id if base is None else head_id}: scan_history lists them.")
+        diff = compare(base_id, base, head_id, head)
         return structured(diff, f"{diff.new_total} new, {diff.fixed_total} fixed, {diff.unchanged} unchanged "
                                 f"({diff.base_run_id} -> {diff.head_run_id}).")

@@ -64,7 +64,7 @@ def register(server: MCPServer[AppState]) -> None:
                 staged=staged,
                 cache=state.cache,
             )
-        shown = page(report, max_findings, FINDINGS_URI.format(run_id=report.run_id))
+        shown = page(report, max_findings, FINDINGS_URI.format(run_id=report.run_id), short_text)
         return structured(shown, short_text(shown))
 
     @server.tool(
@@ -116,7 +116,7 @@ def register(server: MCPServer[AppState]) -> None:
 
 
 async def stored_report(ctx: Context[AppState], run_id: str) -> SecurityReport:
-    report = await asyncio.to_thread(ctx.request_context.lifespan_context.store.report, run_id)
+    report = await asyncio.to_thread(ctx.request_context.lifespan_context.store.report, run_id, SecurityReport)
     if report is None:
         raise ResourceError(f"No finished run {run_id}: scan_history lists the runs there are.")
     return report

@@ -1,0 +1,51 @@
+"""What every agent shares: run ids, ranking, the severity summary, and keeping a run in the store."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from devops_orchestra.models import AgentReport, Finding, Severity, SeveritySummary
+from devops_orchestra.store import Store
+
+R = TypeVar("R", bound=AgentReport)
+CONFIDENCE_RANK = {"high": 2, "medium": 1, "low": 0}
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def rank_key(f: Finding) -> tuple[int, int, int, str, int, str]:
+    """Most severe, then most certain (confirmed by more scanners), first; ties in file order."""
+    return (-f.severity.rank, -CONFIDENCE_RANK[f.confidence], -len(f.sources),
+            f.location.path, f.location.start_line, f.rule_id)
+
+
+def summarise(findings: list[Finding]) -> SeveritySummary:
+    counts = {s.value: 0 for s in Severity}
+    for f in findings:
+        counts[f.severity.value] += 1
+    return SeveritySummary(**counts, total=len(findings))
+
+
+async def recorded(
+    store: Store, *, agent: str, target: Path, path: str, arguments: dict[str, Any],
+    run: Callable[[str], Awaitable[R]],
+) -> R:
+    """run(run_id), kept in the run store: begun before it starts, failed or finished after."""
+    run_id = new_run_id()
+    await asyncio.to_thread(store.begin, run_id, agent=agent, target=target, path=path,
+                            arguments=json.loads(json.dumps(arguments, default=str)))
+    try:
+        report = await run(run_id)
+    except BaseException as exc:  # cancelled or crashed: the history says so
+        reason = "cancelled" if isinstance(exc, asyncio.CancelledError) else f"{type(exc).__name__}: {exc}"
+        await asyncio.shield(asyncio.to_thread(store.fail, run_id, reason))
+        raise
+    await asyncio.to_thread(store.finish, report)
+    return report
