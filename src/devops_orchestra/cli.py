@@ -53,6 +53,15 @@ def _parser() -> argparse.ArgumentParser:
     scan.add_argument("--no-cache", action="store_true", help="scan every file again, ignoring the scan cache")
     scan.set_defaults(handler=_scan)
 
+    comply = sub.add_parser("comply", help="compliance check: SOC 2, HIPAA, PCI DSS and your own policies")
+    comply.add_argument("path", nargs="?", default=".", type=Path)
+    comply.add_argument("--framework", action="append", default=None, metavar="ID",
+                        help="soc2, hipaa, pci-dss or an organisation framework id (repeatable; default: all)")
+    comply.add_argument("--format", choices=["text", "json", "sarif", "markdown"], default="text")
+    comply.add_argument("--fail-on-gate", action="store_true", help="exit 1 when a gate blocks")
+    comply.add_argument("--no-cache", action="store_true", help="scan every file again, ignoring the scan cache")
+    comply.set_defaults(handler=_comply)
+
     history = sub.add_parser("history", help="recent runs, newest first")
     history.add_argument("path", nargs="?", default=None, type=Path, help="only runs of this directory")
     history.add_argument("--limit", type=int, default=20)
@@ -108,6 +117,31 @@ def _scan(args: argparse.Namespace) -> int:
     if args.fail_on and any(f.severity.rank >= Severity(args.fail_on).rank for f in report.findings):
         return 1
     return 0
+
+
+def _comply(args: argparse.Namespace) -> int:
+    from devops_orchestra import compliance_report
+    from devops_orchestra.agents.compliance import recorded_compliance_check
+    from devops_orchestra.cache import ScanCache
+    from devops_orchestra.store import open_store
+    from devops_orchestra.workspace import Roots
+
+    target = Roots([Path("/")]).resolve(str(args.path.absolute()))
+    report = asyncio.run(recorded_compliance_check(
+        open_store(), target, frameworks=args.framework, display_path=str(args.path),
+        cache=None if args.no_cache else ScanCache(),
+    ))
+    if args.format == "json":
+        print(report.model_dump_json(indent=2, exclude_none=True))
+    elif args.format == "sarif":
+        from devops_orchestra.sarif import to_sarif
+
+        print(json.dumps(to_sarif(report), indent=2))
+    elif args.format == "markdown":
+        print(compliance_report.markdown(report), end="")
+    else:
+        print(compliance_report.full_text(report))
+    return 1 if args.fail_on_gate and report.gate.status == "blocked" else 0
 
 
 def _history(args: argparse.Namespace) -> int:

@@ -19,3 +19,7 @@ class ScannerFailed(OrchestraError):
 
 class ScannerTimeout(OrchestraError):
     """The scanner ran past its time limit and was killed."""
+
+
+class PolicyError(OrchestraError):
+    """A compliance policy file that cannot be used: unreadable, malformed, or naming what does not exist."""

@@ -89,6 +89,7 @@ class Finding(_Model):
     remediation: Remediation
     in_test_code: bool = False
     status: Literal["new", "existing"] | None = None
+    controls: list[str] | None = Field(default=None, description="Compliance controls it breaks.")
 
 
 class ScannerRun(_Model):
@@ -151,3 +152,50 @@ class SecurityReport(AgentReport):
     baseline_run_id: str | None = Field(default=None, description="Run that `status` compares with.")
     scanners: list[ScannerRun]
     scope: ScanScope
+
+
+class Evidence(_Model):
+    """A place in the repository that shows a control met or broken."""
+
+    path: str
+    line: int | None = None
+    note: str | None = None
+    finding_id: str | None = None
+
+
+class ControlResult(_Model):
+    id: str
+    title: str
+    status: Literal["pass", "fail", "not_assessable"]
+    why: str = Field(description="How the status was reached.")
+    evidence: list[Evidence] = Field(default_factory=list, description="At most 3; see evidence_total.")
+    evidence_total: int = 0
+    remediation: str | None = Field(default=None, description="Only when it fails.")
+    manual_evidence: str | None = Field(default=None, description="What a person must supply.")
+
+
+class FrameworkResult(_Model):
+    framework: str
+    name: str
+    version: str | None = None
+    score: float | None = Field(description="Percent of assessable controls that pass; null if none is.")
+    passed: int
+    failed: int
+    not_assessable: int
+    controls: list[ControlResult]
+
+
+class GateResult(_Model):
+    status: Literal["passed", "blocked"]
+    reasons: list[str] = Field(default_factory=list, description="Each tripped gate and why.")
+    gates: list[str] = Field(description="The gates applied.")
+
+
+class ComplianceReport(AgentReport):
+    agent = "compliance"
+    frameworks: list[FrameworkResult]
+    gate: GateResult
+    policy_files: list[str] = Field(default_factory=list, description="Organisation policy files applied.")
+    scanners: list[ScannerRun]
+    scope: ScanScope
+    warnings: list[str] = Field(default_factory=list)

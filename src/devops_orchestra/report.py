@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from devops_orchestra.models import AgentReport, SecurityReport, Severity
+from devops_orchestra.models import AgentReport, ScannerRun, SecurityReport, Severity
 
 R = TypeVar("R", bound=AgentReport)
 
@@ -126,13 +126,18 @@ def markdown(report: SecurityReport) -> str:
         if loc.snippet:
             out += ["```", loc.snippet, "```"]
         out += [f.message, "", f"**Fix:** {f.remediation.summary}", ""]
-    out += ["## Scanners", "", "| scanner | version | status | findings | files (cached) | time | note |",
-            "|---|---|---|---|---|---|---|"]
-    for run in report.scanners:
-        note = (run.error or "; ".join(run.warnings)).replace("|", "\\|")
-        out.append(f"| {run.name} | {run.version or '-'} | {run.status} | {run.findings} | "
-                   f"{run.files} ({run.cached}) | {run.duration_s:.1f} s | {note} |")
+    out += ["## Scanners", "", *scanner_table(report.scanners)]
     if report.scope.skipped_by_reason:
         reasons = ", ".join(f"{n} {r}" for r, n in sorted(report.scope.skipped_by_reason.items()))
         out += ["", f"Left out: {reasons}."]
     return "\n".join(out) + "\n"
+
+
+def scanner_table(scanners: list[ScannerRun]) -> list[str]:
+    """Markdown table lines: how each scanner ran."""
+    out = ["| scanner | version | status | findings | files (cached) | time | note |", "|---|---|---|---|---|---|---|"]
+    for run in scanners:
+        note = (run.error or "; ".join(run.warnings)).replace("|", "\\|")
+        out.append(f"| {run.name} | {run.version or '-'} | {run.status} | {run.findings} | "
+                   f"{run.files} ({run.cached}) | {run.duration_s:.1f} s | {note} |")
+    return out

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from devops_orchestra import __version__
-from devops_orchestra.models import Finding, SecurityReport, Severity
+from devops_orchestra.models import ComplianceReport, Finding, SecurityReport, Severity
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "devopsOrchestraFindingId/v1"
@@ -19,7 +19,7 @@ _SECURITY_SEVERITY = {Severity.critical: "9.5", Severity.high: "8.0", Severity.m
                       Severity.low: "2.0", Severity.info: "0.0"}
 
 
-def to_sarif(report: SecurityReport) -> dict[str, Any]:
+def to_sarif(report: SecurityReport | ComplianceReport) -> dict[str, Any]:
     rules: dict[str, dict[str, Any]] = {}
     for f in report.findings:  # worst first, so a rule is described by its most severe finding
         rules.setdefault(f.rule_id, _rule(f))
@@ -33,7 +33,7 @@ def to_sarif(report: SecurityReport) -> dict[str, Any]:
                 "version": __version__,
                 "rules": list(rules.values()),
             }},
-            "automationDetails": {"id": f"devops-orchestra/security/{report.run_id}"},
+            "automationDetails": {"id": f"devops-orchestra/{report.agent}/{report.run_id}"},
             "originalUriBaseIds": {ROOT_ID: {"uri": _directory_uri(report.root)}},
             "results": [_result(f, index[f.rule_id]) for f in report.findings],
             "invocations": [{
@@ -50,7 +50,7 @@ def to_sarif(report: SecurityReport) -> dict[str, Any]:
 
 
 def _rule(f: Finding) -> dict[str, Any]:
-    tags = ["security", f.category, *([f.cwe] if f.cwe else []), *([f.owasp] if f.owasp else [])]
+    tags = ["security", f.category, *([f.cwe] if f.cwe else []), *([f.owasp] if f.owasp else []), *(f.controls or [])]
     rule: dict[str, Any] = {
         "id": f.rule_id,
         "name": f.rule_id.split(":", 1)[-1],

@@ -13,13 +13,14 @@ from devops_orchestra.cache import ScanCache
 from devops_orchestra.scanners.checkov_warm import WarmCheckov
 from devops_orchestra.state import AppState
 from devops_orchestra.store import open_store
-from devops_orchestra.tools import history, security
+from devops_orchestra.tools import compliance, history, security
 from devops_orchestra.workspace import Roots
 
 INSTRUCTIONS = (
     "DevOps agents for the repository open in the IDE. security_scan finds vulnerabilities, secrets and "
     "infrastructure misconfigurations with file, line, severity and the fix; scan_history and compare_runs "
-    "show earlier runs and what changed."
+    "show earlier runs and what changed; compliance_check maps findings and repository checks to SOC 2, HIPAA "
+    "and PCI DSS controls."
 )
 
 
@@ -46,5 +47,6 @@ def create_server(roots: list[Path]) -> MCPServer[AppState]:
     )
     security.register(server)
     history.register(server)
+    compliance.register(server)
     return server
 

@@ -61,6 +61,7 @@ async def security_scan(
     staged: bool = False,
     files: Collection[str] | None = None,
     cache: ScanCache | None = None,
+    inventory: Inventory | None = None,
 ) -> SecurityReport:
     """Scan target (a directory or one file) with every requested scanner that applies.
 
@@ -69,13 +70,15 @@ async def security_scan(
     changed_since / staged: only the files git says changed since that ref / are staged.
     files: only these paths, relative to target.
     cache: what each scanner said about each file before; only changed files are scanned again.
+    inventory: target's inventory when the caller has built it already.
     """
     started = time.perf_counter()
     wanted = list(dict.fromkeys(scanners or SCANNERS))
     only = set(files) if files is not None else None
     if changed_since is not None or staged:
         only = await asyncio.to_thread(changed_files, target, changed_since, staged)
-    inventory = await asyncio.to_thread(build_inventory, target, only)
+    if inventory is None:
+        inventory = await asyncio.to_thread(build_inventory, target, only)
     total = len(wanted) + 1
     if progress:
         await progress(1, total, f"inventory: {len(inventory.files)} files to scan, {len(inventory.skipped)} left out")

@@ -2,7 +2,7 @@
 
 import asyncio
 import json
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
@@ -12,12 +12,13 @@ from pydantic import Field
 from devops_orchestra.agents.security import recorded_security_scan
 from devops_orchestra.agents.verify import FixVerification
 from devops_orchestra.agents.verify import verify_fix as check_fixes
-from devops_orchestra.models import SecurityReport, Severity
+from devops_orchestra.models import AgentReport, ComplianceReport, SecurityReport, Severity
 from devops_orchestra.report import markdown, page, short_text
 from devops_orchestra.sarif import to_sarif
 from devops_orchestra.state import AppState
 from devops_orchestra.tools import structured, tool_errors
 
+R = TypeVar("R", bound=AgentReport)
 FINDINGS_URI = "orchestra://runs/{run_id}/findings.json"
 SARIF_URI = "orchestra://runs/{run_id}/sarif"
 MARKDOWN_URI = "orchestra://runs/{run_id}/report.md"
@@ -89,21 +90,21 @@ def register(server: MCPServer[AppState]) -> None:
     @server.resource(
         FINDINGS_URI,
         name="security-findings",
-        title="Every finding of a security scan",
+        title="Every finding of a security scan or compliance check",
         mime_type="application/json",
     )
     async def findings_json(run_id: str, ctx: Context[AppState]) -> str:
-        report = await stored_report(ctx, run_id)
+        report = await stored_scan(ctx, run_id)
         return json.dumps(report.model_dump(mode="json", exclude_none=True), indent=1)
 
     @server.resource(
         SARIF_URI,
         name="security-sarif",
-        title="A security scan as SARIF 2.1.0 (GitHub code scanning)",
+        title="A security scan or compliance check as SARIF 2.1.0 (GitHub code scanning)",
         mime_type="application/sarif+json",
     )
     async def sarif(run_id: str, ctx: Context[AppState]) -> str:
-        return json.dumps(to_sarif(await stored_report(ctx, run_id)), indent=1)
+        return json.dumps(to_sarif(await stored_scan(ctx, run_id)), indent=1)
 
     @server.resource(
         MARKDOWN_URI,
@@ -112,11 +113,22 @@ def register(server: MCPServer[AppState]) -> None:
         mime_type="text/markdown",
     )
     async def report_md(run_id: str, ctx: Context[AppState]) -> str:
-        return markdown(await stored_report(ctx, run_id))
+        return markdown(await stored_report(ctx, run_id, SecurityReport))
 
 
-async def stored_report(ctx: Context[AppState], run_id: str) -> SecurityReport:
-    report = await asyncio.to_thread(ctx.request_context.lifespan_context.store.report, run_id, SecurityReport)
+async def stored_report(ctx: Context[AppState], run_id: str, kind: type[R]) -> R:
+    report = await asyncio.to_thread(ctx.request_context.lifespan_context.store.report, run_id, kind)
     if report is None:
-        raise ResourceError(f"No finished run {run_id}: scan_history lists the runs there are.")
+        raise ResourceError(f"No finished {kind.agent} run {run_id}: scan_history lists the runs there are.")
+    return report
+
+
+async def stored_scan(ctx: Context[AppState], run_id: str) -> SecurityReport | ComplianceReport:
+    """A run of either agent that scans: both have findings and scanner runs to export."""
+    store = ctx.request_context.lifespan_context.store
+    report: SecurityReport | ComplianceReport | None = await asyncio.to_thread(store.report, run_id, SecurityReport)
+    if report is None:
+        report = await asyncio.to_thread(store.report, run_id, ComplianceReport)
+    if report is None:
+        raise ResourceError(f"No finished scan {run_id}: scan_history lists the runs there are.")
     return report

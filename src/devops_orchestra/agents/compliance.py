@@ -1,0 +1,200 @@
+"""The compliance agent: one security scan, our repository checks, and every control of each framework
+judged from them as pass, fail or not_assessable, then the organisation's gates."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from devops_orchestra.agents.runs import rank_key, recorded, summarise
+from devops_orchestra.agents.security import Progress, security_scan
+from devops_orchestra.analyzers.repo_checks import CHECKS, CheckResult, Repo
+from devops_orchestra.cache import ScanCache
+from devops_orchestra.errors import PolicyError
+from devops_orchestra.models import (
+    ComplianceReport,
+    ControlResult,
+    Evidence,
+    Finding,
+    FrameworkResult,
+    GateResult,
+    ScannerRun,
+)
+from devops_orchestra.policy import Control, Framework, Gate, Needs, Policies, load_policies
+from devops_orchestra.proc import Runner
+from devops_orchestra.store import Store
+from devops_orchestra.workspace import Inventory, build_inventory
+
+EVIDENCE_SHOWN = 3
+# Files the inventory leaves out of scanning that repository checks still need to see.
+_LISTED_THOUGH_SKIPPED = {"lock file", "binary"}
+_NEEDS = {"code": ("semgrep", "bandit"), "iac": ("checkov",), "secrets": ("secrets",),
+          "any": ("semgrep", "bandit", "checkov", "secrets")}
+_NEEDS_WORDS = {"code": "source code", "iac": "infrastructure code (Terraform, Kubernetes, Dockerfiles)",
+                "secrets": "text files", "any": "files"}
+
+
+async def compliance_check(
+    target: Path,
+    *,
+    frameworks: Sequence[str] | None = None,
+    progress: Progress | None = None,
+    display_path: str = ".",
+    runners: Mapping[str, Runner] | None = None,
+    cache: ScanCache | None = None,
+    run_id: str = "",
+) -> ComplianceReport:
+    """Judge target against frameworks (default: every framework the policies define)."""
+    started = time.perf_counter()
+    policies = await asyncio.to_thread(lambda: load_policies(target if target.is_dir() else target.parent))
+    chosen = _choose(policies, frameworks)
+    inventory = await asyncio.to_thread(build_inventory, target)
+    scan = await security_scan(target, progress=progress, display_path=display_path, runners=runners,
+                               cache=cache, inventory=inventory, run_id=run_id)
+    repo = _repo(inventory)
+    wanted: list[str] = sorted({check for fw in chosen for c in fw.controls for check in c.checks})
+    checks = await asyncio.to_thread(lambda: {name: CHECKS[name](repo) for name in wanted})
+
+    broken: dict[str, list[str]] = {}
+    results = [_judge_framework(fw, scan.findings, checks, scan.scanners, broken) for fw in chosen]
+    findings = sorted((f.model_copy(update={"controls": broken[f.id]}) if f.id in broken else f
+                       for f in scan.findings), key=rank_key)
+    return ComplianceReport(
+        run_id=scan.run_id,
+        root=scan.root,
+        path=display_path,
+        duration_s=round(time.perf_counter() - started, 2),
+        summary=summarise(findings),
+        findings=findings,
+        findings_returned=len(findings),
+        findings_total=len(findings),
+        truncated=False,
+        frameworks=results,
+        gate=_apply_gates(policies, results, findings),
+        policy_files=policies.sources,
+        scanners=scan.scanners,
+        scope=scan.scope,
+        warnings=repo.warnings,
+    )
+
+
+async def recorded_compliance_check(store: Store, target: Path, **options: Any) -> ComplianceReport:
+    """compliance_check, kept in the run store."""
+    arguments = {k: v for k, v in options.items() if k in ("frameworks", "display_path")}
+    return await recorded(store, agent="compliance", target=target, path=str(options.get("display_path", ".")),
+                          arguments=arguments, run=lambda run_id: compliance_check(target, run_id=run_id, **options))
+
+
+def _choose(policies: Policies, names: Sequence[str] | None) -> list[Framework]:
+    unknown = [n for n in names or () if n not in policies.frameworks]
+    if unknown:
+        raise PolicyError(f"unknown framework {', '.join(map(repr, unknown))}; the policies define "
+                          f"{', '.join(sorted(policies.frameworks))}.")
+    return [policies.frameworks[n] for n in dict.fromkeys(names or sorted(policies.frameworks))]
+
+
+def _repo(inventory: Inventory) -> Repo:
+    listed = [f.rel for f in inventory.files]
+    listed += [s.path for s in inventory.skipped if s.reason in _LISTED_THOUGH_SKIPPED]
+    return Repo(base=inventory.base, files=sorted(listed))
+
+
+def _coverage(needs: Needs, scanners: list[ScannerRun]) -> tuple[bool, str]:
+    """Whether the scanners that could break a control looked at anything, and in words."""
+    runs = [r for r in scanners if r.name in _NEEDS[needs]]
+    looked = [r for r in runs if r.status == "ok" and r.files]
+    if looked:
+        return True, "none found by " + ", ".join(f"{r.name} ({r.files} files)" for r in looked)
+    trouble = [f"{r.name} {r.status}: {r.error}" for r in runs if r.status in ("failed", "timeout", "unavailable")]
+    return False, "; ".join(trouble) or f"no {_NEEDS_WORDS[needs]} to judge"
+
+
+def _judge_framework(fw: Framework, findings: list[Finding], checks: dict[str, CheckResult],
+                     scanners: list[ScannerRun], broken: dict[str, list[str]]) -> FrameworkResult:
+    controls = []
+    for control in fw.controls:
+        hits = [f for f in findings if control.violated_by and control.violated_by.matches(f)]
+        for f in hits:
+            broken.setdefault(f.id, []).append(f"{fw.framework}:{control.id}")
+        controls.append(_judge(control, hits, checks, scanners))
+    passed = sum(c.status == "pass" for c in controls)
+    failed = sum(c.status == "fail" for c in controls)
+    return FrameworkResult(
+        framework=fw.framework, name=fw.name, version=fw.version,
+        score=round(100 * passed / (passed + failed), 1) if passed + failed else None,
+        passed=passed, failed=failed, not_assessable=len(controls) - passed - failed, controls=controls,
+    )
+
+
+def _judge(control: Control, hits: list[Finding], checks: dict[str, CheckResult],
+           scanners: list[ScannerRun]) -> ControlResult:
+    own = {name: checks[name] for name in control.checks}
+    failing = {n: r for n, r in own.items() if r.status == "fail"}
+    if hits or failing:
+        why = [f"{len(hits)} finding(s) break it"] if hits else []
+        why += [f"{n}: {r.detail}" for n, r in failing.items()]
+        evidence = [Evidence(path=f.location.path, line=f.location.start_line, note=f.rule_id,
+                             finding_id=f.id) for f in hits]
+        evidence += [e for r in failing.values() for e in r.evidence]
+        return _result(control, "fail", why, evidence)
+
+    why, evidence = [], []
+    if control.violated_by:
+        covered, words = _coverage(control.violated_by.needs, scanners)
+        if covered:
+            why.append(words)
+    judged = bool(why) or any(r.status == "pass" for r in own.values())
+    why += [f"{n}: {r.detail}" for n, r in own.items()]
+    evidence = [e for r in own.values() if r.status == "pass" for e in r.evidence]
+    if judged:
+        return _result(control, "pass", why, evidence)
+    if control.violated_by:
+        why.insert(0, _coverage(control.violated_by.needs, scanners)[1])
+    return _result(control, "not_assessable", why or ["a repository cannot show it"], evidence)
+
+
+def _result(control: Control, status: str, why: list[str], evidence: list[Evidence]) -> ControlResult:
+    manual = control.manual
+    if status == "not_assessable" and not manual:
+        manual = f"Evidence from outside the repository that: {control.requirement}"
+    return ControlResult.model_validate({
+        "id": control.id, "title": control.title, "status": status, "why": "; ".join(why),
+        "evidence": evidence[:EVIDENCE_SHOWN], "evidence_total": len(evidence),
+        "remediation": control.remediation if status == "fail" else None, "manual_evidence": manual,
+    })
+
+
+def _apply_gates(policies: Policies, results: list[FrameworkResult], findings: list[Finding]) -> GateResult:
+    judged = {r.framework: r for r in results}
+    reasons = [reason for gate in policies.gates for reason in _trips(gate, policies, judged, findings)]
+    return GateResult(status="blocked" if reasons else "passed", reasons=reasons,
+                      gates=[g.name for g in policies.gates])
+
+
+def _trips(gate: Gate, policies: Policies, judged: dict[str, FrameworkResult],
+           findings: list[Finding]) -> list[str]:
+    reasons = []
+    if gate.block_on_severity is not None:
+        worst = [f for f in findings if f.severity.rank >= gate.block_on_severity.rank and not f.in_test_code]
+        if worst:
+            first = worst[0]
+            reasons.append(f"{gate.name}: {len(worst)} finding(s) at {gate.block_on_severity.value} or above, "
+                           f"first {first.location.path}:{first.location.start_line} {first.title}")
+    for ref in gate.block_on_failed:
+        framework, _, control = ref.partition(":")
+        if framework not in policies.frameworks:
+            raise PolicyError(f"gate {gate.name} names framework {framework!r}, which no policy defines "
+                              f"({', '.join(sorted(policies.frameworks))}).")
+        result = judged.get(framework)
+        failed = [c.id for c in result.controls if c.status == "fail"] if result else []
+        failed = [c for c in failed if not control or c == control]
+        if failed:
+            reasons.append(f"{gate.name}: {framework} control(s) failed: {', '.join(failed)}")
+    if gate.min_score is not None:
+        low = [f"{r.framework} {r.score}" for r in judged.values() if r.score is not None and r.score < gate.min_score]
+        if low:
+            reasons.append(f"{gate.name}: score below {gate.min_score:g}: {', '.join(low)}")
+    return reasons

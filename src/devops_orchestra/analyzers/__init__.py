@@ -1,0 +1,1 @@
+"""Our own in-process analyses of a repository (no external scanner involved)."""
