@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Check policies/catalog/{bandit,checkov}.yaml for shape, vocabulary and coverage.
+"""Check policies/catalog/{bandit,checkov}.yaml for shape, vocabulary and coverage, and the checkov ids
+that policies/compliance/*.yaml name.
 
 Usage:
     checkov --list --skip-download > /tmp/checkov_list.txt
@@ -187,6 +188,20 @@ def verify_checkov(errors: list[str], listing: Path, minimum: int) -> int:
     return count
 
 
+def verify_compliance_rules(errors: list[str], listing: Path) -> int:
+    """Every checkov id a compliance control names exists for a framework our checkov scanner runs."""
+    known, frameworks = checkov_listing(listing)
+    count = 0
+    for path in sorted((HERE.parent / "compliance").glob("*.yaml")):
+        for rid in sorted(set(re.findall(r"checkov:(CKV2?_[A-Z0-9]+_\d+)", path.read_text(encoding="utf-8")))):
+            count += 1
+            if rid not in known:
+                errors.append(f"compliance/{path.name}: checkov:{rid} is not in {listing.name}")
+            elif not frameworks.get(rid, set()) & CHECKOV_FRAMEWORKS:
+                errors.append(f"compliance/{path.name}: checkov:{rid} is not a check our checkov scanner runs")
+    return count
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("checkov_list", type=Path, help="file holding `checkov --list --skip-download` output")
@@ -196,9 +211,11 @@ def main() -> int:
     errors: list[str] = []
     n_bandit = verify_bandit(errors, args.bandit)
     n_checkov = verify_checkov(errors, args.checkov_list, args.min_checkov)
+    n_compliance = verify_compliance_rules(errors, args.checkov_list)
     for e in errors:
         print(f"ERROR {e}")
-    print(f"bandit.yaml: {n_bandit} entries; checkov.yaml: {n_checkov} entries; {len(errors)} problem(s)")
+    print(f"bandit.yaml: {n_bandit} entries; checkov.yaml: {n_checkov} entries; compliance: {n_compliance} "
+          f"checkov ids; {len(errors)} problem(s)")
     return 1 if errors else 0
 
 
