@@ -14,13 +14,18 @@ from pydantic import BaseModel, ConfigDict
 from devops_orchestra.models import Severity
 
 
-def policies_dir() -> Path:
-    """policies/ inside an installed wheel, or at the top of a source checkout."""
+def bundled_dir(name: str) -> Path:
+    """A top-level directory of the project (policies/, prompts/): inside an installed wheel, or at the top
+    of a source checkout."""
     here = Path(__file__).resolve().parent
-    for candidate in (here / "policies", here.parents[1] / "policies"):
+    for candidate in (here / name, here.parents[1] / name):
         if candidate.is_dir():
             return candidate
-    raise FileNotFoundError("policies/ not found beside the package nor at the top of the checkout")
+    raise FileNotFoundError(f"{name}/ not found beside the package nor at the top of the checkout")
+
+
+def policies_dir() -> Path:
+    return bundled_dir("policies")
 
 
 class CatalogEntry(BaseModel):

@@ -13,7 +13,7 @@ from devops_orchestra.cache import ScanCache
 from devops_orchestra.scanners.checkov_warm import WarmCheckov
 from devops_orchestra.state import AppState
 from devops_orchestra.store import open_store
-from devops_orchestra.tools import compliance, history, security
+from devops_orchestra.tools import compliance, history, prompts, security
 from devops_orchestra.workspace import Roots
 
 INSTRUCTIONS = (
@@ -48,5 +48,6 @@ def create_server(roots: list[Path]) -> MCPServer[AppState]:
     security.register(server)
     history.register(server)
     compliance.register(server)
+    prompts.register(server)
     return server
 
