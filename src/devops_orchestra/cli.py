@@ -62,6 +62,15 @@ def _parser() -> argparse.ArgumentParser:
     comply.add_argument("--no-cache", action="store_true", help="scan every file again, ignoring the scan cache")
     comply.set_defaults(handler=_comply)
 
+    dora = sub.add_parser("dora", help="DORA metrics from git history")
+    dora.add_argument("path", nargs="?", default=".", type=Path)
+    dora.add_argument("--days", type=int, default=90)
+    dora.add_argument("--deployments", choices=["auto", "tags", "merges"], default="auto",
+                      help="what counts as a deployment (auto: release tags if any, else merges)")
+    dora.add_argument("--tag-pattern", default="*", help="release tags to count, e.g. 'v*'")
+    dora.add_argument("--format", choices=["text", "json"], default="text")
+    dora.set_defaults(handler=_dora)
+
     history = sub.add_parser("history", help="recent runs, newest first")
     history.add_argument("path", nargs="?", default=None, type=Path, help="only runs of this directory")
     history.add_argument("--limit", type=int, default=20)
@@ -142,6 +151,21 @@ def _comply(args: argparse.Namespace) -> int:
     else:
         print(compliance_report.full_text(report))
     return 1 if args.fail_on_gate and report.gate.status == "blocked" else 0
+
+
+def _dora(args: argparse.Namespace) -> int:
+    from devops_orchestra.agents.dora import dora_metrics, short_text
+
+    report = dora_metrics(args.path.absolute(), days=args.days, deployments=args.deployments,
+                          tag_pattern=args.tag_pattern, display_path=str(args.path))
+    if args.format == "json":
+        print(report.model_dump_json(indent=2, exclude_none=True))
+        return 0
+    print(short_text(report).split(": ", 1)[0] + ":")
+    for m in report.metrics:
+        value = "-" if m.value is None else f"{m.value:g} {m.unit}"
+        print(f"  {m.name.replace('_', ' '):<24} {value:<24} {m.band or '':<7} {m.derived}")
+    return 0
 
 
 def _history(args: argparse.Namespace) -> int:

@@ -13,14 +13,14 @@ from devops_orchestra.cache import ScanCache
 from devops_orchestra.scanners.checkov_warm import WarmCheckov
 from devops_orchestra.state import AppState
 from devops_orchestra.store import open_store
-from devops_orchestra.tools import compliance, history, prompts, security
+from devops_orchestra.tools import compliance, dora, history, prompts, security
 from devops_orchestra.workspace import Roots
 
 INSTRUCTIONS = (
     "DevOps agents for the repository open in the IDE. security_scan finds vulnerabilities, secrets and "
     "infrastructure misconfigurations with file, line, severity and the fix; scan_history and compare_runs "
     "show earlier runs and what changed; compliance_check maps findings and repository checks to SOC 2, HIPAA "
-    "and PCI DSS controls."
+    "and PCI DSS controls; dora_metrics measures delivery from git history."
 )
 
 
@@ -48,6 +48,7 @@ def create_server(roots: list[Path]) -> MCPServer[AppState]:
     security.register(server)
     history.register(server)
     compliance.register(server)
+    dora.register(server)
     prompts.register(server)
     return server
 

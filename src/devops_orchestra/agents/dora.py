@@ -1,0 +1,203 @@
+"""DORA metrics from git history: deployment frequency, lead time for changes, change failure rate and
+time to restore, each with how it was derived.
+
+A deployment is a release tag (matching a pattern) or a merge into the default branch. A deployment failed
+when a later commit reverts one of its commits, or a hotfix lands before the next deployment; it is
+restored by the first deployment that carries the revert or the hotfix. Blocking: run in a worker thread.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import time
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Literal
+
+import git
+
+from devops_orchestra.errors import PathError
+from devops_orchestra.models import Band, DeploymentRecord, DoraMetric, DoraReport, SeveritySummary
+
+DeploymentSource = Literal["auto", "tags", "merges"]
+REVERT = re.compile(r"This reverts commit ([0-9a-f]{7,40})")
+HOTFIX = re.compile(r"^(hotfix|fix\(hotfix\)|\[hotfix\])|\bhotfix/|\bhot-?fix\b", re.IGNORECASE)
+DEPLOYMENTS_SHOWN = 30
+HOUR = 3600.0
+
+
+@dataclass
+class Deployment:
+    ref: str
+    commit: git.Commit
+    at: float
+    changes: list[git.Commit] = field(default_factory=list)  # commits it shipped first
+    failed_by: str | None = None
+    restored_at: float | None = None
+
+
+def dora_metrics(target: Path, *, days: int = 90, deployments: DeploymentSource = "auto",
+                 tag_pattern: str = "*", run_id: str = "", display_path: str = ".") -> DoraReport:
+    started = time.perf_counter()
+    repo = _open(target)
+    until = time.time()
+    since = until - days * 86400
+    branch = _default_branch(repo)
+    found, how = _deployments(repo, branch, since, deployments, tag_pattern)
+    _attach_changes(repo, found, since)
+    _mark_failures(repo, branch, found, since)
+    metrics = [
+        _frequency(found, days, how),
+        _lead_time(found),
+        _failure_rate(found),
+        _time_to_restore(found),
+    ]
+    return DoraReport(
+        run_id=run_id, root=str(repo.working_tree_dir), path=display_path,
+        duration_s=round(time.perf_counter() - started, 2), summary=SeveritySummary(), findings=[],
+        findings_returned=0, findings_total=0, truncated=False,
+        days=days, default_branch=branch, deployment_source=how, metrics=metrics,
+        deployments=[_record(d) for d in reversed(found[-DEPLOYMENTS_SHOWN:])], deployments_total=len(found),
+    )
+
+
+def _open(target: Path) -> git.Repo:
+    try:
+        return git.Repo(target, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
+        raise PathError(f"{target} is not inside a git repository: DORA metrics come from git history.") from exc
+
+
+def _default_branch(repo: git.Repo) -> str:
+    try:  # what the remote calls its default branch
+        ref = str(repo.git.symbolic_ref("refs/remotes/origin/HEAD", short=True))
+        return ref.removeprefix("origin/")
+    except git.GitCommandError:
+        pass
+    names = {h.name for h in repo.heads}
+    for candidate in ("main", "master", "trunk", "develop"):
+        if candidate in names:
+            return candidate
+    if repo.head.is_detached or not repo.head.is_valid():
+        raise PathError(f"{repo.working_tree_dir}: no default branch (no origin/HEAD, main or master).")
+    return repo.active_branch.name
+
+
+def _deployments(repo: git.Repo, branch: str, since: float, source: DeploymentSource,
+                 pattern: str) -> tuple[list[Deployment], str]:
+    tags = []
+    if source in ("auto", "tags"):
+        for tag in repo.tags:
+            if not fnmatchcase(tag.name, pattern):
+                continue
+            commit = tag.commit
+            at = tag.tag.tagged_date if tag.tag is not None else commit.committed_date
+            if at >= since:
+                tags.append(Deployment(tag.name, commit, float(at)))
+    if tags or source == "tags":
+        how = f"release tags matching {pattern!r}"
+        return sorted(tags, key=lambda d: d.at), how
+    merges = [Deployment(c.hexsha[:10], c, float(c.committed_date))
+              for c in repo.iter_commits(branch, first_parent=True, since=int(since)) if len(c.parents) > 1]
+    how = f"merges into {branch} (no release tags{' matching ' + repr(pattern) if pattern != '*' else ''})"
+    return sorted(merges, key=lambda d: d.at), how
+
+
+def _attach_changes(repo: git.Repo, found: list[Deployment], since: float) -> None:
+    """Each deployment's changes: commits it has that the one before it did not (for the first one in the
+    window, those committed inside the window)."""
+    previous: git.Commit | None = None
+    for d in found:
+        if previous is None:
+            d.changes = list(repo.iter_commits(d.commit.hexsha, no_merges=True, since=int(since)))
+        else:
+            d.changes = list(repo.iter_commits(f"{previous.hexsha}..{d.commit.hexsha}", no_merges=True))
+        previous = d.commit
+
+
+def _mark_failures(repo: git.Repo, branch: str, found: list[Deployment], since: float) -> None:
+    shipped_by = {c.hexsha: d for d in found for c in d.changes}
+    for commit in repo.iter_commits(branch, since=int(since), no_merges=True):
+        message = str(commit.message)
+        failed: Deployment | None = None
+        if m := REVERT.search(message):
+            failed = next((d for sha, d in shipped_by.items() if sha.startswith(m.group(1))), None)
+            kind = f"revert {commit.hexsha[:10]}"
+        elif HOTFIX.search(message.splitlines()[0] if message else ""):
+            before = [d for d in found if d.at <= commit.committed_date]
+            failed = before[-1] if before else None
+            kind = f"hotfix {commit.hexsha[:10]}"
+        if failed is None or failed.failed_by:
+            continue
+        failed.failed_by = kind
+        fix = shipped_by.get(commit.hexsha)
+        failed.restored_at = fix.at if fix else None
+
+
+def _frequency(found: list[Deployment], days: int, how: str) -> DoraMetric:
+    per_week = len(found) / (days / 7)
+    band = _band(per_week, (7, 1, 12 / 52), more_is_better=True) if found else None
+    return DoraMetric(name="deployment_frequency", value=round(per_week, 2), unit="per week", band=band,
+                      samples=len(found), derived=f"{len(found)} deployments in {days} days, counting {how}.")
+
+
+def _lead_time(found: list[Deployment]) -> DoraMetric:
+    waits = [(d.at - c.committed_date) / HOUR for d in found for c in d.changes]
+    value = statistics.median(waits) if waits else None
+    return DoraMetric(name="lead_time_for_changes", value=_round(value), unit="hours (median)",
+                      band=_band(value, (24, 168, 720)),
+                      samples=len(waits),
+                      derived=f"From each commit's commit time to the first deployment that carries it, over "
+                              f"{len(waits)} commits.")
+
+
+def _failure_rate(found: list[Deployment]) -> DoraMetric:
+    failed = [d for d in found if d.failed_by]
+    value = 100 * len(failed) / len(found) if found else None
+    named = ", ".join(f"{d.ref} ({d.failed_by})" for d in failed[:5])
+    return DoraMetric(name="change_failure_rate", value=_round(value), unit="percent", band=_band(value, (5, 10, 15)),
+                      samples=len(found),
+                      derived=f"{len(failed)} of {len(found)} deployments were followed by a revert of one of "
+                              f"their commits or a hotfix before the next deployment{': ' + named if named else ''}.")
+
+
+def _time_to_restore(found: list[Deployment]) -> DoraMetric:
+    gaps = [(d.restored_at - d.at) / HOUR for d in found if d.failed_by and d.restored_at is not None]
+    open_failures = sum(1 for d in found if d.failed_by and d.restored_at is None)
+    value = statistics.median(gaps) if gaps else None
+    note = f"; {open_failures} failure(s) not yet restored by a deployment" if open_failures else ""
+    return DoraMetric(name="time_to_restore", value=_round(value), unit="hours (median)",
+                      band=_band(value, (1, 24, 168)),
+                      samples=len(gaps),
+                      derived=f"From a failed deployment to the first deployment carrying its revert or hotfix, "
+                              f"over {len(gaps)} failures{note}.")
+
+
+def _band(value: float | None, limits: tuple[float, float, float], *, more_is_better: bool = False) -> Band | None:
+    """DORA's bands from the State of DevOps reports: elite, high, medium within each limit, else low."""
+    if value is None:
+        return None
+    bands: tuple[Band, Band, Band] = ("elite", "high", "medium")
+    for band, limit in zip(bands, limits, strict=True):
+        if (value >= limit) if more_is_better else (value <= limit):
+            return band
+    return "low"
+
+
+def _record(d: Deployment) -> DeploymentRecord:
+    return DeploymentRecord(ref=d.ref, commit=d.commit.hexsha[:10], at=d.at, changes=len(d.changes),
+                            failed_by=d.failed_by,
+                            restored_after_h=_round((d.restored_at - d.at) / HOUR) if d.restored_at else None)
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def short_text(report: DoraReport) -> str:
+    parts = [f"{m.name.replace('_', ' ')} {'-' if m.value is None else f'{m.value:g}'} {m.unit}"
+             + (f" ({m.band})" if m.band else "") for m in report.metrics]
+    return (f"DORA metrics of {report.path} over {report.days} days, {report.deployments_total} deployments "
+            f"({report.deployment_source}): " + "; ".join(parts) + ".")
