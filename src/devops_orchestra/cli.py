@@ -71,6 +71,19 @@ def _parser() -> argparse.ArgumentParser:
     dora.add_argument("--format", choices=["text", "json"], default="text")
     dora.set_defaults(handler=_dora)
 
+    review = sub.add_parser("review", help="run the agents a repository calls for and give one verdict")
+    review.add_argument("path", nargs="?", default=".", type=Path)
+    review.add_argument("--request", default="", help="what to look at, e.g. 'check SOC2 gaps'")
+    review.add_argument("--changed-since", metavar="REF", default=None)
+    review.add_argument("--plan-only", action="store_true", help="show which agents would run and why")
+    review.add_argument("--format", choices=["text", "json"], default="text")
+    review.add_argument("--fail-on-verdict", action="store_true", help="exit 1 unless the verdict is safe to merge")
+    review.set_defaults(handler=_review)
+
+    agents = sub.add_parser("agents", help="the agents, their tools and scanners")
+    agents.add_argument("action", choices=["list"])
+    agents.set_defaults(handler=_agents)
+
     history = sub.add_parser("history", help="recent runs, newest first")
     history.add_argument("path", nargs="?", default=None, type=Path, help="only runs of this directory")
     history.add_argument("--limit", type=int, default=20)
@@ -165,6 +178,33 @@ def _dora(args: argparse.Namespace) -> int:
     for m in report.metrics:
         value = "-" if m.value is None else f"{m.value:g} {m.unit}"
         print(f"  {m.name.replace('_', ' '):<24} {value:<24} {m.band or '':<7} {m.derived}")
+    return 0
+
+
+def _review(args: argparse.Namespace) -> int:
+    from devops_orchestra.agents.review import recorded_review, short_text
+    from devops_orchestra.cache import ScanCache
+    from devops_orchestra.store import open_store
+    from devops_orchestra.workspace import Roots
+
+    target = Roots([Path("/")]).resolve(str(args.path.absolute()))
+    report = asyncio.run(recorded_review(
+        open_store(), target, request=args.request, changed_since=args.changed_since, plan_only=args.plan_only,
+        cache=ScanCache(), display_path=str(args.path),
+    ))
+    if args.format == "json":
+        print(report.model_dump_json(indent=2, exclude_none=True))
+    else:
+        print(short_text(report, top=20))
+    return 1 if args.fail_on_verdict and report.verdict not in ("safe to merge", "plan only") else 0
+
+
+def _agents(args: argparse.Namespace) -> int:
+    from devops_orchestra.agents.review import describe_agents
+
+    for agent in describe_agents().agents:
+        scanners = ", ".join(f"{s.name} {s.version or 'NOT INSTALLED'}" for s in agent.scanners) or "none"
+        print(f"{agent.name:<12} {agent.description}\n{'':<12} tools: {', '.join(agent.tools)}; scanners: {scanners}")
     return 0
 
 

@@ -231,3 +231,51 @@ class DoraReport(AgentReport):
     metrics: list[DoraMetric]
     deployments: list[DeploymentRecord] = Field(description="Newest first, at most 30.")
     deployments_total: int
+
+
+class PlannedAgent(_Model):
+    agent: str
+    tools: list[str]
+    scanners: list[str] = Field(description="External scanners it runs.")
+    why: str = Field(description="Why it applies to this repository and request, or why not.")
+    run: bool
+
+
+class AgentRun(_Model):
+    agent: str
+    status: Literal["ok", "failed"]
+    duration_s: float
+    findings: int = 0
+    summary: str = Field(description="Its one-line result.")
+    error: str | None = None
+
+
+Verdict = Literal["safe to merge", "needs changes", "blocked by gate", "plan only"]
+
+
+class ReviewReport(AgentReport):
+    agent = "review"
+    request: str = ""
+    plan: list[PlannedAgent]
+    verdict: Verdict
+    verdict_reasons: list[str] = Field(default_factory=list)
+    agents: list[AgentRun] = Field(default_factory=list)
+    compliance_gate: GateResult | None = None
+    changed_only: str | None = None
+
+
+class ScannerStatus(_Model):
+    name: str
+    installed: bool
+    version: str | None = None
+
+
+class AgentInfo(_Model):
+    name: str
+    description: str
+    tools: list[str]
+    scanners: list[ScannerStatus]
+
+
+class AgentList(_Model):
+    agents: list[AgentInfo]

@@ -13,7 +13,7 @@ from devops_orchestra.cache import ScanCache
 from devops_orchestra.scanners.checkov_warm import WarmCheckov
 from devops_orchestra.state import AppState
 from devops_orchestra.store import open_store
-from devops_orchestra.tools import compliance, dora, history, prompts, security
+from devops_orchestra.tools import compliance, dora, history, prompts, review, security
 from devops_orchestra.workspace import Roots
 
 INSTRUCTIONS = (
@@ -49,6 +49,7 @@ def create_server(roots: list[Path]) -> MCPServer[AppState]:
     history.register(server)
     compliance.register(server)
     dora.register(server)
+    review.register(server)
     prompts.register(server)
     return server
 

@@ -22,6 +22,7 @@ from devops_orchestra.models import (
     FrameworkResult,
     GateResult,
     ScannerRun,
+    SecurityReport,
 )
 from devops_orchestra.policy import Control, Framework, Gate, Needs, Policies, load_policies
 from devops_orchestra.proc import Runner
@@ -46,14 +47,21 @@ async def compliance_check(
     runners: Mapping[str, Runner] | None = None,
     cache: ScanCache | None = None,
     run_id: str = "",
+    inventory: Inventory | None = None,
+    scan: SecurityReport | None = None,
 ) -> ComplianceReport:
-    """Judge target against frameworks (default: every framework the policies define)."""
+    """Judge target against frameworks (default: every framework the policies define).
+
+    inventory, scan: target's inventory and security scan, when the caller has them already.
+    """
     started = time.perf_counter()
     policies = await asyncio.to_thread(lambda: load_policies(target if target.is_dir() else target.parent))
     chosen = _choose(policies, frameworks)
-    inventory = await asyncio.to_thread(build_inventory, target)
-    scan = await security_scan(target, progress=progress, display_path=display_path, runners=runners,
-                               cache=cache, inventory=inventory, run_id=run_id)
+    if inventory is None:
+        inventory = await asyncio.to_thread(build_inventory, target)
+    if scan is None:
+        scan = await security_scan(target, progress=progress, display_path=display_path, runners=runners,
+                                   cache=cache, inventory=inventory, run_id=run_id)
     repo = _repo(inventory)
     wanted: list[str] = sorted({check for fw in chosen for c in fw.controls for check in c.checks})
     checks = await asyncio.to_thread(lambda: {name: CHECKS[name](repo) for name in wanted})
@@ -63,7 +71,7 @@ async def compliance_check(
     findings = sorted((f.model_copy(update={"controls": broken[f.id]}) if f.id in broken else f
                        for f in scan.findings), key=rank_key)
     return ComplianceReport(
-        run_id=scan.run_id,
+        run_id=run_id or scan.run_id,
         root=scan.root,
         path=display_path,
         duration_s=round(time.perf_counter() - started, 2),

@@ -1,0 +1,257 @@
+"""The review agent: decide from the repository and the request which agents apply, run them at once with
+shared work done once (one inventory, one security scan), and give one verdict over all their findings."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from devops_orchestra import toolchain
+from devops_orchestra.agents.compliance import compliance_check
+from devops_orchestra.agents.runs import rank_key, recorded, summarise
+from devops_orchestra.agents.security import Progress, security_scan
+from devops_orchestra.cache import ScanCache
+from devops_orchestra.models import (
+    AgentInfo,
+    AgentList,
+    AgentRun,
+    Finding,
+    GateResult,
+    PlannedAgent,
+    ReviewReport,
+    ScannerStatus,
+    SecurityReport,
+    Verdict,
+)
+from devops_orchestra.proc import Runner
+from devops_orchestra.scanners import ALL
+from devops_orchestra.store import Store
+from devops_orchestra.workspace import Inventory, build_inventory, changed_files
+
+# Code that talks to a database: the SQL agent applies even without .sql files.
+DB_CODE = re.compile(r"\b(sqlalchemy|psycopg2?|pymysql|mysqlclient|sqlite3|django\.db|asyncpg|"
+                     r"database/sql|java\.sql|jdbc:|knex|sequelize|typeorm|prisma|mysql2|\bpg\b)")
+
+
+@dataclass
+class Shared:
+    """Work several agents need, done once per review."""
+
+    target: Path
+    inventory: Inventory
+    cache: ScanCache | None
+    runners: Mapping[str, Runner] | None
+    changed_only: bool
+    _scan: asyncio.Task[SecurityReport] | None = None
+
+    def security(self) -> asyncio.Task[SecurityReport]:
+        if self._scan is None:
+            self._scan = asyncio.create_task(security_scan(
+                self.target, inventory=self.inventory, cache=self.cache, runners=self.runners))
+        return self._scan
+
+    async def whole_repository(self) -> Inventory:
+        """The inventory of every file, for checks of the repository as a whole (CI, CODEOWNERS...)."""
+        return await asyncio.to_thread(build_inventory, self.target) if self.changed_only else self.inventory
+
+
+@dataclass
+class Outcome:
+    findings: list[Finding]
+    summary: str
+    gate: GateResult | None = None
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    name: str
+    description: str
+    tools: tuple[str, ...]
+    scanners: tuple[str, ...]
+    keywords: re.Pattern[str]
+    applies: Callable[[Inventory], str | None]  # why it applies by default, or None
+    run: Callable[[Shared], Awaitable[Outcome]]
+
+
+def _security_applies(inv: Inventory) -> str | None:
+    return f"{len(inv.files)} files to scan for vulnerabilities and secrets" if inv.files else None
+
+
+def _iac(inv: Inventory) -> str | None:
+    iac = ALL["checkov"].select(inv)
+    return f"infrastructure code present ({len(iac)} files): checkov and compliance controls" if iac else None
+
+
+async def _run_security(shared: Shared) -> Outcome:
+    scan = await shared.security()
+    s = scan.summary
+    return Outcome(scan.findings, f"{s.total} findings (critical {s.critical}, high {s.high}) from "
+                                  f"{', '.join(r.name for r in scan.scanners if r.status == 'ok')}")
+
+
+async def _run_compliance(shared: Shared) -> Outcome:
+    report = await compliance_check(shared.target, inventory=await shared.whole_repository(),
+                                    scan=await shared.security())
+    scores = ", ".join(f"{f.framework} {f.score:g}%" if f.score is not None else f"{f.framework} -"
+                       for f in report.frameworks)
+    failed = [f for f in report.findings if f.controls]
+    return Outcome(failed, f"gate {report.gate.status}; {scores}", report.gate)
+
+
+AGENTS: tuple[AgentSpec, ...] = (
+    AgentSpec("security", "Vulnerabilities, secrets and IaC misconfigurations with file, line and fix.",
+              ("security_scan", "verify_fix"), ("semgrep", "bandit", "secrets", "checkov"),
+              re.compile(r"secur|vulnerab|secret|cve|inject|xss|owasp|scan", re.I), _security_applies,
+              _run_security),
+    AgentSpec("compliance", "SOC 2, HIPAA and PCI DSS controls judged with evidence, and the policy gate.",
+              ("compliance_check",), ("semgrep", "bandit", "secrets", "checkov"),
+              re.compile(r"complian|soc ?2|hipaa|pci|audit|gate|control", re.I), _iac, _run_compliance),
+)
+
+
+def plan(inventory: Inventory, request: str) -> list[PlannedAgent]:
+    """Which agents run and why: those the request names, else those the repository calls for."""
+    named = {a.name for a in AGENTS if request and a.keywords.search(request)}
+    planned = []
+    for agent in AGENTS:
+        by_repo = agent.applies(inventory)
+        asked = agent.keywords.search(request) if request else None
+        if named:
+            run = asked is not None
+            why = f"the request asks for it ({asked.group(0)!r})" if asked else "the request asks for other agents"
+        else:
+            run = by_repo is not None
+            why = by_repo or "nothing in the repository calls for it"
+        planned.append(PlannedAgent(agent=agent.name, tools=list(agent.tools), scanners=list(agent.scanners),
+                                    why=why, run=run))
+    return planned
+
+
+async def review(
+    target: Path,
+    *,
+    request: str = "",
+    changed_since: str | None = None,
+    plan_only: bool = False,
+    cache: ScanCache | None = None,
+    runners: Mapping[str, Runner] | None = None,
+    progress: Progress | None = None,
+    display_path: str = ".",
+    run_id: str = "",
+) -> ReviewReport:
+    started = time.perf_counter()
+    changed = await asyncio.to_thread(changed_files, target, changed_since, False) if changed_since else None
+    inventory = await asyncio.to_thread(build_inventory, target, changed)
+    report = ReviewReport(
+        run_id=run_id, root=str(inventory.base), path=display_path, request=request,
+        plan=plan(inventory, request), changed_only=f"files changed since {changed_since}" if changed_since else None,
+        duration_s=0.0, summary=summarise([]), findings=[], findings_returned=0, findings_total=0,
+        truncated=False, verdict="plan only",
+    )
+    if not plan_only:
+        shared = Shared(target, inventory, cache, runners, changed_only=changed is not None)
+        chosen = [a for a, p in zip(AGENTS, report.plan, strict=True) if p.run]
+        runs, outcomes = await _run_all(chosen, shared, progress)
+        findings = _merge([f for o in outcomes.values() for f in o.findings])
+        gate = outcomes["compliance"].gate if "compliance" in outcomes else None
+        verdict, reasons = _verdict(findings, gate, runs)
+        report = report.model_copy(update={
+            "summary": summarise(findings), "findings": findings, "findings_returned": len(findings),
+            "findings_total": len(findings), "verdict": verdict, "verdict_reasons": reasons, "agents": runs,
+            "compliance_gate": gate,
+        })
+    return report.model_copy(update={"duration_s": round(time.perf_counter() - started, 2)})
+
+
+async def _run_all(chosen: list[AgentSpec], shared: Shared,
+                   progress: Progress | None) -> tuple[list[AgentRun], dict[str, Outcome]]:
+    async def one(agent: AgentSpec) -> tuple[AgentRun, Outcome | None]:
+        t0 = time.perf_counter()
+        try:
+            outcome = await agent.run(shared)
+        except Exception as exc:  # one agent failing is part of the answer, not the end of it
+            return AgentRun(agent=agent.name, status="failed", duration_s=round(time.perf_counter() - t0, 2),
+                            summary="failed", error=f"{type(exc).__name__}: {exc}"), None
+        return AgentRun(agent=agent.name, status="ok", duration_s=round(time.perf_counter() - t0, 2),
+                        findings=len(outcome.findings), summary=outcome.summary), outcome
+
+    tasks = [asyncio.create_task(one(a)) for a in chosen]
+    runs: dict[str, AgentRun] = {}
+    outcomes: dict[str, Outcome] = {}
+    try:
+        for done in asyncio.as_completed(tasks):
+            run, outcome = await done
+            runs[run.agent] = run
+            if outcome:
+                outcomes[run.agent] = outcome
+            if progress:
+                await progress(len(runs), len(tasks), f"{run.agent}: {run.summary}")
+    finally:  # cancelled: cancel every agent, which kills their scanners
+        for task in tasks:
+            task.cancel()
+        if shared._scan:
+            shared._scan.cancel()
+        await asyncio.gather(*tasks, *([shared._scan] if shared._scan else []), return_exceptions=True)
+    return [runs[a.name] for a in chosen], outcomes
+
+
+def _merge(findings: list[Finding]) -> list[Finding]:
+    """One finding per id (compliance hands back security's findings with their controls: keep those)."""
+    by_id: dict[str, Finding] = {}
+    for f in findings:
+        if f.id not in by_id or (f.controls and not by_id[f.id].controls):
+            by_id[f.id] = f
+    return sorted(by_id.values(), key=rank_key)
+
+
+def _verdict(findings: list[Finding], gate: GateResult | None,
+             runs: list[AgentRun]) -> tuple[Verdict, list[str]]:
+    if gate and gate.status == "blocked":
+        return "blocked by gate", gate.reasons
+    serious = [f for f in findings if f.severity.rank >= 3 and not f.in_test_code]
+    reasons = [f"{f.severity.value}: {f.location.path}:{f.location.start_line} {f.title}" for f in serious[:5]]
+    if len(serious) > 5:
+        reasons.append(f"... and {len(serious) - 5} more critical or high findings")
+    reasons += [f"agent {r.agent} failed: {r.error}" for r in runs if r.status == "failed"]
+    if reasons:
+        return "needs changes", reasons
+    return "safe to merge", ["no critical or high findings outside test code"]
+
+
+def short_text(report: ReviewReport, top: int = 8) -> str:
+    lines = [f"Review of {report.path}: {report.verdict.upper()}"
+             + (f" ({report.changed_only})" if report.changed_only else "") + f", {report.duration_s:.1f} s."]
+    lines += [f"- {p.agent}: {'runs' if p.run else 'skipped'}, {p.why}" for p in report.plan
+              if report.verdict == "plan only" or not p.run]
+    lines += [f"- {r.agent}: {r.summary} ({r.duration_s:.1f} s)" + (f" {r.error}" if r.error else "")
+              for r in report.agents]
+    lines += [f"  because {reason}" for reason in report.verdict_reasons[:6]]
+    for f in report.findings[:top]:
+        lines.append(f"  [{f.severity.value}] {f.location.path}:{f.location.start_line} {f.title} ({f.rule_id})")
+    if report.findings_total > top:
+        lines.append(f"  ... {report.findings_total - top} more findings" +
+                     (f": {report.full_report}" if report.full_report else ""))
+    return "\n".join(lines)
+
+
+def describe_agents() -> AgentList:
+    """Each agent, its tools, and whether the scanners it needs are installed."""
+    installed = {t.name: t.version for t in toolchain.status()}
+    return AgentList(agents=[
+        AgentInfo(name=a.name, description=a.description, tools=list(a.tools),
+                  scanners=[ScannerStatus(name=s, installed=installed.get(s) is not None, version=installed.get(s))
+                            for s in a.scanners])
+        for a in AGENTS
+    ])
+
+
+async def recorded_review(store: Store, target: Path, **options: Any) -> ReviewReport:
+    """review, kept in the run store."""
+    arguments = {k: v for k, v in options.items() if k in ("request", "changed_since", "plan_only")}
+    return await recorded(store, agent="review", target=target, path=str(options.get("display_path", ".")),
+                          arguments=arguments, run=lambda run_id: review(target, run_id=run_id, **options))

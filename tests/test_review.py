@@ -1,0 +1,95 @@
+"""review: the plan from repository and request, agents run once each with one shared scan, one verdict."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mcp import Client
+
+from devops_orchestra.agents import review as review_module
+from devops_orchestra.agents.review import review
+from devops_orchestra.server import create_server
+from devops_orchestra.workspace import build_inventory
+from tests.conftest import EXAMPLE, write
+
+pytestmark = pytest.mark.scanners
+
+SAFE = {"app.py": "def add(a: int, b: int) -> int:\n    return a + b\n"}
+
+
+def _planned(report_plan: list) -> dict[str, bool]:  # type: ignore[type-arg]
+    return {p.agent: p.run for p in report_plan}
+
+
+def test_plan_follows_the_repository(tmp_path: Path) -> None:
+    example = review_module.plan(build_inventory(EXAMPLE), "")
+    assert _planned(example) == {"security": True, "compliance": True}
+    assert next(p for p in example if p.agent == "compliance").why.startswith("infrastructure code present")
+    write(tmp_path, SAFE)
+    plain = review_module.plan(build_inventory(tmp_path), "")
+    assert _planned(plain) == {"security": True, "compliance": False}
+
+
+def test_plan_follows_the_request() -> None:
+    inventory = build_inventory(EXAMPLE)
+    asked = review_module.plan(inventory, "check SOC2 gaps please")
+    assert _planned(asked) == {"security": False, "compliance": True}
+    assert next(p for p in asked if p.agent == "compliance").why == "the request asks for it ('SOC2')"
+    assert _planned(review_module.plan(inventory, "review this before I merge")) == {
+        "security": True, "compliance": True}
+
+
+async def test_agents_share_one_security_scan(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+    real = review_module.security_scan
+
+    async def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(args)
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(review_module, "security_scan", counted)
+    report = await review(EXAMPLE)
+    assert len(calls) == 1
+    assert [(r.agent, r.status) for r in report.agents] == [("security", "ok"), ("compliance", "ok")]
+    assert report.verdict == "blocked by gate" and report.verdict_reasons[0].startswith("no-critical-findings")
+    ids = [f.id for f in report.findings]
+    assert len(ids) == len(set(ids)) and any(f.controls for f in report.findings)
+
+
+async def test_safe_repository_and_a_failing_agent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, SAFE)
+    assert (await review(tmp_path)).verdict == "safe to merge"
+
+    async def broken(_: object) -> None:
+        raise RuntimeError("policy store on fire")
+
+    spec = next(a for a in review_module.AGENTS if a.name == "compliance")
+    monkeypatch.setattr(review_module, "AGENTS", tuple(
+        a if a is not spec else review_module.AgentSpec(**{**spec.__dict__, "run": broken})
+        for a in review_module.AGENTS))
+    report = await review(tmp_path, request="compliance")
+    assert report.agents[0].status == "failed" and "policy store on fire" in (report.agents[0].error or "")
+    assert report.verdict == "needs changes"
+
+
+async def test_tools_through_the_client() -> None:
+    async with Client(create_server([EXAMPLE])) as client:
+        plan = await client.call_tool("review", {"plan_only": True})
+        full = await client.call_tool("review", {"max_findings": 10})
+        agents = await client.call_tool("list_agents", {})
+    assert plan.structured_content["verdict"] == "plan only" and plan.structured_content["findings_total"] == 0
+    data = full.structured_content
+    assert data["verdict"] == "blocked by gate" and data["findings_returned"] == 10 and data["truncated"]
+    assert "BLOCKED BY GATE" in full.content[0].text
+    listed = {a["name"]: a for a in agents.structured_content["agents"]}
+    assert all(s["installed"] for s in listed["security"]["scanners"])
+    assert "security_scan" in listed["security"]["tools"]
+
+
+def test_cli_review_and_agents_list() -> None:
+    cli = [sys.executable, "-m", "devops_orchestra"]
+    planned = subprocess.run([*cli, "review", str(EXAMPLE), "--plan-only"], capture_output=True, text=True)
+    agents = subprocess.run([*cli, "agents", "list"], capture_output=True, text=True)
+    assert planned.returncode == 0 and "- compliance: runs, infrastructure code present" in planned.stdout
+    assert agents.returncode == 0 and "tools: compliance_check" in agents.stdout
