@@ -29,6 +29,7 @@ bench: setup
 	$(BIN)/python bench/security_scan.py
 	$(BIN)/python bench/scan_memory.py
 	$(BIN)/python bench/compliance.py
+	$(BIN)/python bench/review.py
 
 clean:
 	rm -rf $(VENV)

@@ -1,0 +1,80 @@
+"""Benchmark: `review` against the slowest of the agents it runs, each called alone, in one server.
+
+    .venv/bin/python bench/review.py [--tree DIR] [--rounds N]
+
+Through one stdio server, scan cache off (every call does all its work): each agent's own tool alone,
+then `review`, in turns for N rounds; medians, and review / slowest agent (target: at most 1.1).
+Default tree: the bundled example. Writes bench/results/review.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from mcp import Client, StdioServerParameters
+
+REPO = Path(__file__).resolve().parents[1]
+WARM_UP_S = 4.0  # the server imports checkov in the background at start
+# Each agent review may run, and the call that runs that agent alone.
+ALONE = {
+    "security": ("security_scan", {}),
+    "compliance": ("compliance_check", {}),
+}
+
+
+async def measure(tree: Path, state: Path, rounds: int) -> dict[str, Any]:
+    env = {**os.environ, "DEVOPS_ORCHESTRA_STORE": str(state / "runs.sqlite3"), "DEVOPS_ORCHESTRA_NO_CACHE": "1"}
+    params = StdioServerParameters(command=sys.executable, args=["-m", "devops_orchestra", "serve", "--root",
+                                                                 str(tree)], env=env)
+    async with Client(params) as client:
+        await client.list_tools()
+        await asyncio.sleep(WARM_UP_S)
+        plan = (await client.call_tool("review", {"plan_only": True})).structured_content or {}
+        agents = [p["agent"] for p in plan["plan"] if p["run"]]
+        times: dict[str, list[float]] = {name: [] for name in [*agents, "review"]}
+
+        async def timed(tool: str, args: dict[str, Any]) -> float:
+            t0 = time.perf_counter()
+            result = await client.call_tool(tool, args)
+            assert not result.is_error, result.content
+            return time.perf_counter() - t0
+
+        for _ in range(rounds):
+            for name in agents:
+                times[name].append(await timed(*ALONE[name]))
+            times["review"].append(await timed("review", {}))
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tree", type=Path, default=REPO / "examples" / "vulnshop")
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    load = os.getloadavg()
+    with tempfile.TemporaryDirectory() as tmp:
+        times = asyncio.run(measure(args.tree.resolve(), Path(tmp), args.rounds))
+    medians = {name: round(statistics.median(t), 3) for name, t in times.items()}
+    slowest = max(v for k, v in medians.items() if k != "review")
+    summary = {"tree": str(args.tree), "load_before": load, "median_s": medians,
+               "review_vs_slowest_agent": round(medians["review"] / slowest, 3), "all_s": times}
+    for name, median in medians.items():
+        print(f"  {name:<12} median {median:.2f} s   {[round(t, 2) for t in times[name]]}")
+    print(f"  review / slowest agent alone: {summary['review_vs_slowest_agent']} (target <= 1.1)")
+    out = REPO / "bench" / "results" / "review.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(summary, indent=1) + "\n")
+    print(f"written to {out.relative_to(REPO)}")
+
+
+if __name__ == "__main__":
+    main()
