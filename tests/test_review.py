@@ -19,7 +19,7 @@ SAFE = {"app.py": "def add(a: int, b: int) -> int:\n    return a + b\n"}
 
 
 def _planned(report_plan: list) -> dict[str, bool]:  # type: ignore[type-arg]
-    return {p.agent: p.run for p in report_plan}
+    return {p.agent: p.run for p in report_plan if p.agent != "dora"}
 
 
 def test_plan_follows_the_repository(tmp_path: Path) -> None:
@@ -93,3 +93,10 @@ def test_cli_review_and_agents_list() -> None:
     agents = subprocess.run([*cli, "agents", "list"], capture_output=True, text=True)
     assert planned.returncode == 0 and "- compliance: runs, infrastructure code present" in planned.stdout
     assert agents.returncode == 0 and "tools: compliance_check" in agents.stdout
+
+
+def test_dora_runs_only_when_asked() -> None:
+    inventory = build_inventory(EXAMPLE)
+    assert not next(p for p in review_module.plan(inventory, "") if p.agent == "dora").run
+    asked = review_module.plan(inventory, "what is our lead time?")
+    assert [p.agent for p in asked if p.run] == ["dora"]

@@ -13,6 +13,8 @@ from typing import Any
 
 from devops_orchestra import toolchain
 from devops_orchestra.agents.compliance import compliance_check
+from devops_orchestra.agents.dora import dora_metrics
+from devops_orchestra.agents.dora import short_text as dora_text
 from devops_orchestra.agents.runs import rank_key, recorded, summarise
 from devops_orchestra.agents.security import Progress, security_scan
 from devops_orchestra.cache import ScanCache
@@ -103,6 +105,15 @@ async def _run_compliance(shared: Shared) -> Outcome:
     return Outcome(failed, f"gate {report.gate.status}; {scores}", report.gate)
 
 
+async def _run_dora(shared: Shared) -> Outcome:
+    report = await asyncio.to_thread(dora_metrics, shared.target)
+    return Outcome([], dora_text(report).split(": ", 1)[-1])
+
+
+def _on_request_only(_: Inventory) -> None:
+    return None
+
+
 AGENTS: tuple[AgentSpec, ...] = (
     AgentSpec("security", "Vulnerabilities, secrets and IaC misconfigurations with file, line and fix.",
               ("security_scan", "verify_fix"), ("semgrep", "bandit", "secrets", "checkov"),
@@ -111,6 +122,10 @@ AGENTS: tuple[AgentSpec, ...] = (
     AgentSpec("compliance", "SOC 2, HIPAA and PCI DSS controls judged with evidence, and the policy gate.",
               ("compliance_check",), ("semgrep", "bandit", "secrets", "checkov"),
               re.compile(r"complian|soc ?2|hipaa|pci|audit|gate|control", re.I), _iac, _run_compliance),
+    AgentSpec("dora", "Deployment frequency, lead time, change failure rate and time to restore from git history.",
+              ("dora_metrics",), (),
+              re.compile(r"dora|lead time|deploy\w* frequency|change failure|time to restore|delivery", re.I),
+              _on_request_only, _run_dora),
 )
 
 
