@@ -35,14 +35,19 @@ def default_path() -> Path:
     return user_path("DEVOPS_ORCHESTRA_CACHE", "XDG_CACHE_HOME", "scan-cache.sqlite3")
 
 
+SCANNER_POLICIES = ("semgrep", "catalog")
+
+
 @cache
 def rules_digest() -> str:
-    """Our rules, catalogues and code version: a change to any of them makes every entry stale."""
+    """Our semgrep rules, scanner catalogues and code version: a change to any of them makes every entry
+    stale (compliance policies and the like do not touch what a scanner says)."""
     h = hashlib.sha256(__version__.encode())
-    for path in sorted(policies_dir().rglob("*")):
-        if path.is_file():
-            h.update(path.relative_to(policies_dir()).as_posix().encode())
-            h.update(path.read_bytes())
+    for part in SCANNER_POLICIES:
+        for path in sorted((policies_dir() / part).rglob("*")):
+            if path.is_file():
+                h.update(path.relative_to(policies_dir()).as_posix().encode())
+                h.update(path.read_bytes())
     return h.hexdigest()
 
 
