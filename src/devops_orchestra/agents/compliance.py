@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from devops_orchestra.agents.runs import rank_key, recorded, summarise
+from devops_orchestra.agents.runs import findings_fields, rank_key, recorded
 from devops_orchestra.agents.security import Progress, security_scan
 from devops_orchestra.analyzers.repo_checks import CHECKS, CheckResult, Repo
 from devops_orchestra.cache import ScanCache
@@ -75,11 +75,7 @@ async def compliance_check(
         root=scan.root,
         path=display_path,
         duration_s=round(time.perf_counter() - started, 2),
-        summary=summarise(findings),
-        findings=findings,
-        findings_returned=len(findings),
-        findings_total=len(findings),
-        truncated=False,
+        **findings_fields(findings),
         frameworks=results,
         gate=_apply_gates(policies, results, findings),
         policy_files=policies.sources,

@@ -18,8 +18,9 @@ from typing import Literal
 
 import git
 
+from devops_orchestra.agents.runs import findings_fields
 from devops_orchestra.errors import PathError
-from devops_orchestra.models import Band, DeploymentRecord, DoraMetric, DoraReport, SeveritySummary
+from devops_orchestra.models import Band, DeploymentRecord, DoraMetric, DoraReport
 
 DeploymentSource = Literal["auto", "tags", "merges"]
 REVERT = re.compile(r"This reverts commit ([0-9a-f]{7,40})")
@@ -56,8 +57,7 @@ def dora_metrics(target: Path, *, days: int = 90, deployments: DeploymentSource 
     ]
     return DoraReport(
         run_id=run_id, root=str(repo.working_tree_dir), path=display_path,
-        duration_s=round(time.perf_counter() - started, 2), summary=SeveritySummary(), findings=[],
-        findings_returned=0, findings_total=0, truncated=False,
+        duration_s=round(time.perf_counter() - started, 2), **findings_fields([]),
         days=days, default_branch=branch, deployment_source=how, metrics=metrics,
         deployments=[_record(d) for d in reversed(found[-DEPLOYMENTS_SHOWN:])], deployments_total=len(found),
     )

@@ -15,7 +15,7 @@ from devops_orchestra import toolchain
 from devops_orchestra.agents.compliance import compliance_check
 from devops_orchestra.agents.dora import dora_metrics
 from devops_orchestra.agents.dora import short_text as dora_text
-from devops_orchestra.agents.runs import rank_key, recorded, summarise
+from devops_orchestra.agents.runs import findings_fields, rank_key, recorded
 from devops_orchestra.agents.security import Progress, security_scan
 from devops_orchestra.cache import ScanCache
 from devops_orchestra.models import (
@@ -165,8 +165,7 @@ async def review(
     report = ReviewReport(
         run_id=run_id, root=str(inventory.base), path=display_path, request=request,
         plan=plan(inventory, request), changed_only=f"files changed since {changed_since}" if changed_since else None,
-        duration_s=0.0, summary=summarise([]), findings=[], findings_returned=0, findings_total=0,
-        truncated=False, verdict="plan only",
+        duration_s=0.0, **findings_fields([]), verdict="plan only",
     )
     if not plan_only:
         shared = Shared(target, inventory, cache, runners, changed_only=changed is not None)
@@ -176,8 +175,7 @@ async def review(
         gate = outcomes["compliance"].gate if "compliance" in outcomes else None
         verdict, reasons = _verdict(findings, gate, runs)
         report = report.model_copy(update={
-            "summary": summarise(findings), "findings": findings, "findings_returned": len(findings),
-            "findings_total": len(findings), "verdict": verdict, "verdict_reasons": reasons, "agents": runs,
+            **findings_fields(findings), "verdict": verdict, "verdict_reasons": reasons, "agents": runs,
             "compliance_gate": gate,
         })
     return report.model_copy(update={"duration_s": round(time.perf_counter() - started, 2)})

@@ -33,6 +33,12 @@ def summarise(findings: list[Finding]) -> SeveritySummary:
     return SeveritySummary(**counts, total=len(findings))
 
 
+def findings_fields(findings: list[Finding]) -> dict[str, Any]:
+    """An AgentReport's findings and their counts, every finding returned (page() cuts them later)."""
+    return {"summary": summarise(findings), "findings": findings, "findings_returned": len(findings),
+            "findings_total": len(findings), "truncated": False}
+
+
 async def recorded(
     store: Store, *, agent: str, target: Path, path: str, arguments: dict[str, Any],
     run: Callable[[str], Awaitable[R]],

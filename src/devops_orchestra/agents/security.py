@@ -13,7 +13,7 @@ from typing import Any
 import structlog
 
 from devops_orchestra import proc
-from devops_orchestra.agents.runs import CONFIDENCE_RANK, new_run_id, rank_key, recorded, summarise
+from devops_orchestra.agents.runs import CONFIDENCE_RANK, findings_fields, new_run_id, rank_key, recorded
 from devops_orchestra.cache import ScanCache, keys_for
 from devops_orchestra.errors import ScannerFailed, ScannerTimeout, ScannerUnavailable
 from devops_orchestra.models import Finding, ScannerRun, SecurityReport, Severity
@@ -123,11 +123,7 @@ async def security_scan(
         root=str(inventory.base),
         path=display_path,
         duration_s=round(time.perf_counter() - started, 2),
-        summary=summarise(findings),
-        findings=findings,
-        findings_returned=len(findings),
-        findings_total=len(findings),
-        truncated=False,
+        **findings_fields(findings),
         scanners=[runs[n] for n in wanted],
         scope=scope,
     )
