@@ -32,3 +32,10 @@ def run_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
     monkeypatch.setenv("DEVOPS_ORCHESTRA_STORE", str(path))
     monkeypatch.setenv("DEVOPS_ORCHESTRA_CACHE", str(path.with_name("scan-cache.sqlite3")))
     return path
+
+
+@pytest.fixture(autouse=True)
+def no_real_osv(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The deps scanner never reaches the real OSV API from a test: a closed local port answers at once."""
+    monkeypatch.setenv("DEVOPS_ORCHESTRA_OSV_URL", "http://127.0.0.1:9")
+    monkeypatch.delenv("DEVOPS_ORCHESTRA_OSV_DB", raising=False)

@@ -21,7 +21,10 @@ def report() -> SecurityReport:
 
 def test_every_scanner_runs_and_finds_something(report: SecurityReport) -> None:
     runs = {r.name: r for r in report.scanners}
-    assert {n: r.status for n, r in runs.items()} == dict.fromkeys(["semgrep", "bandit", "secrets", "checkov"], "ok")
+    # deps has no OSV data here (tests never reach the OSV API; test_deps_osv covers it): unavailable, with why.
+    assert {n: r.status for n, r in runs.items()} == {
+        **dict.fromkeys(["semgrep", "bandit", "secrets", "checkov"], "ok"), "deps": "unavailable"}
+    assert "--osv-db" in (runs.pop("deps").error or "")
     assert all(r.findings > 0 and r.version for r in runs.values())
     assert {f.scanner for f in report.findings} == set(runs)
 
@@ -153,7 +156,8 @@ def test_no_scanner_talks_to_the_network(tmp_path: Path, monkeypatch: pytest.Mon
     """No connection leaves a scan (HTTP clients are pointed at a local proxy that counts connections).
 
     detect-secrets would send a Slack token it finds to Slack to verify it; semgrep checks for a new
-    version; checkov calls its platform: each is told not to.
+    version; checkov calls its platform: each is told not to. deps asks the OSV API only when it has no
+    offline export: given one, it stays offline too.
     """
     import socket
     import threading
@@ -178,6 +182,9 @@ def test_no_scanner_talks_to_the_network(tmp_path: Path, monkeypatch: pytest.Mon
     for var in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
         monkeypatch.setenv(var, proxy)
     monkeypatch.delenv("NO_PROXY", raising=False)
+    from tests.test_deps_osv import RECORDS, export_zip
+
+    monkeypatch.setenv("DEVOPS_ORCHESTRA_OSV_DB", str(export_zip(tmp_path / "osv.zip", RECORDS)))
     try:
         report = asyncio.run(security_scan(EXAMPLE, timeout_s=60))
     finally:
@@ -185,6 +192,7 @@ def test_no_scanner_talks_to_the_network(tmp_path: Path, monkeypatch: pytest.Mon
         thread.join()
         listener.close()
     assert any(f.rule_id == "secrets:slack-token" for f in report.findings)
+    assert any(f.rule_id == "deps:GHSA-jf85-cpcp-j695" for f in report.findings)  # lodash 4.17.4, offline
     assert {r.status for r in report.scanners} == {"ok"}
     assert connections == []
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 SEVERITIES = ["critical", "high", "medium", "low", "info"]
-SCANNER_NAMES = ["semgrep", "bandit", "secrets", "checkov"]
+SCANNER_NAMES = ["semgrep", "bandit", "secrets", "checkov", "deps"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
                       help="only files changed since this git ref (e.g. main, HEAD~3)")
     scan.add_argument("--staged", action="store_true", help="only files staged for commit")
     scan.add_argument("--no-cache", action="store_true", help="scan every file again, ignoring the scan cache")
+    scan.add_argument("--osv-db", metavar="PATH", type=Path, default=None,
+                      help="deps: an OSV export zip (or a directory of them) instead of the online OSV API")
     scan.set_defaults(handler=_scan)
 
     comply = sub.add_parser("comply", help="compliance check: SOC 2, HIPAA, PCI DSS and your own policies")
@@ -123,6 +125,12 @@ def _scan(args: argparse.Namespace) -> int:
               f"choose from {', '.join(SCANNER_NAMES)}", file=sys.stderr)
         return 2
     target = Roots([Path("/")]).resolve(str(args.path.absolute()))  # the shell may read anything
+    if args.osv_db is not None:
+        from devops_orchestra.scanners.deps import OSV_DB_ENV
+        from devops_orchestra.scanners.deps.osv import OsvExport
+
+        OsvExport.open(args.osv_db)  # a bad path is a clear error now, not a failed scanner later
+        os.environ[OSV_DB_ENV] = str(args.osv_db.absolute())
     report = asyncio.run(recorded_security_scan(
         open_store(), target, scanners=scanners, min_severity=Severity(args.min_severity),
         display_path=str(args.path), changed_since=args.changed_since, staged=args.staged,

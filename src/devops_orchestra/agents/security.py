@@ -30,13 +30,17 @@ SHARED_NICE = 10  # scanners that spread over all cores yield to the one that ca
 Progress = Callable[[float, float, str], Awaitable[None]]
 
 # When two scanners report one problem, the more specific source leads.
-_SOURCE_RANK = {"semgrep": 3, "bandit": 2, "checkov": 1, "secrets": 0}
+_SOURCE_RANK = {"semgrep": 3, "bandit": 2, "checkov": 1, "secrets": 0, "deps": 0}
 _NOTHING_TO_SCAN = {
     "semgrep": "no Python, JavaScript/TypeScript, Go or Java files",
     "bandit": "no Python files",
     "secrets": "no text files",
     "checkov": "no Terraform, Kubernetes or Dockerfile files",
+    "deps": "no lock files or pinned manifests",
 }
+# What these say depends on data that changes under an unchanged file (deps: OSV advisories), so their
+# results are never kept in the content-hash scan cache.
+_UNCACHED = frozenset({"deps"})
 
 
 def default_timeout_s() -> float:
@@ -93,7 +97,7 @@ async def security_scan(
             continue
         job = ScanJob(base=inventory.base, files=selected, cores=cores(), timeout_s=timeout_s or default_timeout_s(),
                       runner=(runners or {}).get(name, proc.run), nice=0 if scanner.single_process else SHARED_NICE)
-        tasks.append(asyncio.create_task(_run_one(scanner, job, cache)))
+        tasks.append(asyncio.create_task(_run_one(scanner, job, None if name in _UNCACHED else cache)))
 
     outcomes: list[ScanOutcome] = []
     done_count = 1 + len(runs)

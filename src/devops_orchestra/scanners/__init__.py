@@ -3,9 +3,10 @@
 from devops_orchestra.scanners.bandit import BanditScanner
 from devops_orchestra.scanners.base import Scanner
 from devops_orchestra.scanners.checkov import CheckovScanner
+from devops_orchestra.scanners.deps import DepsScanner
 from devops_orchestra.scanners.secrets import SecretsScanner
 from devops_orchestra.scanners.semgrep import SemgrepScanner
 
 ALL: dict[str, Scanner] = {
-    s.name: s for s in (SemgrepScanner(), BanditScanner(), SecretsScanner(), CheckovScanner())
+    s.name: s for s in (SemgrepScanner(), BanditScanner(), SecretsScanner(), CheckovScanner(), DepsScanner())
 }

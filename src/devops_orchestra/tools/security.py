@@ -23,7 +23,7 @@ FINDINGS_URI = "orchestra://runs/{run_id}/findings.json"
 SARIF_URI = "orchestra://runs/{run_id}/sarif"
 MARKDOWN_URI = "orchestra://runs/{run_id}/report.md"
 
-ScannerArg = Literal["semgrep", "bandit", "secrets", "checkov"]
+ScannerArg = Literal["semgrep", "bandit", "secrets", "checkov", "deps"]
 SeverityArg = Literal["critical", "high", "medium", "low", "info"]
 
 

@@ -1,0 +1,315 @@
+"""Known vulnerabilities from OSV: online through its batch API, or offline from an export zip.
+
+Online: POST {base}/v1/querybatch (at most 1000 queries a request) answers with advisory ids only; each
+distinct id is then fetched once from GET {base}/v1/vulns/{id}, a few at a time. Records are kept in memory
+by (id, modified), which the batch answer gives, so a rescan in the same server fetches only what changed.
+Offline: an OSV export (the osv-vulnerabilities bucket's <Ecosystem>/all.zip, one JSON record per
+advisory), or a directory of them; we match versions against the records' ranges ourselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import httpx
+from packaging.utils import canonicalize_name
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from devops_orchestra.errors import OrchestraError, ScannerFailed, ScannerUnavailable
+from devops_orchestra.scanners.deps.versions import describe, range_holds, same_version, sort_key
+
+DEFAULT_URL = "https://api.osv.dev"
+BATCH_SIZE = 1000  # the API's limit of queries per querybatch request
+MAX_PAGES = 10  # a package with more than ~10,000 advisories is not a real package
+DETAILS_KEPT = 5000
+
+
+class OsvDbError(OrchestraError):
+    """An --osv-db path that cannot be used: missing, not a zip, or holding no OSV records."""
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class OsvSeverity(_Lenient):
+    type: str
+    score: str
+
+
+class OsvPackage(_Lenient):
+    ecosystem: str = ""
+    name: str = ""
+
+
+class OsvRange(_Lenient):
+    type: str
+    events: list[dict[str, str]] = Field(default_factory=list)
+
+
+class OsvAffected(_Lenient):
+    package: OsvPackage = Field(default_factory=OsvPackage)
+    ranges: list[OsvRange] = Field(default_factory=list)
+    versions: list[str] = Field(default_factory=list)
+    severity: list[OsvSeverity] = Field(default_factory=list)
+
+
+class OsvReference(_Lenient):
+    type: str = ""
+    url: str
+
+
+class Vuln(_Lenient):
+    """The parts of an OSV record a finding needs."""
+
+    id: str
+    modified: str = ""
+    summary: str = ""
+    details: str = ""
+    aliases: list[str] = Field(default_factory=list)
+    withdrawn: str | None = None
+    severity: list[OsvSeverity] = Field(default_factory=list)
+    affected: list[OsvAffected] = Field(default_factory=list)
+    references: list[OsvReference] = Field(default_factory=list)
+    database_specific: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Query:
+    ecosystem: str
+    name: str
+    version: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    """How one advisory affects one package version."""
+
+    vuln: Vuln
+    affected_range: str  # in words: '>= 1.0, < 1.2.3'
+    fixed: str | None  # the first release that is not affected, when one is published
+
+
+def same_package(ecosystem: str, a: str, b: str) -> bool:
+    if ecosystem == "PyPI":
+        return canonicalize_name(a) == canonicalize_name(b)
+    return a == b
+
+
+def hit_for(vuln: Vuln, query: Query, *, trusted: bool) -> Hit | None:
+    """Whether vuln affects the query's version, the range it falls in and the fix.
+
+    A version in an affected entry's `versions` list is affected (that list is exact); otherwise the
+    ECOSYSTEM and SEMVER ranges decide. trusted: the OSV API already said it is affected; keep it even
+    where our version ordering cannot place it.
+    """
+    if vuln.withdrawn:
+        return None
+    spans: list[str] = []
+    fixes: list[str] = []
+    listed = False
+    for entry in vuln.affected:
+        if entry.package.ecosystem.split(":")[0] != query.ecosystem or not same_package(
+            query.ecosystem, entry.package.name, query.name
+        ):
+            continue
+        listed = listed or any(same_version(query.ecosystem, v, query.version) for v in entry.versions)
+        for rng in entry.ranges:
+            if rng.type not in ("ECOSYSTEM", "SEMVER"):
+                continue
+            key = sort_key(query.ecosystem, rng.type)
+            inside, fixed = range_holds(rng.events, query.version, key)
+            if inside:
+                return Hit(vuln, describe(rng.events), fixed)
+            spans.append(describe(rng.events))
+            fixes += [e["fixed"] for e in rng.events if "fixed" in e and _after(query, e["fixed"], key)]
+    if not (listed or trusted):
+        return None
+    key = sort_key(query.ecosystem)
+    fixed = min(fixes, key=key) if fixes else None
+    return Hit(vuln, "; ".join(spans) or "the versions the advisory lists", fixed)
+
+
+def _after(query: Query, version: str, key: Any) -> bool:
+    try:
+        return bool(key(version) > key(query.version))
+    except TypeError:
+        return False
+
+
+class OsvApi:
+    """The OSV HTTP API, with timeouts, retries with backoff and a bound on concurrent requests."""
+
+    _details: ClassVar[dict[tuple[str, str], Vuln]] = {}  # (id, modified) -> record, shared by every client
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        batch_size: int = BATCH_SIZE,
+        concurrency: int = 8,
+        attempts: int = 3,
+        backoff_s: float = 0.25,
+        timeout: httpx.Timeout | None = None,
+    ) -> None:
+        self.base_url = (base_url or os.environ.get("DEVOPS_ORCHESTRA_OSV_URL") or DEFAULT_URL).rstrip("/")
+        self.batch_size = batch_size
+        self.attempts = attempts
+        self.backoff_s = backoff_s
+        self.timeout = timeout or httpx.Timeout(15.0, connect=5.0)
+        self._limit = asyncio.Semaphore(concurrency)
+
+    async def lookup(self, queries: list[Query]) -> dict[Query, list[Hit]]:
+        """The advisories affecting each query; raises ScannerUnavailable when the API cannot be reached."""
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout,
+                                     headers={"User-Agent": "devops-orchestra"}) as client:
+            ids: list[list[tuple[str, str]]] = []
+            for start in range(0, len(queries), self.batch_size):
+                ids += await self._batch(client, queries[start : start + self.batch_size])
+            wanted = {pair for found in ids for pair in found}
+            records = dict(zip(wanted, await asyncio.gather(*(self._vuln(client, *p) for p in wanted)), strict=True))
+        hits: dict[Query, list[Hit]] = {}
+        for query, found in zip(queries, ids, strict=True):
+            matched = [hit_for(records[pair], query, trusted=True) for pair in found]
+            hits[query] = [h for h in matched if h]
+        return hits
+
+    async def _batch(self, client: httpx.AsyncClient, queries: list[Query]) -> list[list[tuple[str, str]]]:
+        """(id, modified) of the advisories for each query, following next_page_token where a query has more."""
+        bodies = [{"package": {"ecosystem": q.ecosystem, "name": q.name}, "version": q.version} for q in queries]
+        found: list[list[tuple[str, str]]] = [[] for _ in queries]
+        pending = list(range(len(queries)))
+        tokens: dict[int, str] = {}
+        for _ in range(MAX_PAGES):
+            payload = {"queries": [dict(bodies[i], **({"page_token": tokens[i]} if i in tokens else {}))
+                                   for i in pending]}
+            answer = await self._request(client, "POST", "/v1/querybatch", json=payload)
+            results = answer.get("results") if isinstance(answer, dict) else None
+            if not isinstance(results, list) or len(results) != len(pending):
+                raise ScannerFailed(f"OSV API at {self.base_url} answered querybatch with an unexpected shape")
+            tokens = {}
+            for i, result in zip(pending, results, strict=True):
+                for v in (result or {}).get("vulns") or []:
+                    found[i].append((str(v["id"]), str(v.get("modified", ""))))
+                if (result or {}).get("next_page_token"):
+                    tokens[i] = str(result["next_page_token"])
+            pending = list(tokens)
+            if not pending:
+                break
+        return found
+
+    async def _vuln(self, client: httpx.AsyncClient, vuln_id: str, modified: str) -> Vuln:
+        known = self._details.get((vuln_id, modified))
+        if known is not None and modified:
+            return known
+        async with self._limit:
+            data = await self._request(client, "GET", f"/v1/vulns/{vuln_id}")
+        try:
+            vuln = Vuln.model_validate(data)
+        except ValidationError as exc:
+            raise ScannerFailed(f"OSV API sent a record for {vuln_id} that is not OSV: {exc.errors()[0]['msg']}") \
+                from exc
+        if len(self._details) >= DETAILS_KEPT:
+            self._details.pop(next(iter(self._details)))
+        self._details[(vuln_id, modified)] = vuln
+        return vuln
+
+    async def _request(self, client: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> Any:
+        """One API call; connection errors, timeouts, 429 and 5xx are retried with jittered backoff."""
+        problem = ""
+        for attempt in range(self.attempts):
+            if attempt:
+                await asyncio.sleep(self.backoff_s * 2 ** (attempt - 1) * (1 + random.random() / 2))
+            try:
+                response = await client.request(method, url, **kwargs)
+            except httpx.TransportError as exc:
+                problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                continue
+            if response.status_code == 429 or response.status_code >= 500:
+                problem = f"HTTP {response.status_code} from {url}"
+                retry_after = response.headers.get("Retry-After", "")
+                if retry_after.isdigit():
+                    await asyncio.sleep(min(float(retry_after), 5.0))
+                continue
+            if response.status_code != 200:
+                raise ScannerFailed(f"OSV API refused {method} {url}: HTTP {response.status_code} "
+                                    f"{response.text[:200]}")
+            try:
+                return response.json()
+            except ValueError as exc:
+                raise ScannerFailed(f"OSV API answered {url} with something other than JSON") from exc
+        raise ScannerUnavailable(
+            f"OSV API unreachable at {self.base_url} ({problem}, after {self.attempts} attempts); "
+            "pass --osv-db PATH (or set DEVOPS_ORCHESTRA_OSV_DB) to use an offline OSV export"
+        )
+
+
+class OsvExport:
+    """An offline OSV export: one zip of JSON records per advisory, or a directory of such zips."""
+
+    _loaded: ClassVar[dict[tuple[str, ...], OsvExport]] = {}  # by paths, sizes and mtimes: a server loads once
+
+    def __init__(self, records: Iterable[Vuln], sources: list[Path]) -> None:
+        self.sources = sources
+        self.by_package: dict[tuple[str, str], list[Vuln]] = {}
+        self.count = 0
+        for vuln in records:
+            self.count += 1
+            for entry in vuln.affected:
+                ecosystem = entry.package.ecosystem.split(":")[0]
+                key = (ecosystem, _package_key(ecosystem, entry.package.name))
+                bucket = self.by_package.setdefault(key, [])
+                if not bucket or bucket[-1] is not vuln:
+                    bucket.append(vuln)
+
+    @classmethod
+    def open(cls, path: Path) -> OsvExport:
+        """Load (once per process and file state) the export at path. Blocking: call in a worker thread."""
+        if not path.exists():
+            raise OsvDbError(f"OSV database {path} does not exist: give an OSV export zip "
+                             "(e.g. PyPI/all.zip from the osv-vulnerabilities bucket) or a directory of them")
+        zips = [path] if path.is_file() else sorted(path.rglob("*.zip"))
+        if not zips:
+            raise OsvDbError(f"OSV database {path} holds no .zip files: give an OSV export zip or a directory of them")
+        stamp = tuple(f"{z}:{z.stat().st_size}:{z.stat().st_mtime_ns}" for z in zips)
+        if stamp not in cls._loaded:
+            cls._loaded.clear()  # one export at a time is what a server uses
+            cls._loaded[stamp] = cls(_read_zips(zips), zips)
+        return cls._loaded[stamp]
+
+    def lookup(self, queries: list[Query]) -> dict[Query, list[Hit]]:
+        hits: dict[Query, list[Hit]] = {}
+        for query in queries:
+            candidates = self.by_package.get((query.ecosystem, _package_key(query.ecosystem, query.name)), [])
+            matched = [hit_for(v, query, trusted=False) for v in candidates]
+            hits[query] = [h for h in matched if h]
+        return hits
+
+
+def _package_key(ecosystem: str, name: str) -> str:
+    return canonicalize_name(name) if ecosystem == "PyPI" else name
+
+
+def _read_zips(zips: list[Path]) -> Iterable[Vuln]:
+    for z in zips:
+        try:
+            archive = zipfile.ZipFile(z)
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise OsvDbError(f"OSV database {z} is not a readable zip ({exc}): give an OSV export zip") from exc
+        with archive:
+            members = [m for m in archive.namelist() if m.endswith(".json")]
+            if not members:
+                raise OsvDbError(f"OSV database {z} has no .json advisories: is it an OSV export?")
+            for member in members:
+                try:
+                    yield Vuln.model_validate(json.loads(archive.read(member)))
+                except (ValueError, ValidationError):
+                    continue  # one bad record must not hide the others
