@@ -353,7 +353,7 @@ def test_versions_list_alone_decides_when_ranges_cannot(tmp_path: Path) -> None:
     record = {"id": "OSV-2020-1", "affected": [{"package": {"ecosystem": "PyPI", "name": "pkg"},
               "ranges": [{"type": "GIT", "repo": "https://example.org/x", "events": [{"introduced": "0"}]}],
               "versions": ["1.2.3"]}]}
-    vuln_hits = OsvExport([Vuln.model_validate(record)], []).lookup(
+    vuln_hits = OsvExport.open(export_zip(tmp_path / "all.zip", [record])).lookup(
         [Query("PyPI", "pkg", "1.2.3"), Query("PyPI", "pkg", "1.2.4")])
     assert [len(v) for v in vuln_hits.values()] == [1, 0]
 

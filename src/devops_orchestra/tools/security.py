@@ -33,9 +33,11 @@ def register(server: MCPServer[AppState]) -> None:
         title="Security scan",
         description=(
             "Scan a directory or file for vulnerabilities, secrets and IaC misconfigurations with semgrep, "
-            "bandit, detect-secrets and checkov. Returns findings with file, line, severity and fix, worst first."
+            "bandit, detect-secrets and checkov, and its lock files for dependencies with known vulnerabilities "
+            "(deps, OSV). Returns findings with file, line, severity and fix, worst first."
         ),
-        annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False),
+        # open world: deps asks the OSV API about pinned packages unless the server has an offline export
+        annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True),
     )
     async def security_scan(
         ctx: Context[AppState],

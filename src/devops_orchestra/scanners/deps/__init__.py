@@ -23,7 +23,7 @@ from devops_orchestra.models import Finding, Remediation, ScannerName, Severity
 from devops_orchestra.scanners.base import ScanJob, ScanOutcome, SourceLines, make_finding, normalise_cwe
 from devops_orchestra.scanners.deps import javascript, other, python
 from devops_orchestra.scanners.deps.common import LockfileError, Package
-from devops_orchestra.scanners.deps.osv import Hit, OsvApi, OsvDbError, OsvExport, Query, Vuln
+from devops_orchestra.scanners.deps.osv import Hit, OsvApi, OsvDbError, OsvExport, Query, Vuln, osv_url
 from devops_orchestra.workspace import Inventory, SourceFile, is_test_path
 
 Parser = Callable[[str, str], list[Package]]
@@ -71,7 +71,7 @@ class DepsScanner:
 
     def version(self) -> str | None:
         db = osv_db()
-        source = f"OSV export {db.name}" if db else f"OSV API {OsvApi().base_url.split('://')[-1]}"
+        source = f"OSV export {db.name}" if db else f"OSV API {osv_url().split('://')[-1]}"
         return f"{__version__} ({source})"
 
     async def scan(self, job: ScanJob) -> ScanOutcome:

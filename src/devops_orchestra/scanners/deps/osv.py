@@ -13,8 +13,8 @@ import asyncio
 import json
 import os
 import random
+import re
 import zipfile
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -98,6 +98,11 @@ class Hit:
     fixed: str | None  # the first release that is not affected, when one is published
 
 
+def osv_url() -> str:
+    """The OSV API's base URL: DEVOPS_ORCHESTRA_OSV_URL (a mirror, or a test's local server) or osv.dev's."""
+    return (os.environ.get("DEVOPS_ORCHESTRA_OSV_URL") or DEFAULT_URL).rstrip("/")
+
+
 def same_package(ecosystem: str, a: str, b: str) -> bool:
     if ecosystem == "PyPI":
         return canonicalize_name(a) == canonicalize_name(b)
@@ -160,7 +165,7 @@ class OsvApi:
         backoff_s: float = 0.25,
         timeout: httpx.Timeout | None = None,
     ) -> None:
-        self.base_url = (base_url or os.environ.get("DEVOPS_ORCHESTRA_OSV_URL") or DEFAULT_URL).rstrip("/")
+        self.base_url = base_url or osv_url()
         self.batch_size = batch_size
         self.attempts = attempts
         self.backoff_s = backoff_s
@@ -253,26 +258,32 @@ class OsvApi:
 
 
 class OsvExport:
-    """An offline OSV export: one zip of JSON records per advisory, or a directory of such zips."""
+    """An offline OSV export: one zip of JSON records per advisory, or a directory of such zips.
+
+    Opening it indexes every record by the package names it mentions (a regex over the raw JSON: no full
+    parse); a lookup parses only the records of the packages asked about, each once per process.
+    """
 
     _loaded: ClassVar[dict[tuple[str, ...], OsvExport]] = {}  # by paths, sizes and mtimes: a server loads once
 
-    def __init__(self, records: Iterable[Vuln], sources: list[Path]) -> None:
-        self.sources = sources
-        self.by_package: dict[tuple[str, str], list[Vuln]] = {}
+    def __init__(self, zips: list[Path]) -> None:
+        self.sources = zips
         self.count = 0
-        for vuln in records:
-            self.count += 1
-            for entry in vuln.affected:
-                ecosystem = entry.package.ecosystem.split(":")[0]
-                key = (ecosystem, _package_key(ecosystem, entry.package.name))
-                bucket = self.by_package.setdefault(key, [])
-                if not bucket or bucket[-1] is not vuln:
-                    bucket.append(vuln)
+        self._members: dict[str, list[tuple[Path, str]]] = {}  # loose package name -> (zip, member)
+        self._parsed: dict[tuple[Path, str], Vuln | None] = {}
+        for z in zips:
+            with _open_zip(z) as archive:
+                members = [m for m in archive.namelist() if m.endswith(".json")]
+                if not members:
+                    raise OsvDbError(f"OSV database {z} has no .json advisories: is it an OSV export?")
+                self.count += len(members)
+                for member in members:
+                    for name in set(_NAME.findall(archive.read(member))):
+                        self._members.setdefault(_loose(name.decode("utf-8", "replace")), []).append((z, member))
 
     @classmethod
     def open(cls, path: Path) -> OsvExport:
-        """Load (once per process and file state) the export at path. Blocking: call in a worker thread."""
+        """The export at path, indexed once per process and file state. Blocking: call in a worker thread."""
         if not path.exists():
             raise OsvDbError(f"OSV database {path} does not exist: give an OSV export zip "
                              "(e.g. PyPI/all.zip from the osv-vulnerabilities bucket) or a directory of them")
@@ -282,34 +293,40 @@ class OsvExport:
         stamp = tuple(f"{z}:{z.stat().st_size}:{z.stat().st_mtime_ns}" for z in zips)
         if stamp not in cls._loaded:
             cls._loaded.clear()  # one export at a time is what a server uses
-            cls._loaded[stamp] = cls(_read_zips(zips), zips)
+            cls._loaded[stamp] = cls(zips)
         return cls._loaded[stamp]
 
     def lookup(self, queries: list[Query]) -> dict[Query, list[Hit]]:
+        """Blocking: call in a worker thread."""
+        wanted = {place for q in queries for place in self._members.get(_loose(q.name), [])}
+        self._parse({place for place in wanted if place not in self._parsed})
         hits: dict[Query, list[Hit]] = {}
         for query in queries:
-            candidates = self.by_package.get((query.ecosystem, _package_key(query.ecosystem, query.name)), [])
-            matched = [hit_for(v, query, trusted=False) for v in candidates]
+            candidates = (self._parsed[place] for place in self._members.get(_loose(query.name), []))
+            matched = [hit_for(v, query, trusted=False) for v in candidates if v is not None]
             hits[query] = [h for h in matched if h]
         return hits
 
+    def _parse(self, places: set[tuple[Path, str]]) -> None:
+        for z in {z for z, _ in places}:
+            with _open_zip(z) as archive:
+                for _, member in (p for p in places if p[0] == z):
+                    try:
+                        self._parsed[(z, member)] = Vuln.model_validate(json.loads(archive.read(member)))
+                    except (ValueError, ValidationError):
+                        self._parsed[(z, member)] = None  # one bad record must not hide the others
 
-def _package_key(ecosystem: str, name: str) -> str:
-    return canonicalize_name(name) if ecosystem == "PyPI" else name
+
+_NAME = re.compile(rb'"name"\s*:\s*"((?:[^"\\]|\\.)*)"')
 
 
-def _read_zips(zips: list[Path]) -> Iterable[Vuln]:
-    for z in zips:
-        try:
-            archive = zipfile.ZipFile(z)
-        except (zipfile.BadZipFile, OSError) as exc:
-            raise OsvDbError(f"OSV database {z} is not a readable zip ({exc}): give an OSV export zip") from exc
-        with archive:
-            members = [m for m in archive.namelist() if m.endswith(".json")]
-            if not members:
-                raise OsvDbError(f"OSV database {z} has no .json advisories: is it an OSV export?")
-            for member in members:
-                try:
-                    yield Vuln.model_validate(json.loads(archive.read(member)))
-                except (ValueError, ValidationError):
-                    continue  # one bad record must not hide the others
+def _loose(name: str) -> str:
+    """A key that every spelling of a package name shares (PyPI's normalisation, applied to all)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _open_zip(path: Path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise OsvDbError(f"OSV database {path} is not a readable zip ({exc}): give an OSV export zip") from exc
