@@ -26,6 +26,7 @@ async def test_tool_is_listed_with_output_schema_and_read_only_hint(server) -> N
         "path", "scanners", "min_severity", "max_findings", "changed_since", "staged"}
     assert {"findings", "scanners", "summary"} <= set(tool.output_schema["properties"])
     assert tool.annotations.read_only_hint is True
+    assert tool.annotations.open_world_hint is True  # deps asks the OSV API unless given an offline export
     assert len(json.dumps(tool.model_dump(mode="json", exclude_none=True))) < 6_000  # context on every turn
 
 

@@ -33,8 +33,8 @@ def register(server: MCPServer[AppState]) -> None:
         title="Security scan",
         description=(
             "Scan a directory or file for vulnerabilities, secrets and IaC misconfigurations with semgrep, "
-            "bandit, detect-secrets and checkov, and its lock files for dependencies with known vulnerabilities "
-            "(deps, OSV). Returns findings with file, line, severity and fix, worst first."
+            "bandit, detect-secrets, checkov and deps (lock files against OSV). Returns findings with file, "
+            "line, severity and fix, worst first."
         ),
         # open world: deps asks the OSV API about pinned packages unless the server has an offline export
         annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True),
