@@ -251,7 +251,7 @@ async def test_neither_online_nor_offline_is_unavailable_with_why(tmp_path: Path
     (run,) = report.scanners
     assert run.status == "unavailable" and report.findings == []
     assert run.error and "OSV API unreachable" in run.error and "--osv-db PATH" in run.error
-    assert time.perf_counter() - started < 5
+    assert "after 2 attempts" in run.error and time.perf_counter() - started < 3  # refused: one retry only
 
 
 async def test_nothing_pinned_needs_no_osv(tmp_path: Path) -> None:

@@ -162,7 +162,7 @@ class OsvApi:
         batch_size: int = BATCH_SIZE,
         concurrency: int = 8,
         attempts: int = 3,
-        backoff_s: float = 0.25,
+        backoff_s: float = 0.2,
         timeout: httpx.Timeout | None = None,
     ) -> None:
         self.base_url = base_url or osv_url()
@@ -230,13 +230,20 @@ class OsvApi:
     async def _request(self, client: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> Any:
         """One API call; connection errors, timeouts, 429 and 5xx are retried with jittered backoff."""
         problem = ""
+        attempts = self.attempts
         for attempt in range(self.attempts):
+            if attempt >= attempts:
+                break
             if attempt:
                 await asyncio.sleep(self.backoff_s * 2 ** (attempt - 1) * (1 + random.random() / 2))
             try:
                 response = await client.request(method, url, **kwargs)
             except httpx.TransportError as exc:
                 problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                if isinstance(exc, httpx.ConnectError):
+                    # No route, no DNS, refused: on a machine without network a second try is enough to tell,
+                    # and a scan should not wait seconds to say so.
+                    attempts = min(attempts, 2)
                 continue
             if response.status_code == 429 or response.status_code >= 500:
                 problem = f"HTTP {response.status_code} from {url}"
@@ -252,7 +259,7 @@ class OsvApi:
             except ValueError as exc:
                 raise ScannerFailed(f"OSV API answered {url} with something other than JSON") from exc
         raise ScannerUnavailable(
-            f"OSV API unreachable at {self.base_url} ({problem}, after {self.attempts} attempts); "
+            f"OSV API unreachable at {self.base_url} ({problem}, after {attempts} attempts); "
             "pass --osv-db PATH (or set DEVOPS_ORCHESTRA_OSV_DB) to use an offline OSV export"
         )
 
