@@ -232,6 +232,22 @@ async def test_online_findings_carry_advisory_range_and_fix(osv: FakeOsv, tmp_pa
     assert len(details) == len(set(details)) == 7  # each advisory once (one is withdrawn); none for clean pins
 
 
+async def test_deps_findings_are_valid_sarif(osv: FakeOsv, tmp_path: Path) -> None:
+    """GitHub code scanning can take them: valid SARIF 2.1.0, each on its lock file line, the fix in the help."""
+    import jsonschema
+
+    from devops_orchestra.sarif import to_sarif
+    from tests.test_sarif import SCHEMA
+
+    sarif = to_sarif(await security_scan(write(tmp_path, REPO), scanners=["deps"]))
+    jsonschema.Draft4Validator(SCHEMA).validate(sarif)
+    run = sarif["runs"][0]
+    lodash = next(r for r in run["results"] if r["ruleId"] == "deps:GHSA-jf85-cpcp-j695")
+    assert lodash["locations"][0]["physicalLocation"]["region"]["startLine"] == 7
+    rule = run["tool"]["driver"]["rules"][lodash["ruleIndex"]]
+    assert "upgrade lodash to 4.17.12" in rule["help"]["markdown"] and rule["properties"]["security-severity"]
+
+
 async def test_offline_export_gives_the_same_findings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Offline from an export zip built here: the same findings as online, matched by our own range logic."""
     records = [dict(r, affected=[{k: v for k, v in a.items() if k != "versions"} for a in r["affected"]])
