@@ -129,8 +129,9 @@ def _scan(args: argparse.Namespace) -> int:
         from devops_orchestra.scanners.deps import OSV_DB_ENV
         from devops_orchestra.scanners.deps.osv import OsvExport
 
-        OsvExport.open(args.osv_db)  # a bad path is a clear error now, not a failed scanner later
-        os.environ[OSV_DB_ENV] = str(args.osv_db.absolute())
+        db = args.osv_db.absolute()
+        OsvExport.open(db)  # a bad path is a clear error now, not a failed scanner later; indexed once
+        os.environ[OSV_DB_ENV] = str(db)
     report = asyncio.run(recorded_security_scan(
         open_store(), target, scanners=scanners, min_severity=Severity(args.min_severity),
         display_path=str(args.path), changed_since=args.changed_since, staged=args.staged,
