@@ -25,7 +25,7 @@ TOKEN = "alpha-token-0123456789"  # from the environment variable
 LEGACY_TOKEN = "bravo-token-0123456789"  # from the tokens file
 RATE_TOKEN = "charlie-token-0123456789"  # spent by the rate limit test alone
 RATE_LIMIT = 40
-MAX_SCANS, SCAN_QUEUE = 2, 3
+MAX_SCANS, SCAN_QUEUE = 2, 2
 MAX_BODY = 64 * 1024
 
 VULNERABLE = "import subprocess\n\ndef run(cmd):\n    subprocess.call(cmd, shell=True)\n    eval(cmd)\n"
@@ -146,6 +146,16 @@ async def test_ten_concurrent_scans_run_or_are_told_to_retry(server: Server) -> 
         assert "busy" in text and "retry after" in text, text
         assert seconds < 2.0  # told straight away, not after waiting
     assert all("Security scan of small" in text for _, _, text in done)
+
+
+def test_a_session_belongs_to_the_token_that_opened_it(server: Server) -> None:
+    hello = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+    opened = post(server, TOKEN, json=hello)
+    session = {"Mcp-Session-Id": opened.headers["mcp-session-id"], "Mcp-Protocol-Version": "2025-11-25"}
+    listing = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
+    assert post(server, LEGACY_TOKEN, json=listing, headers=session).status_code == 404
+    assert post(server, TOKEN, json=listing, headers=session).status_code == 200
 
 
 def test_rate_limit_per_token_answers_429_with_retry_after(server: Server) -> None:

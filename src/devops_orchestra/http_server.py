@@ -181,6 +181,7 @@ class TeamServer:
         self.scans = ScanQueue(settings.max_scans, settings.scan_queue)
         self._hosts = set(settings.host_headers())
         self._origins = set(settings.origins())
+        self._users = [_user(i) for i in range(len(settings.tokens))]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # lifespan: the SDK's session manager and our AppState
@@ -207,6 +208,8 @@ class TeamServer:
             await _plain(send, 429, f"rate limit of {self.settings.rate_per_minute} requests a minute reached; "
                                     f"retry after {retry} s", [("retry-after", str(retry))])
             return
+        # The SDK ties each session to the credential that opened it: another token gets 404 for it.
+        scope = {**scope, "user": self._users[who]}
         if scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
@@ -313,6 +316,13 @@ def _tool_call(body: bytes) -> tuple[Any, str] | None:
     params = message.get("params")
     name = params.get("name") if isinstance(params, dict) else None
     return (message["id"], name) if isinstance(name, str) else None
+
+
+def _user(who: int) -> Any:
+    from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+    from mcp.server.auth.provider import AccessToken
+
+    return AuthenticatedUser(AccessToken(token="", client_id=f"token-{who + 1}", scopes=[]))
 
 
 def _client(scope: Scope) -> str | None:
