@@ -67,7 +67,7 @@ async def test_scan_queue_runs_slots_queues_depth_and_refuses_the_rest() -> None
     second = asyncio.create_task(scan("second"))
     await asyncio.sleep(0.01)
     assert (queue.running, queue.waiting) == (1, 1) and order == ["first"]
-    with pytest.raises(Busy, match=r"busy: 1 scans running and 1 waiting; retry after \d+ s") as busy:
+    with pytest.raises(Busy, match=r"busy: 1 scan running and 1 waiting; retry after \d+ s") as busy:
         await scan("third")
     assert busy.value.retry_after_s >= 1
     release.set()

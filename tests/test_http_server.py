@@ -238,9 +238,10 @@ async def test_client_killed_mid_scan_has_its_scanners_killed(server: Server, to
     assert await until(lambda: not scanner_processes(server.pid), 10), scanner_processes(server.pid)
 
 
-async def test_client_cancelling_its_call_stops_the_scan(server: Server) -> None:
+@pytest.mark.parametrize(("token", "mode"), [(TOKEN, "auto"), (LEGACY_TOKEN, "legacy")])
+async def test_client_cancelling_its_call_stops_the_scan(server: Server, token: str, mode: str) -> None:
     """The SDK client in the same process gives up on the call (e.g. the user pressed stop)."""
-    async with connect(server) as client, anyio.create_task_group() as tg:
+    async with connect(server, token, mode) as client, anyio.create_task_group() as tg:
         tg.start_soon(client.call_tool, "security_scan", {"path": "big", "scanners": ["bandit"]})
         assert await until(lambda: scanner_processes(server.pid), 30), "bandit never started"
         tg.cancel_scope.cancel()

@@ -44,7 +44,8 @@ class Busy(Exception):
     """Every scan slot and every place in the queue is taken."""
 
     def __init__(self, running: int, waiting: int, retry_after_s: int) -> None:
-        super().__init__(f"busy: {running} scans running and {waiting} waiting; retry after {retry_after_s} s")
+        scans = "1 scan" if running == 1 else f"{running} scans"
+        super().__init__(f"busy: {scans} running and {waiting} waiting; retry after {retry_after_s} s")
         self.retry_after_s = retry_after_s
 
 
