@@ -127,7 +127,8 @@ async def test_scan_over_http_with_both_protocols_and_fixed_roots(server: Server
 
 
 async def test_ten_concurrent_scans_run_or_are_told_to_retry(server: Server) -> None:
-    """MAX_SCANS run, SCAN_QUEUE wait, the rest are answered at once with a tool error saying when to retry."""
+    """MAX_SCANS run, SCAN_QUEUE wait, the rest are answered at once with a tool error saying when to retry;
+    scan_history does not wait behind them."""
     answers: list[tuple[float, bool, str]] = []
     async with connect(server) as client:
         async def scan() -> None:
@@ -138,6 +139,9 @@ async def test_ten_concurrent_scans_run_or_are_told_to_retry(server: Server) -> 
         async with anyio.create_task_group() as tg:
             for _ in range(10):
                 tg.start_soon(scan)
+            await anyio.sleep(0.2)
+            history = await client.call_tool("scan_history", {})  # answered from the store: never queued
+            assert not history.is_error, history.content
     busy = [a for a in answers if a[1]]
     done = [a for a in answers if not a[1]]
     assert len(answers) == 10

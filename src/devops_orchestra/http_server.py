@@ -2,7 +2,7 @@
 
 One ASGI layer in front of the SDK's streamable HTTP app, checking in this order: Host and Origin (DNS
 rebinding), the bearer token (constant-time against every configured token), the token's rate limit, the
-body size, and for tool calls that run scanners a bounded queue that answers "busy, retry after N s" when
+body size, and for tool calls that do real work (scans) a bounded queue that answers "busy, retry after N s" when
 full. A client that goes away while its call runs gets the call cancelled, so its scanner processes are
 killed: the 2026-07-28 protocol does this in the SDK itself, and for the session protocol (2025-11-25 and
 earlier) this layer posts the `notifications/cancelled` the client could no longer send.
@@ -32,7 +32,9 @@ from devops_orchestra.errors import OrchestraError
 
 TOKENS_ENV = "DEVOPS_ORCHESTRA_TOKENS"
 MCP_PATH = "/mcp"
-SCAN_TOOLS = frozenset({"security_scan", "verify_fix", "compliance_check"})  # the tools that run scanners
+# Tools answered from the run store alone never queue; every other tool call (scans, and any agent added
+# later) takes a place in the scan queue, so a new heavy tool cannot bypass it by being forgotten here.
+LIGHT_TOOLS = frozenset({"scan_history", "compare_runs"})
 MIN_TOKEN_LENGTH = 16
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
@@ -220,7 +222,7 @@ class TeamServer:
             return
         call = _tool_call(body)
         replay = _replay(body, rest)
-        if call is None or call[1] not in SCAN_TOOLS:
+        if call is None or call[1] in LIGHT_TOOLS:
             await self._forward(scope, replay, send, headers, call)
             return
         try:
@@ -341,9 +343,8 @@ async def _plain(send: Send, status: int, text: str, extra: Iterable[tuple[str, 
 
 async def _busy(send: Send, request_id: Any, text: str, retry_after_s: int, modern: bool) -> None:
     """A tool error the agent reads and acts on (HTTP 200 with Retry-After): it says when to come back."""
-    result: dict[str, Any] = {"content": [{"type": "text", "text": f"The team server is {text}. Nothing was "
-                                                                   "scanned; call the tool again then."}],
-                              "isError": True}
+    message = f"The team server is {text}. Nothing was run; call the tool again then."
+    result: dict[str, Any] = {"content": [{"type": "text", "text": message}], "isError": True}
     if modern:
         result["resultType"] = "complete"  # required from protocol 2026-07-28 on
     body = json.dumps({"jsonrpc": "2.0", "id": request_id, "result": result}).encode()
