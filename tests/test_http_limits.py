@@ -1,12 +1,22 @@
 """The team server's parts on their own: tokens, the rate limit, the scan queue, accepted Host names."""
 
 import asyncio
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from devops_orchestra.errors import OrchestraError
-from devops_orchestra.http_server import Busy, HttpSettings, RateLimit, ScanQueue, TokenCheck, load_tokens
+from devops_orchestra.http_server import (
+    Busy,
+    HttpSettings,
+    RateLimit,
+    ScanQueue,
+    TeamServer,
+    TokenCheck,
+    load_tokens,
+)
 
 A, B, C = "a" * 20, "b" * 24, "c" * 32
 
@@ -81,3 +91,48 @@ def test_host_headers_cover_localhost_the_bound_host_and_extra_names() -> None:
     team = HttpSettings(tokens=(A,), host="0.0.0.0", port=9000, allowed_hosts=("scanbox.lan",))
     assert "scanbox.lan:9000" in team.host_headers() and "0.0.0.0:9000" not in team.host_headers()
     assert "http://scanbox.lan:9000" in team.origins()
+
+
+async def test_a_call_whose_client_leaves_while_queued_never_runs() -> None:
+    """One slot, one place in the queue: the queued caller hangs up, its call is dropped, the slot is not lost."""
+    release = asyncio.Event()
+    ran: list[int] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        ran.append(1)
+        await release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    team = TeamServer(app, HttpSettings(tokens=(A,), max_scans=1, scan_queue=1))
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "security_scan"}})
+    scope = {"type": "http", "method": "POST", "path": "/mcp", "headers": [
+        (b"host", b"127.0.0.1:8080"), (b"authorization", f"Bearer {A}".encode())]}
+
+    def call(leave: asyncio.Event) -> "asyncio.Task[None]":
+        messages = [{"type": "http.request", "body": body.encode(), "more_body": False}]
+
+        async def receive() -> dict[str, Any]:
+            if messages:
+                return messages.pop()
+            await leave.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            return None
+
+        return asyncio.create_task(team(scope, receive, send))
+
+    stays, leaves = asyncio.Event(), asyncio.Event()
+    first = call(stays)
+    await asyncio.sleep(0.01)
+    second = call(leaves)
+    await asyncio.sleep(0.01)
+    assert team.scans.waiting == 1
+    leaves.set()
+    await asyncio.wait_for(second, 1)
+    assert team.scans.waiting == 0 and len(ran) == 1
+    release.set()
+    await first
+    await asyncio.wait_for(call(stays), 1)
+    assert len(ran) == 2

@@ -18,7 +18,7 @@ import math
 import os
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +49,10 @@ class Busy(Exception):
         scans = "1 scan" if running == 1 else f"{running} scans"
         super().__init__(f"busy: {scans} running and {waiting} waiting; retry after {retry_after_s} s")
         self.retry_after_s = retry_after_s
+
+
+class Gone(Exception):
+    """The client left while its call waited for a slot."""
 
 
 @dataclass(frozen=True)
@@ -160,17 +164,47 @@ class ScanQueue:
         return max(1, math.ceil(typical * rounds / 2))  # on average half of a running scan is left
 
     @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
+    async def slot(self, gone: Callable[[], Awaitable[object]] | None = None) -> AsyncIterator[None]:
+        """A place to run in; raises Busy when none is free or queued, Gone when `gone()` returns first."""
         if self._admitted >= self.slots + self.depth:
             raise Busy(self.running, self.waiting, self.retry_after_s())
         self._admitted += 1
         try:
-            async with self._semaphore:
+            await self._acquire(gone)
+            try:
                 started = time.monotonic()
                 yield
                 self._durations.append(time.monotonic() - started)
+            finally:
+                self._semaphore.release()
         finally:
             self._admitted -= 1
+
+    async def _acquire(self, gone: Callable[[], Awaitable[object]] | None) -> None:
+        """Wait for a slot, unless `gone()` returns first (raise Gone then, holding nothing)."""
+        if gone is None or not self._semaphore.locked():
+            await self._semaphore.acquire()
+            return
+        acquire = asyncio.ensure_future(self._semaphore.acquire())
+        left = asyncio.ensure_future(gone())
+        try:
+            await asyncio.wait({acquire, left}, return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:  # we are cancelled ourselves (shutdown): hold nothing
+            left.cancel()
+            if acquire.done() and not acquire.cancelled():
+                self._semaphore.release()
+            acquire.cancel()
+            raise
+        client_left = left.done() and not left.cancelled()
+        if client_left:
+            left.exception()  # retrieved, so that asyncio does not warn about it
+        left.cancel()
+        if not acquire.done():
+            acquire.cancel()  # a slot given to it meanwhile goes to the next in line (asyncio.Semaphore does that)
+            raise Gone()
+        if client_left:  # the slot and the leaving came together: give the slot back
+            self._semaphore.release()
+            raise Gone()
 
 
 class TeamServer:
@@ -226,8 +260,10 @@ class TeamServer:
             await self._forward(scope, replay, send, headers, call)
             return
         try:
-            async with self.scans.slot():
+            async with self.scans.slot(gone=lambda: _disconnected(rest)):
                 await self._forward(scope, replay, send, headers, call)
+        except Gone:
+            log.info("client left while its call waited: dropped", tool=call[1], client=_client(scope))
         except Busy as busy:
             log.info("busy", tool=call[1], running=self.scans.running, waiting=self.scans.waiting)
             version = headers.get("mcp-protocol-version", HANDSHAKE_PROTOCOL_VERSIONS[0])
@@ -270,6 +306,12 @@ class TeamServer:
             await self.app(fake, _replay(body, _never), discard)
         except Exception:  # the session may be gone already; nothing more to do then
             log.warning("could not cancel the call of a client that left", exc_info=True)
+
+
+async def _disconnected(receive: Receive) -> None:
+    """Returns when the client disconnects (the body has been read: nothing else comes)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 async def _never() -> Message:
