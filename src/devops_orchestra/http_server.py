@@ -32,9 +32,9 @@ from devops_orchestra.errors import OrchestraError
 
 TOKENS_ENV = "DEVOPS_ORCHESTRA_TOKENS"
 MCP_PATH = "/mcp"
-# Tools answered from the run store alone never queue; every other tool call (scans, and any agent added
+# Tools answered from the run store or a listing never queue; every other tool call (scans, and any agent added
 # later) takes a place in the scan queue, so a new heavy tool cannot bypass it by being forgotten here.
-LIGHT_TOOLS = frozenset({"scan_history", "compare_runs"})
+LIGHT_TOOLS = frozenset({"scan_history", "compare_runs", "list_agents"})
 MIN_TOKEN_LENGTH = 16
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
