@@ -119,3 +119,20 @@ def test_cli_exit_code_follows_the_gate(tmp_path: Path) -> None:
     assert "gate PASSED" in passed.stdout and "PASS CC7.1" in passed.stdout
     assert blocked.returncode == 1
     assert json.loads(blocked.stdout)["gate"]["status"] == "blocked"
+
+
+async def test_vulnerable_dependency_fails_the_patching_control(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pinned package with a known advisory (from an OSV export) breaks PCI DSS 6.3.3 at its line."""
+    from tests.test_deps_osv import export_zip
+
+    advisory = {"id": "GHSA-test-0000-0001", "modified": "2026-01-01T00:00:00Z", "summary": "bad flask",
+                "affected": [{"package": {"ecosystem": "PyPI", "name": "flask"},
+                              "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.0"}]}]}]}
+    monkeypatch.setenv("DEVOPS_ORCHESTRA_OSV_DB", str(export_zip(tmp_path / "all.zip", [advisory])))
+    write(tmp_path / "repo", {**WELL_RUN, "requirements.txt": "# web\nflask==1.0\n"})
+    report = await compliance_check(tmp_path / "repo", frameworks=["pci-dss"])
+    patched = _control(report, "pci-dss", "6.3.3")
+    assert patched.status == "fail"
+    assert [(e.path, e.line, e.note) for e in patched.evidence] == [
+        ("requirements.txt", 2, "deps:GHSA-test-0000-0001")]

@@ -22,7 +22,7 @@ RepoCheck = Literal[
     "lock_files", "ci_security_scan", "ci_configured", "dependency_updates", "code_owners", "audit_trail",
     "no_terraform_state",
 ]
-Needs = Literal["code", "iac", "secrets", "any"]
+Needs = Literal["code", "iac", "secrets", "deps", "any"]
 ORG_POLICY_DIR = ".devops-orchestra/policies"
 CONFIG_FILE = "devops_orchestra.yaml"
 

@@ -32,10 +32,10 @@ from devops_orchestra.workspace import Inventory, build_inventory
 EVIDENCE_SHOWN = 3
 # Files the inventory leaves out of scanning that repository checks still need to see.
 _LISTED_THOUGH_SKIPPED = {"lock file", "binary"}
-_NEEDS = {"code": ("semgrep", "bandit"), "iac": ("checkov",), "secrets": ("secrets",),
-          "any": ("semgrep", "bandit", "checkov", "secrets")}
+_NEEDS = {"code": ("semgrep", "bandit"), "iac": ("checkov",), "secrets": ("secrets",), "deps": ("deps",),
+          "any": ("semgrep", "bandit", "checkov", "secrets", "deps")}
 _NEEDS_WORDS = {"code": "source code", "iac": "infrastructure code (Terraform, Kubernetes, Dockerfiles)",
-                "secrets": "text files", "any": "files"}
+                "secrets": "text files", "deps": "pinned dependencies", "any": "files"}
 
 
 async def compliance_check(

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from devops_orchestra import toolchain
 from devops_orchestra.agents.compliance import compliance_check
 from devops_orchestra.agents.dora import dora_metrics
 from devops_orchestra.agents.dora import short_text as dora_text
@@ -116,11 +115,11 @@ def _on_request_only(_: Inventory) -> None:
 
 AGENTS: tuple[AgentSpec, ...] = (
     AgentSpec("security", "Vulnerabilities, secrets and IaC misconfigurations with file, line and fix.",
-              ("security_scan", "verify_fix"), ("semgrep", "bandit", "secrets", "checkov"),
+              ("security_scan", "verify_fix"), tuple(ALL),
               re.compile(r"secur|vulnerab|secret|cve|inject|xss|owasp|scan", re.I), _security_applies,
               _run_security),
     AgentSpec("compliance", "SOC 2, HIPAA and PCI DSS controls judged with evidence, and the policy gate.",
-              ("compliance_check",), ("semgrep", "bandit", "secrets", "checkov"),
+              ("compliance_check",), tuple(ALL),
               re.compile(r"complian|soc ?2|hipaa|pci|audit|gate|control", re.I), _iac, _run_compliance),
     AgentSpec("dora", "Deployment frequency, lead time, change failure rate and time to restore from git history.",
               ("dora_metrics",), (),
@@ -254,7 +253,7 @@ def short_text(report: ReviewReport, top: int = 8) -> str:
 
 def describe_agents() -> AgentList:
     """Each agent, its tools, and whether the scanners it needs are installed."""
-    installed = {t.name: t.version for t in toolchain.status()}
+    installed = {name: scanner.version() for name, scanner in ALL.items()}
     return AgentList(agents=[
         AgentInfo(name=a.name, description=a.description, tools=list(a.tools),
                   scanners=[ScannerStatus(name=s, installed=installed.get(s) is not None, version=installed.get(s))

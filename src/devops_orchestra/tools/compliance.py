@@ -26,7 +26,7 @@ def register(server: MCPServer[AppState]) -> None:
             "control pass, fail or not_assessable with file-and-line evidence, remediation, a score per "
             "framework and the gate result. Runs the security scanners once."
         ),
-        annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False),
+        annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True),
     )
     async def compliance_check(
         ctx: Context[AppState],

@@ -14,6 +14,8 @@ from devops_orchestra.state import AppState
 from devops_orchestra.tools import structured, tool_errors
 from devops_orchestra.tools.security import FINDINGS_URI
 
+# review runs the security agent, whose deps scanner may ask OSV about package versions.
+REVIEW = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True)
 READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
 
 
@@ -24,7 +26,7 @@ def register(server: MCPServer[AppState]) -> None:
         description="Review a repository before merging: decides which agents apply (security, compliance, "
                     "...) from the repository and the request, runs them at once, and gives one verdict (safe "
                     "to merge / needs changes / blocked by gate) with the top findings. plan_only: just the plan.",
-        annotations=READ_ONLY,
+        annotations=REVIEW,
     )
     async def review(
         ctx: Context[AppState],
