@@ -151,3 +151,12 @@ class SecurityReport(AgentReport):
     baseline_run_id: str | None = Field(default=None, description="Run that `status` compares with.")
     scanners: list[ScannerRun]
     scope: ScanScope
+
+
+class SqlReport(AgentReport):
+    agent = "sql"
+    dialect: str = Field(description="As asked, or 'detected' (per file; postgres when nothing tells).")
+    files_by_kind: dict[str, int] = Field(
+        default_factory=dict, description="sql, alembic, django, code (SQL in Python), semgrep (JS/TS/Go/Java).")
+    scanners: list[ScannerRun]
+    scope: ScanScope

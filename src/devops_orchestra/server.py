@@ -14,12 +14,14 @@ from devops_orchestra.scanners.checkov_warm import WarmCheckov
 from devops_orchestra.state import AppState
 from devops_orchestra.store import open_store
 from devops_orchestra.tools import history, security
+from devops_orchestra.tools import sql as sql_tools
 from devops_orchestra.workspace import Roots
 
 INSTRUCTIONS = (
     "DevOps agents for the repository open in the IDE. security_scan finds vulnerabilities, secrets and "
     "infrastructure misconfigurations with file, line, severity and the fix; scan_history and compare_runs "
     "show earlier runs and what changed."
+    " sql_analysis checks SQL: migration safety (locks, rewrites, breaking changes), queries and injection."
 )
 
 
@@ -46,5 +48,6 @@ def create_server(roots: list[Path]) -> MCPServer[AppState]:
     )
     security.register(server)
     history.register(server)
+    sql_tools.register(server)
     return server
 

@@ -1,0 +1,1 @@
+"""Our own in-process analyses (no subprocess, no mcp)."""

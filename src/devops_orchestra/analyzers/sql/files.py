@@ -1,0 +1,55 @@
+"""One file's SQL analysis: a .sql migration or script, or a Python module (migrations, embedded SQL)."""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import replace
+
+from devops_orchestra.analyzers.sql import alembic, django, injection, migration, queries
+from devops_orchestra.analyzers.sql.dialect import detect
+from devops_orchestra.analyzers.sql.statements import Hit, split
+
+# Driver placeholders sqlglot does not read (psycopg's %s and %(name)s): parse them as named parameters.
+_DRIVER_PLACEHOLDER = re.compile(r"%\((\w+)\)s|%s")
+
+
+def analyse_sql(text: str, dialect: str | None, *, line_offset: int = 0, implicit_transaction: bool = False,
+                migrations: bool = True, parse_errors: bool = True) -> list[Hit]:
+    """Parse errors, migration hazards and query anti-patterns of SQL text, lines counted from line_offset."""
+    statements = split(text, dialect or detect(text))
+    hits = [Hit("parse-error", s.line, s.end_line, f"Not checked: {s.error}", None, s.sql)
+            for s in statements if s.error and parse_errors]
+    if migrations:
+        hits += migration.check(statements, dialect or detect(text), implicit_transaction=implicit_transaction)
+    for stmt in statements:
+        hits += queries.check(stmt)
+    if line_offset:
+        hits = [replace(h, line=h.line + line_offset, end_line=h.end_line + line_offset) for h in hits]
+    return sorted(hits, key=lambda h: (h.line, h.rule))
+
+
+def analyse_python(source: str, dialect: str | None, *, is_migration_path: bool) -> tuple[list[Hit], str]:
+    """Alembic/Django operations, SQL they run, injection, and anti-patterns in literal SQL. Also returns
+    which kind of file it was: 'alembic', 'django' or 'code'."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        return [Hit("parse-error", exc.lineno or 1, exc.lineno or 1, f"Python that does not parse: {exc.msg}")], "code"
+    kind = "code"
+    hits: list[Hit] = []
+    raw_sql: list[tuple[str, int]] = []
+    if alembic.is_alembic(source):
+        kind = "alembic"
+        hits, raw_sql = alembic.check(tree, source)
+    elif is_migration_path and django.is_django(source):
+        kind = "django"
+        hits, raw_sql = django.check(tree, source)
+    for text, line in raw_sql:  # migrations run in a transaction in both frameworks (unless told otherwise)
+        hits += analyse_sql(text, dialect, line_offset=line - 1, implicit_transaction=True)
+    found, literals = injection.check(tree, source)
+    hits += found
+    for text, line in literals:  # code holds fragments too: a string that does not parse is not news
+        hits += analyse_sql(_DRIVER_PLACEHOLDER.sub(lambda m: f":{m[1] or 'p'}", text), dialect,
+                            line_offset=line - 1, migrations=False, parse_errors=False)
+    return sorted(hits, key=lambda h: (h.line, h.rule)), kind
