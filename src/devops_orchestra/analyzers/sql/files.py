@@ -45,11 +45,19 @@ def analyse_python(source: str, dialect: str | None, *, is_migration_path: bool)
     elif is_migration_path and django.is_django(source):
         kind = "django"
         hits, raw_sql = django.check(tree, source)
-    for text, line in raw_sql:  # migrations run in a transaction in both frameworks (unless told otherwise)
-        hits += analyse_sql(text, dialect, line_offset=line - 1, implicit_transaction=True)
+    if raw_sql:  # one script, so SET lock_timeout carries; both frameworks run a migration in a transaction
+        hits += analyse_sql(_as_script(raw_sql), dialect, implicit_transaction=True)
     found, literals = injection.check(tree, source)
     hits += found
     for text, line in literals:  # code holds fragments too: a string that does not parse is not news
         hits += analyse_sql(_DRIVER_PLACEHOLDER.sub(lambda m: f":{m[1] or 'p'}", text), dialect,
                             line_offset=line - 1, migrations=False, parse_errors=False)
     return sorted(hits, key=lambda h: (h.line, h.rule)), kind
+
+
+def _as_script(pieces: list[tuple[str, int]]) -> str:
+    """SQL strings of one migration as one script, each starting on its own line of the Python file."""
+    out = ""
+    for text, line in sorted(pieces, key=lambda p: p[1]):
+        out += "\n" * max(0, line - 1 - out.count("\n")) + text.rstrip().rstrip(";") + ";"
+    return out

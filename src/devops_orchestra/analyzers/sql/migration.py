@@ -21,6 +21,8 @@ VOLATILE = re.compile(
 SERIAL_TYPES = frozenset({exp.DataType.Type.SERIAL, exp.DataType.Type.BIGSERIAL, exp.DataType.Type.SMALLSERIAL})
 INT32_TYPES = frozenset({exp.DataType.Type.INT, exp.DataType.Type.SERIAL, exp.DataType.Type.SMALLINT,
                          exp.DataType.Type.SMALLSERIAL, exp.DataType.Type.MEDIUMINT})
+RENAME_WITHOUT_COLUMN = re.compile(r"\bRENAME\s+(?!TO\b|COLUMN\b)(\S+)\s+TO\s+\S+")
+VALIDATE = re.compile(r"^ALTER\s+TABLE\s+(?:ONLY\s+)?(\S+)\s+VALIDATE\s+CONSTRAINT\s+(\S+)$")
 MYSQL_ONLINE = re.compile(r"ALGORITHM\s*=\s*INSTANT|ALGORITHM\s*=\s*INPLACE.*LOCK\s*=\s*NONE|"
                           r"LOCK\s*=\s*NONE.*ALGORITHM\s*=\s*INPLACE")
 
@@ -34,6 +36,8 @@ class FileState:
     lock_timeout: bool = False
     lock_warned: bool = False
     new_tables: set[str] = field(default_factory=set)  # created in this migration: no rows, no readers yet
+    not_null_checks: dict[str, tuple[str, str]] = field(default_factory=dict)  # constraint -> (table, column)
+    proven_not_null: set[tuple[str, str]] = field(default_factory=set)  # by a validated CHECK (col IS NOT NULL)
 
 
 def check(statements: list[Statement], dialect: str, *, implicit_transaction: bool = False) -> list[Hit]:
@@ -59,6 +63,7 @@ def statement_hits(stmt: Statement, state: FileState) -> list[Hit]:
     if "LOCK_TIMEOUT" in text and text.startswith("SET"):
         state.lock_timeout = True
         return []
+    _note_not_null_checks(stmt, tree, state)
     hits = list(_rules(stmt, tree, state))
     if isinstance(tree, exp.Create) and tree.kind == "TABLE":
         state.new_tables.add(_name(tree.this))
@@ -77,7 +82,9 @@ def _rules(stmt: Statement, tree: exp.Expr, state: FileState) -> Iterator[Hit]:
         table = _name(tree.this)
         fresh = table in state.new_tables
         for action in tree.args.get("actions") or []:
-            yield from _alter_action(stmt, tree, table, action, pg=pg, fresh=fresh)
+            fresh_or_proven = fresh or (isinstance(action, exp.AlterColumn)
+                                        and (table, action.name) in state.proven_not_null)
+            yield from _alter_action(stmt, tree, table, action, pg=pg, fresh=fresh_or_proven)
         if state.dialect in MYSQL_LIKE and not MYSQL_ONLINE.search(stmt.command) and not fresh:
             yield _hit(stmt, "mysql-unsafe-alter", f"ALTER TABLE {table} does not say ALGORITHM/LOCK: InnoDB may "
                        "copy the table while blocking writes.", stmt.sql.rstrip() + ", ALGORITHM=INPLACE, LOCK=NONE;")
@@ -89,10 +96,10 @@ def _rules(stmt: Statement, tree: exp.Expr, state: FileState) -> Iterator[Hit]:
         yield from _drop(stmt, tree, state, pg=pg)
     elif isinstance(tree, exp.TruncateTable):
         yield _hit(stmt, "truncate-table", "TRUNCATE deletes every row under an ACCESS EXCLUSIVE lock.")
-    elif isinstance(tree, exp.Command) and tree.name.upper() == "CREATE" and state.dialect in MYSQL_LIKE:
-        if " INDEX " in f" {stmt.command} " and not MYSQL_ONLINE.search(stmt.command):
-            yield _hit(stmt, "mysql-unsafe-alter", "CREATE INDEX without ALGORITHM=INPLACE, LOCK=NONE.",
-                       stmt.sql.rstrip() + " ALGORITHM=INPLACE LOCK=NONE;")
+    if state.dialect in MYSQL_LIKE and re.match(r"CREATE\s+(UNIQUE\s+)?INDEX\b", stmt.command) \
+            and not MYSQL_ONLINE.search(stmt.command):
+        yield _hit(stmt, "mysql-unsafe-alter", "CREATE INDEX without ALGORITHM=INPLACE, LOCK=NONE may block writes.",
+                   stmt.sql.rstrip() + " ALGORITHM=INPLACE LOCK=NONE;")
 
 
 def _alter_action(stmt: Statement, alter: exp.Alter, table: str, action: exp.Expr, *,
@@ -124,6 +131,9 @@ def _alter_action(stmt: Statement, alter: exp.Alter, table: str, action: exp.Exp
         old, new = action.this.name, action.args["to"].name
         yield _hit(stmt, "renaming-column", f"Renaming {table}.{old} to {new} breaks running code that uses "
                    f"{old}.")
+    elif isinstance(action, exp.AlterRename) and (renamed := RENAME_WITHOUT_COLUMN.search(stmt.command)):
+        # `RENAME a TO b` (COLUMN is optional) is a column rename that sqlglot reads as a table rename
+        yield _hit(stmt, "renaming-column", f"Renaming {table}.{renamed[1].lower()} breaks running code that uses it.")
     elif isinstance(action, exp.AlterRename):
         yield _hit(stmt, "renaming-table", f"Renaming {table} to {_name(action.this)} breaks running code that "
                    f"uses {table}.")
@@ -147,6 +157,12 @@ def _added_column(stmt: Statement, table: str, col: exp.ColumnDef, *, pg: bool) 
                or any(isinstance(k, exp.GeneratedAsIdentityColumnConstraint) for k in kinds)):
         yield _hit(stmt, "adding-serial-column", f"Adding serial/identity column {table}.{name} fills every row: "
                    "the table is rewritten under an ACCESS EXCLUSIVE lock.")
+    if pg and any(isinstance(k, exp.Reference) for k in kinds):
+        yield _hit(stmt, "foreign-key-not-valid", f"{table}.{name} REFERENCES another table: the foreign key is "
+                   "validated at once while writes to both tables wait.",
+                   f"ALTER TABLE {table} ADD COLUMN {name} {_type(dtype)};\n"
+                   f"ALTER TABLE {table} ADD CONSTRAINT {table}_{name}_fkey FOREIGN KEY ({name}) REFERENCES ... "
+                   f"NOT VALID;\nALTER TABLE {table} VALIDATE CONSTRAINT {table}_{name}_fkey;")
     if not_null and default is None:
         c = f"{table}_{name}_not_null"
         yield _hit(stmt, "adding-not-null-column", f"{table}.{name} is added NOT NULL without a default: it fails "
@@ -185,6 +201,22 @@ def _added_constraint(stmt: Statement, alter: exp.Alter, table: str, action: exp
                        "EXCLUSIVE lock.",
                        f"CREATE UNIQUE INDEX CONCURRENTLY {name}_idx ON {table} ({cols});\n"
                        f"ALTER TABLE {table} ADD CONSTRAINT {name} PRIMARY KEY USING INDEX {name}_idx;")
+
+
+def _note_not_null_checks(stmt: Statement, tree: exp.Expr, state: FileState) -> None:
+    """Remember `CHECK (col IS NOT NULL) NOT VALID` + VALIDATE: SET NOT NULL after them needs no scan (PG 12+)."""
+    if isinstance(tree, exp.Alter):
+        table = _name(tree.this)
+        for con in tree.find_all(exp.Constraint):
+            check = con.find(exp.CheckColumnConstraint)
+            is_null = check.find(exp.Is) if check else None
+            negated = is_null is not None and (is_null.args.get("negate") or isinstance(is_null.parent, exp.Not))
+            if is_null is not None and negated and isinstance(is_null.this, exp.Column):
+                state.not_null_checks[con.name.lower()] = (table, is_null.this.name)
+    elif isinstance(tree, exp.Command) and (m := VALIDATE.search(stmt.command)):
+        known = state.not_null_checks.get(m[2].lower().strip('"'))
+        if known and known[0].lower() == m[1].lower().strip('"'):
+            state.proven_not_null.add(known)
 
 
 def _alter_command(stmt: Statement) -> Iterator[Hit]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 import sqlglot
@@ -76,7 +77,10 @@ def split(text: str, dialect: str) -> list[Statement]:
     return out
 
 
+_TOKEN_REPR = re.compile(r"<Token token_type: [^,]+, text: (.*?), line: .*?>")
+
+
 def _first_error(exc: Exception) -> str:
-    if isinstance(exc, ParseError) and exc.errors:
-        return str(exc.errors[0].get("description") or exc).strip()
-    return str(exc).splitlines()[0].strip()
+    """sqlglot's first complaint, with its token objects shown as the text they hold."""
+    text = str(exc.errors[0].get("description") or exc) if isinstance(exc, ParseError) and exc.errors else str(exc)
+    return _TOKEN_REPR.sub(lambda m: repr(m[1]), text.splitlines()[0].strip() if text else "syntax error")
