@@ -28,6 +28,7 @@ test: setup
 bench: setup
 	$(BIN)/python bench/security_scan.py
 	$(BIN)/python bench/scan_memory.py
+	$(BIN)/python bench/sql_vs_squawk.py
 
 clean:
 	rm -rf $(VENV)

@@ -71,7 +71,10 @@ def split(text: str, dialect: str) -> list[Statement]:
         try:
             trees = d.parser().parse(group, sql)
             tree = trees[0] if trees else None
-            out.append(Statement(sql, line, end_line, tree))
+            if isinstance(tree, (exp.Condition, exp.Alias)):  # sqlglot reads `SELEC x` as a bare expression
+                out.append(Statement(sql, line, end_line, None, f"not a statement: it starts with {group[0].text!r}"))
+            else:
+                out.append(Statement(sql, line, end_line, tree))
         except (ParseError, TokenError) as exc:
             out.append(Statement(sql, line, end_line, None, _first_error(exc)))
     return out
