@@ -7,7 +7,7 @@ import pytest
 
 from devops_orchestra.analyzers.sql.catalog import RULES
 from devops_orchestra.analyzers.sql.dialect import detect
-from devops_orchestra.analyzers.sql.files import analyse_python, analyse_sql
+from devops_orchestra.analyzers.sql.files import analyse_python, analyse_sql, is_down_migration
 from tests.conftest import REPO
 
 CORPUS = REPO / "bench" / "sql_migrations"
@@ -34,7 +34,7 @@ def test_each_corpus_migration_finds_exactly_its_hazards(path: Path) -> None:
     text = path.read_text()
     dialect = "mysql" if "mysql" in path.parts else None
     if path.suffix == ".sql":
-        hits = analyse_sql(text, dialect)
+        hits = analyse_sql(text, dialect, migrations=not is_down_migration(path.name))
     else:
         hits, _ = analyse_python(text, dialect, is_migration_path=True)
     assert {h.rule for h in hits} == _expected(path)
@@ -99,6 +99,7 @@ def test_query_anti_patterns(sql: str, rule: str) -> None:
 @pytest.mark.parametrize("sql", [
     "SELECT id, email FROM users WHERE email LIKE 'a%'",
     "SELECT u.id FROM users u, orders o WHERE u.id = o.user_id",
+    "SELECT name FROM users, orders WHERE user_id = users_pk",
     "SELECT id FROM users u WHERE NOT EXISTS (SELECT 1 FROM bans b WHERE b.user_id = u.id)",
     "SELECT count(*) FROM users WHERE EXISTS (SELECT * FROM orders WHERE orders.user_id = users.id)",
     "SELECT id FROM users ORDER BY id LIMIT 20 OFFSET 40",
@@ -126,3 +127,11 @@ def test_every_rule_says_why_and_the_safe_pattern_and_is_in_the_readme() -> None
     for rule in RULES.values():
         assert len(rule.why) > 30 and len(rule.safe) > 10, rule.id
         assert f"`sql:{rule.id}`" in readme, f"README lacks sql:{rule.id}"
+
+
+@pytest.mark.parametrize(("name", "down"), [
+    ("000012_users.down.sql", True), ("U3__drop_users.sql", True), ("down.sql", True),
+    ("000012_users.up.sql", False), ("V3__slowdown.sql", False), ("countdown.sql", False),
+])
+def test_down_and_undo_migrations_are_recognised(name: str, down: bool) -> None:
+    assert is_down_migration(name) is down

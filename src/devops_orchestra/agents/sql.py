@@ -14,7 +14,7 @@ from devops_orchestra import proc
 from devops_orchestra.agents.runs import new_run_id, rank_key, recorded, summarise
 from devops_orchestra.agents.security import _judge_test_code, _run_one, cores, default_timeout_s
 from devops_orchestra.analyzers.sql.catalog import RULES
-from devops_orchestra.analyzers.sql.files import analyse_python, analyse_sql
+from devops_orchestra.analyzers.sql.files import analyse_python, analyse_sql, is_down_migration
 from devops_orchestra.analyzers.sql.statements import DIALECTS, Hit
 from devops_orchestra.errors import PathError
 from devops_orchestra.models import Finding, Location, Remediation, ScannerRun, SqlReport
@@ -86,7 +86,7 @@ def _analyse_files(inventory: Inventory, dialect: str | None) -> tuple[list[Find
             continue
         text = (inventory.base / f.rel).read_text(encoding="utf-8")
         if suffix == ".sql":
-            hits, kind = analyse_sql(text, dialect), "sql"
+            hits, kind = analyse_sql(text, dialect, migrations=not is_down_migration(PurePosixPath(f.rel).name)), "sql"
         else:
             in_migrations = bool(MIGRATION_DIRS & set(PurePosixPath(f.rel).parts[:-1]))
             hits, kind = analyse_python(text, dialect, is_migration_path=in_migrations)

@@ -109,6 +109,11 @@ RULES: dict[str, Rule] = {r.id: r for r in [
     Rule("truncate-table", "migration", _H, "TRUNCATE in a migration",
          "Deletes every row (CASCADE: in referencing tables too) under an ACCESS EXCLUSIVE lock.",
          "Delete the rows you mean in batches, or do it as an operational task, not a migration."),
+    Rule("blocking-maintenance", "migration", _H, "Table-rewriting maintenance in a migration",
+         "VACUUM FULL, CLUSTER and SET TABLESPACE rewrite the table under an ACCESS EXCLUSIVE lock; REINDEX "
+         "without CONCURRENTLY blocks writes while it rebuilds.",
+         "REINDEX ... CONCURRENTLY (PostgreSQL 12+); for bloat use pg_repack or pg_squeeze, outside migrations.",
+         "https://www.postgresql.org/docs/current/routine-vacuuming.html"),
     Rule("dropping-database", "migration", Severity.critical, "DROP DATABASE",
          "Deletes everything in the database.", "Never in a migration."),
     Rule("mysql-unsafe-alter", "migration", _H, "MySQL ALTER without ALGORITHM/LOCK",
@@ -151,7 +156,7 @@ RULES: dict[str, Rule] = {r.id: r for r in [
          "Pass values as bind parameters: cursor.execute(\"... WHERE id = %s\", (user_id,)); "
          "text(\"... WHERE id = :id\").bindparams(id=user_id).",
          "https://cheatsheetseries.owasp.org/cheatsheets/Query_Parameterization_Cheat_Sheet.html"),
-    Rule("parse-error", "parse", _M, "Statement that does not parse",
+    Rule("parse-error", "parse", _L, "Statement that does not parse",
          "The statement could not be parsed in this dialect, so it was not checked.",
          "Fix the syntax, or pass the right dialect (postgres, mysql, sqlite, snowflake, bigquery, tsql...)."),
 ]}

@@ -10,18 +10,27 @@ from devops_orchestra.analyzers.sql import alembic, django, injection, migration
 from devops_orchestra.analyzers.sql.dialect import detect
 from devops_orchestra.analyzers.sql.statements import Hit, split
 
+# Down/undo steps (golang-migrate `.down.sql`, Flyway `U1__x.sql`) undo an up step on purpose: their drops
+# are no hazard, so only their syntax and queries are checked.
+_DOWN_MIGRATION = re.compile(r"(^|[._-])down\.sql$|^U\d+(\.\d+)*__.*\.sql$", re.I)
+
 # Driver placeholders sqlglot does not read (psycopg's %s and %(name)s): parse them as named parameters.
 _DRIVER_PLACEHOLDER = re.compile(r"%\((\w+)\)s|%s")
+
+
+def is_down_migration(name: str) -> bool:
+    return bool(_DOWN_MIGRATION.search(name))
 
 
 def analyse_sql(text: str, dialect: str | None, *, line_offset: int = 0, implicit_transaction: bool = False,
                 migrations: bool = True, parse_errors: bool = True) -> list[Hit]:
     """Parse errors, migration hazards and query anti-patterns of SQL text, lines counted from line_offset."""
     statements = split(text, dialect or detect(text))
-    hits = [Hit("parse-error", s.line, s.end_line, f"Not checked: {s.error}", None, s.sql)
-            for s in statements if s.error and parse_errors]
-    if migrations:
-        hits += migration.check(statements, dialect or detect(text), implicit_transaction=implicit_transaction)
+    hits = migration.check(statements, dialect or detect(text), implicit_transaction=implicit_transaction) \
+        if migrations else []
+    recognised = {h.context for h in hits}  # a statement a text rule understood was checked after all
+    hits += [Hit("parse-error", s.line, s.end_line, f"Not checked: {s.error}", None, s.sql)
+             for s in statements if s.error and parse_errors and s.sql not in recognised]
     for stmt in statements:
         hits += queries.check(stmt)
     if line_offset:

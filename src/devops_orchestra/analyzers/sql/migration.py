@@ -23,6 +23,8 @@ INT32_TYPES = frozenset({exp.DataType.Type.INT, exp.DataType.Type.SERIAL, exp.Da
                          exp.DataType.Type.SMALLSERIAL, exp.DataType.Type.MEDIUMINT})
 RENAME_WITHOUT_COLUMN = re.compile(r"\bRENAME\s+(?!TO\b|COLUMN\b)(\S+)\s+TO\s+\S+")
 VALIDATE = re.compile(r"^ALTER\s+TABLE\s+(?:ONLY\s+)?(\S+)\s+VALIDATE\s+CONSTRAINT\s+(\S+)$")
+BLOCKING_MAINTENANCE = re.compile(r"^(VACUUM\s*(\(.*\bFULL\b.*\)|FULL\b)|CLUSTER\b|REINDEX\s+(?!.*\bCONCURRENTLY\b)"
+                                  r"\w+|ALTER\s+TABLE\b.*\bSET\s+TABLESPACE\b)")
 MYSQL_ONLINE = re.compile(r"ALGORITHM\s*=\s*INSTANT|ALGORITHM\s*=\s*INPLACE.*LOCK\s*=\s*NONE|"
                           r"LOCK\s*=\s*NONE.*ALGORITHM\s*=\s*INPLACE")
 
@@ -51,8 +53,9 @@ def check(statements: list[Statement], dialect: str, *, implicit_transaction: bo
 
 def statement_hits(stmt: Statement, state: FileState) -> list[Hit]:
     tree = stmt.tree
-    if tree is None:
-        return []
+    maintenance = list(_maintenance(stmt)) if state.dialect in POSTGRES_LIKE else []  # read from the text
+    if tree is None or maintenance:  # sqlglot could not read it, or a text rule already said what it does
+        return maintenance
     text = stmt.command
     if isinstance(tree, exp.Transaction) or text.startswith(("BEGIN", "START TRANSACTION")):
         state.in_transaction = True
@@ -217,6 +220,14 @@ def _note_not_null_checks(stmt: Statement, tree: exp.Expr, state: FileState) -> 
         known = state.not_null_checks.get(m[2].lower().strip('"'))
         if known and known[0].lower() == m[1].lower().strip('"'):
             state.proven_not_null.add(known)
+
+
+def _maintenance(stmt: Statement) -> Iterator[Hit]:
+    """Maintenance commands that rewrite or lock a whole table (sqlglot keeps them as text or cannot read them)."""
+    m = BLOCKING_MAINTENANCE.search(stmt.command)
+    if m:
+        yield _hit(stmt, "blocking-maintenance", f"{m[0].strip()} holds an ACCESS EXCLUSIVE lock (REINDEX: a "
+                   "write-blocking one) on the whole table while it works.")
 
 
 def _alter_command(stmt: Statement) -> Iterator[Hit]:

@@ -65,7 +65,8 @@ def _links_tables(where: exp.Expr | None) -> bool:
         return False
     for eq in where.find_all(exp.EQ):
         left, right = eq.this, eq.expression
-        if isinstance(left, exp.Column) and isinstance(right, exp.Column) and left.table != right.table:
+        if isinstance(left, exp.Column) and isinstance(right, exp.Column) and (
+                left.table != right.table or not left.table):  # unqualified: assume each names its own table
             return True
     return False
 
