@@ -10,16 +10,16 @@ from importlib.metadata import version
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from devops_orchestra import proc
+from devops_orchestra import toolchain
 from devops_orchestra.agents.runs import new_run_id, rank_key, recorded, summarise
-from devops_orchestra.agents.security import _judge_test_code, _run_one, cores, default_timeout_s
+from devops_orchestra.agents.security import _judge_test_code, cores, default_timeout_s
 from devops_orchestra.analyzers.sql.catalog import RULES
 from devops_orchestra.analyzers.sql.files import analyse_python, analyse_sql, is_down_migration
 from devops_orchestra.analyzers.sql.statements import DIALECTS, Hit
-from devops_orchestra.errors import PathError
-from devops_orchestra.models import Finding, Location, Remediation, ScannerRun, SqlReport
+from devops_orchestra.errors import PathError, ScannerFailed, ScannerTimeout, ScannerUnavailable
+from devops_orchestra.models import Finding, Location, Remediation, RunStatus, ScannerRun, SqlReport
+from devops_orchestra.scanners import semgrep_sql
 from devops_orchestra.scanners.base import ScanJob, fingerprint
-from devops_orchestra.scanners.semgrep import SemgrepScanner
 from devops_orchestra.store import Store
 from devops_orchestra.workspace import Inventory, SourceFile, build_inventory
 
@@ -54,7 +54,7 @@ async def sql_analysis(target: Path, *, sql: str | None = None, dialect: str | N
                             "Pass a UTF-8 text file (.sql, .py...) or its directory.")
         findings, kinds = await asyncio.to_thread(_analyse_files, inventory, dialect)
         runs = [_own_run(started, sum(kinds.values()), findings)]
-        semgrep_run, semgrep_findings = await _semgrep(inventory)
+        semgrep_run, semgrep_findings = await _semgrep(inventory, dialect)
         kinds["semgrep"] = semgrep_run.files
         runs.append(semgrep_run)
         findings = _judge_test_code(findings + semgrep_findings, inventory)
@@ -96,19 +96,38 @@ def _analyse_files(inventory: Inventory, dialect: str | None) -> tuple[list[Find
     return findings, kinds
 
 
-async def _semgrep(inventory: Inventory) -> tuple[ScannerRun, list[Finding]]:
-    """The security agent's semgrep SQL-injection rules, on JavaScript/TypeScript/Go/Java that mention SQL."""
+async def _semgrep(inventory: Inventory, dialect: str | None) -> tuple[ScannerRun, list[Finding]]:
+    """Injection (the security agent's semgrep rules) and query anti-patterns in literal SQL, in
+    JavaScript/TypeScript, Go and Java files that mention SQL."""
+    started = time.perf_counter()
     files = [f for f in inventory.with_language(*SEMGREP_LANGUAGES) if _mentions_sql(inventory.base, f)]
+    version = toolchain.version("semgrep")
+
+    def record(status: RunStatus, error: str | None = None, **extra: Any) -> ScannerRun:
+        return ScannerRun.model_validate({"name": "semgrep", "version": version, "status": status, "error": error,
+                                          "files": len(files), "duration_s": round(time.perf_counter() - started, 2),
+                                          **extra})
+
     if not files:
-        return ScannerRun(name="semgrep", status="skipped", error="no JavaScript/TypeScript/Go/Java with SQL"), []
-    job = ScanJob(base=inventory.base, files=files, cores=cores(), timeout_s=default_timeout_s(), runner=proc.run)
-    run, outcome = await _run_one(SemgrepScanner(), job, None)
-    found = [f for f in (outcome.findings if outcome else []) if f.category == "sql-injection"]
+        return record("skipped", "no JavaScript/TypeScript, Go or Java that mentions SQL"), []
+    job = ScanJob(base=inventory.base, files=files, cores=cores(), timeout_s=default_timeout_s())
+    try:
+        result = await semgrep_sql.scan(job)
+    except ScannerUnavailable as exc:
+        return record("unavailable", str(exc)), []
+    except ScannerTimeout as exc:
+        return record("timeout", str(exc)), []
+    except ScannerFailed as exc:
+        return record("failed", str(exc)), []
     rule_id = "sql:injection"
-    relabelled = [f.model_copy(update={
+    findings = [f.model_copy(update={
         "id": fingerprint(rule_id, f.location.path, f.location.snippet or ""), "rule_id": rule_id,
-        "sources": [f.rule_id, *f.sources]}) for f in found]
-    return run.model_copy(update={"findings": len(relabelled)}), relabelled
+        "sources": [f.rule_id, *f.sources]}) for f in result.injections]
+    for lit in result.literals:
+        lines = (inventory.base / lit.path).read_text(encoding="utf-8").splitlines()
+        findings += [_finding(h, lit.path, lines) for h in analyse_sql(
+            lit.text, dialect, line_offset=lit.line - 1, migrations=False, parse_errors=False)]
+    return record("ok", findings=len(findings), warnings=result.warnings[:10]), findings
 
 
 def _mentions_sql(base: Path, f: SourceFile) -> bool:
