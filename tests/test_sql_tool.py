@@ -31,6 +31,7 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "app/queries.py": CODE,
         "tests/test_queries.py": CODE,
         "db/latin1.sql": "SELECT 'caf\xe9';".encode("latin-1"),
+        "README.md": "# shop\n",
     })
 
 
@@ -68,6 +69,7 @@ async def test_directory_findings_lines_fixes_and_the_full_report(repo: Path) ->
     assert [f.severity.value for f in everything.findings if f.in_test_code] == ["info"]
     assert everything.scope.skipped_by_reason == {"not UTF-8": 1}
     assert everything.files_by_kind["sql"] == 1 and everything.files_by_kind["code"] == 2
+    assert len({f.id for f in everything.findings}) == len(everything.findings)
     assert "SQL analysis of .:" in result.content[0].text
     assert "`sql:volatile-default`" in rules.contents[0].text
 
@@ -86,6 +88,7 @@ async def test_inline_sql_with_a_dialect(repo: Path) -> None:
     ({"path": "../.."}, "outside the directories this server may read"),
     ({"path": "nope.sql"}, "does not exist"),
     ({"path": "db/latin1.sql"}, "not UTF-8"),
+    ({"path": "README.md"}, "not a file with SQL in it"),
     ({"sql": "  "}, "`sql` is empty"),
     ({"sql": "SELECT 1", "dialect": "cobol"}, "dialect"),
 ])
@@ -139,3 +142,16 @@ async def test_literal_sql_in_javascript_go_and_java_is_read_for_anti_patterns(t
         ("sql:function-on-column", "a.js", 2), ("sql:update-without-where", "a.js", 4),
         ("sql:delete-without-where", "b.go", 4), ("sql:leading-wildcard-like", "C.java", 3)}
     assert report.files_by_kind["semgrep"] == 3
+
+
+async def test_the_whole_corpus_in_one_run_has_distinct_stable_ids() -> None:
+    """Two hazards in one statement (two char columns) are two findings; a second run gives the same ids."""
+    from devops_orchestra.agents.sql import sql_analysis
+    from tests.conftest import REPO
+
+    first = await sql_analysis(REPO / "bench" / "sql_migrations")
+    second = await sql_analysis(REPO / "bench" / "sql_migrations")
+    ids = [f.id for f in first.findings]
+    assert len(ids) == len(set(ids)) > 60
+    assert ids == [f.id for f in second.findings]
+    assert first.files_by_kind == {"sql": 77, "alembic": 3, "django": 2}

@@ -26,6 +26,7 @@ from devops_orchestra.workspace import Inventory, SourceFile, build_inventory
 INLINE = "<inline>"
 MIGRATION_DIRS = frozenset({"migrations", "migration", "migrate", "versions", "alembic"})
 SEMGREP_LANGUAGES = ("javascript", "typescript", "go", "java")
+READ_SUFFIXES = frozenset({".sql", ".py", ".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx", ".go", ".java"})
 SQL_HINT = re.compile(rb"(?i)\b(select|insert|update|delete)\b")  # files semgrep's SQL rules could match
 CATEGORY = {"migration": "migration-safety", "query": "sql-anti-pattern", "injection": "sql-injection",
             "parse": "sql-parse-error"}
@@ -52,10 +53,14 @@ async def sql_analysis(target: Path, *, sql: str | None = None, dialect: str | N
         if is_file and inventory.skipped:
             raise PathError(f"{display_path!r} was not analysed: {inventory.skipped[0].reason}. "
                             "Pass a UTF-8 text file (.sql, .py...) or its directory.")
+        if is_file and target.suffix.lower() not in READ_SUFFIXES:
+            raise PathError(f"{display_path!r} is not a file with SQL in it that this agent reads "
+                            f"({', '.join(sorted(READ_SUFFIXES))}): pass one of those, or a directory.")
         findings, kinds = await asyncio.to_thread(_analyse_files, inventory, dialect)
         runs = [_own_run(started, sum(kinds.values()), findings)]
         semgrep_run, semgrep_findings = await _semgrep(inventory, dialect)
-        kinds["semgrep"] = semgrep_run.files
+        if semgrep_run.files:
+            kinds["semgrep"] = semgrep_run.files
         runs.append(semgrep_run)
         findings = _judge_test_code(findings + semgrep_findings, inventory)
     findings.sort(key=rank_key)
@@ -148,7 +153,7 @@ def _finding(hit: Hit, path: str, lines: list[str]) -> Finding:
     snippet = "\n".join(lines[hit.line - 1: min(hit.end_line, hit.line + 4)]).rstrip()
     injection = rule.kind == "injection"
     return Finding(
-        id=fingerprint(rule_id, path, hit.context or snippet),
+        id=fingerprint(rule_id, path, f"{hit.context or snippet}\0{hit.message}"),  # two columns, one statement
         rule_id=rule_id,
         scanner="sql",
         category=CATEGORY[rule.kind],
