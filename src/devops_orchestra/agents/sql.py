@@ -86,15 +86,14 @@ def _analyse_files(inventory: Inventory, dialect: str | None) -> tuple[list[Find
     findings: list[Finding] = []
     kinds: Counter[str] = Counter()
     for f in inventory.files:
-        suffix = PurePosixPath(f.rel).suffix.lower()
-        if suffix not in (".sql", ".py"):
+        rel = PurePosixPath(f.rel)
+        if rel.suffix.lower() not in (".sql", ".py"):
             continue
         text = (inventory.base / f.rel).read_text(encoding="utf-8")
-        if suffix == ".sql":
-            hits, kind = analyse_sql(text, dialect, migrations=not is_down_migration(PurePosixPath(f.rel).name)), "sql"
+        if rel.suffix.lower() == ".sql":
+            hits, kind = analyse_sql(text, dialect, migrations=not is_down_migration(rel.name)), "sql"
         else:
-            in_migrations = bool(MIGRATION_DIRS & set(PurePosixPath(f.rel).parts[:-1]))
-            hits, kind = analyse_python(text, dialect, is_migration_path=in_migrations)
+            hits, kind = analyse_python(text, dialect, is_migration_path=bool(MIGRATION_DIRS & set(rel.parts[:-1])))
         kinds[kind] += 1
         lines = text.splitlines()
         findings += [_finding(h, f.rel, lines) for h in hits]
@@ -106,10 +105,11 @@ async def _semgrep(inventory: Inventory, dialect: str | None) -> tuple[ScannerRu
     JavaScript/TypeScript, Go and Java files that mention SQL."""
     started = time.perf_counter()
     files = [f for f in inventory.with_language(*SEMGREP_LANGUAGES) if _mentions_sql(inventory.base, f)]
-    version = toolchain.version("semgrep")
+    semgrep_version = toolchain.version("semgrep")
 
     def record(status: RunStatus, error: str | None = None, **extra: Any) -> ScannerRun:
-        return ScannerRun.model_validate({"name": "semgrep", "version": version, "status": status, "error": error,
+        return ScannerRun.model_validate({"name": "semgrep", "version": semgrep_version, "status": status,
+                                          "error": error,
                                           "files": len(files), "duration_s": round(time.perf_counter() - started, 2),
                                           **extra})
 

@@ -41,6 +41,9 @@ class FileState:
     not_null_checks: dict[str, tuple[str, str]] = field(default_factory=dict)  # constraint -> (table, column)
     proven_not_null: set[tuple[str, str]] = field(default_factory=set)  # by a validated CHECK (col IS NOT NULL)
 
+    def is_new(self, table: str) -> bool:
+        return table.lower() in self.new_tables  # unquoted names fold to lower case
+
 
 def check(statements: list[Statement], dialect: str, *, implicit_transaction: bool = False) -> list[Hit]:
     """Migration hits for one file's statements, in order (state carries from one to the next)."""
@@ -69,7 +72,7 @@ def statement_hits(stmt: Statement, state: FileState) -> list[Hit]:
     _note_not_null_checks(stmt, tree, state)
     hits = list(_rules(stmt, tree, state))
     if isinstance(tree, exp.Create) and tree.kind == "TABLE":
-        state.new_tables.add(_name(tree.this))
+        state.new_tables.add(_name(tree.this).lower())
     if state.dialect in POSTGRES_LIKE and not state.lock_timeout and not state.lock_warned and _locks(tree, state):
         state.lock_warned = True
         hits.append(_hit(stmt, "missing-lock-timeout",
@@ -83,7 +86,7 @@ def _rules(stmt: Statement, tree: exp.Expr, state: FileState) -> Iterator[Hit]:
     pg = state.dialect in POSTGRES_LIKE
     if isinstance(tree, exp.Alter) and tree.kind == "TABLE":
         table = _name(tree.this)
-        fresh = table in state.new_tables
+        fresh = state.is_new(table)
         for action in tree.args.get("actions") or []:
             fresh_or_proven = fresh or (isinstance(action, exp.AlterColumn)
                                         and (table, action.name) in state.proven_not_null)
@@ -249,7 +252,7 @@ def _create(stmt: Statement, tree: exp.Create, state: FileState) -> Iterator[Hit
         if tree.args.get("concurrently") and state.in_transaction:
             yield _hit(stmt, "concurrently-in-transaction", "CREATE INDEX CONCURRENTLY cannot run inside a "
                        "transaction block: the migration fails.")
-        elif not tree.args.get("concurrently") and table not in state.new_tables:
+        elif not tree.args.get("concurrently") and not state.is_new(table):
             safe = tree.copy()
             safe.set("concurrently", True)
             yield _hit(stmt, "index-not-concurrent", f"Building this index blocks writes to {table} until it is "
@@ -265,7 +268,7 @@ def _create(stmt: Statement, tree: exp.Create, state: FileState) -> Iterator[Hit
 def _drop(stmt: Statement, tree: exp.Drop, state: FileState, *, pg: bool) -> Iterator[Hit]:
     kind = (tree.kind or "").upper()
     names = ", ".join(_name(t) for t in _targets(tree))
-    if kind == "TABLE" and not all(_name(t) in state.new_tables for t in _targets(tree)):
+    if kind == "TABLE" and not all(state.is_new(_name(t)) for t in _targets(tree)):
         yield _hit(stmt, "dropping-table", f"Dropping {names} loses its data and breaks code that still uses it.")
     elif kind == "DATABASE":
         yield _hit(stmt, "dropping-database", f"DROP DATABASE {names} deletes everything in it.")
@@ -305,12 +308,12 @@ def _primary_columns(schema: exp.Schema) -> set[str]:
 def _locks(tree: exp.Expr, state: FileState) -> bool:
     """Does this statement wait for a strong lock on a table that existed before the migration?"""
     if isinstance(tree, exp.Alter):
-        return _name(tree.this) not in state.new_tables
+        return not state.is_new(_name(tree.this))
     if isinstance(tree, exp.Create) and (tree.kind or "").upper() == "INDEX" and not tree.args.get("concurrently"):
         index = tree.this
-        return isinstance(index, exp.Index) and _name(index.args.get("table")) not in state.new_tables
+        return isinstance(index, exp.Index) and not state.is_new(_name(index.args.get("table")))
     if isinstance(tree, exp.Drop) and (tree.kind or "").upper() in ("TABLE", "INDEX"):
-        return not tree.args.get("concurrently") and not all(_name(t) in state.new_tables for t in _targets(tree))
+        return not tree.args.get("concurrently") and not all(state.is_new(_name(t)) for t in _targets(tree))
     return isinstance(tree, exp.Command) and tree.name.upper() == "ALTER"
 
 
