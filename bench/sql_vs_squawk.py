@@ -54,6 +54,7 @@ SQUAWK_TO_OURS = {
     "adding-serial-primary-key-field": {"adding-primary-key", "adding-serial-column"},
     "ban-truncate-cascade": {"truncate-table"},
     "ban-drop-database": {"dropping-database"},
+    "require-concurrent-reindex": {"blocking-maintenance"},
 }
 
 
@@ -137,7 +138,7 @@ def main() -> int:
     substantive = {f: rules for f, rules in squawk_safe.items() if set(rules) - style}
     print(f"  of those, not style advice (prefer-robust-stmts, statement timeout): {len(substantive)} files "
           f"{substantive}")
-    print(f"  squawk style warnings without a hazard in our rules: {dict(unmapped)}")
+    print(f"  squawk warnings with no counterpart in our rules: {dict(unmapped)}")
     results["postgres"] = {"ours": {**asdict(ours_score), "seconds": our_s},
                            "squawk": {**asdict(squawk_score), "seconds": squawk_s, "safe_warnings": squawk_safe,
                                       "unmapped": dict(unmapped)},
