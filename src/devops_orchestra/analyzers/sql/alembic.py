@@ -98,9 +98,30 @@ def _op(call: ast.Call, source: str, *, in_autocommit: bool) -> Iterator[Hit]:
     elif name == "create_unique_constraint":
         yield hit(call, source, "unique-constraint-without-index", "create_unique_constraint builds its index "
                   "under an ACCESS EXCLUSIVE lock: create a unique index concurrently, then attach it.")
+    elif name == "create_table":
+        yield from _new_table_columns(call, source, table)
     elif name == "create_primary_key":
         yield hit(call, source, "adding-primary-key", "create_primary_key builds its index under an ACCESS "
                   "EXCLUSIVE lock.")
+
+
+def _new_table_columns(call: ast.Call, source: str, table: str) -> Iterator[Hit]:
+    """Column types of op.create_table that age badly: 32-bit keys, timestamps without a zone, CHAR."""
+    for column in call.args[1:]:
+        if not isinstance(column, ast.Call) or callee(column) != "Column" or len(column.args) < 2:
+            continue
+        name, kind = string(column.args[0]) or "column", column.args[1]
+        type_name = callee(kind) if isinstance(kind, ast.Call) else kind.attr if isinstance(kind, ast.Attribute) \
+            else kind.id if isinstance(kind, ast.Name) else ""
+        with_zone = isinstance(kind, ast.Call) and is_true(kwarg(kind, "timezone"))
+        if type_name in ("Integer", "SmallInteger", "INTEGER") and is_true(kwarg(column, "primary_key")):
+            yield hit(column, source, "integer-primary-key", f"{table}.{name} is a 32-bit key.",
+                      ast.unparse(column).replace(type_name, "BigInteger", 1))
+        elif type_name in ("DateTime", "TIMESTAMP") and not with_zone:
+            yield hit(column, source, "timestamp-without-time-zone", f"{table}.{name} has no time zone.",
+                      f"sa.Column({name!r}, sa.DateTime(timezone=True), ...)")
+        elif type_name in ("CHAR", "NCHAR"):
+            yield hit(column, source, "char-column", f"{table}.{name} is CHAR(n).", f"sa.Column({name!r}, sa.Text())")
 
 
 def _add_column(call: ast.Call, source: str, table: str) -> Iterator[Hit]:

@@ -114,6 +114,11 @@ RULES: dict[str, Rule] = {r.id: r for r in [
          "without CONCURRENTLY blocks writes while it rebuilds.",
          "REINDEX ... CONCURRENTLY (PostgreSQL 12+); for bloat use pg_repack or pg_squeeze, outside migrations.",
          "https://www.postgresql.org/docs/current/routine-vacuuming.html"),
+    Rule("django-alter-field", "migration", _M, "Django AlterField",
+         "AlterField may change the column type (a table rewrite under an ACCESS EXCLUSIVE lock) or set NOT NULL "
+         "(a full scan under that lock); which one depends on the field's previous state.",
+         "Run `manage.py sqlmigrate <app> <migration>` to see the SQL; for a type change add a new field and "
+         "backfill, for NOT NULL add a CheckConstraint NOT VALID and validate it first (RunSQL)."),
     Rule("dropping-database", "migration", Severity.critical, "DROP DATABASE",
          "Deletes everything in the database.", "Never in a migration."),
     Rule("mysql-unsafe-alter", "migration", _H, "MySQL ALTER without ALGORITHM/LOCK",

@@ -41,10 +41,9 @@ def _operation(call: ast.Call, source: str, *, atomic: bool) -> Iterator[Hit]:
     if op == "AddField":
         yield from _add_field(call, source, model, field_name)
     elif op == "AlterField":
-        yield hit(call, source, "changing-column-type", f"AlterField on {model}.{field_name} may change the column "
-                  "type or set NOT NULL: both hold an ACCESS EXCLUSIVE lock while the table is rewritten or scanned.",
-                  "Add a new field, backfill it, switch the code, then remove the old one; for NOT NULL use a "
-                  "CheckConstraint added NOT VALID first (RunSQL).")
+        yield hit(call, source, "django-alter-field", f"AlterField on {model}.{field_name}: check what SQL it runs.")
+    elif op == "CreateModel":
+        yield from _create_model(call, source, model=string(arg(call, 0, "name")) or "model")
     elif op == "RemoveField":
         yield hit(call, source, "dropping-column", f"RemoveField {model}.{field_name} breaks the running release "
                   "that still selects it.", "Deploy code without the field first (SeparateDatabaseAndState), drop "
@@ -70,6 +69,17 @@ def _operation(call: ast.Call, source: str, *, atomic: bool) -> Iterator[Hit]:
                   "CONCURRENTLY cannot run in a transaction.")
     elif op == "AddConstraint":
         yield from _add_constraint(call, source, model)
+
+
+def _create_model(call: ast.Call, source: str, model: str) -> Iterator[Hit]:
+    """A new table is no lock hazard, but a 32-bit AutoField key is one for later."""
+    fields = arg(call, 1, "fields")
+    for item in fields.elts if isinstance(fields, (ast.List, ast.Tuple)) else []:
+        field = item.elts[1] if isinstance(item, ast.Tuple) and len(item.elts) == 2 else None
+        if isinstance(field, ast.Call) and callee(field) in ("AutoField", "SmallAutoField"):
+            yield hit(item, source, "integer-primary-key", f"{model}'s {callee(field)} is a 32-bit key.",
+                      ast.unparse(item).replace(callee(field), "BigAutoField", 1)
+                      + "\n# and DEFAULT_AUTO_FIELD = 'django.db.models.BigAutoField' in settings")
 
 
 def _add_field(call: ast.Call, source: str, model: str, name: str) -> Iterator[Hit]:
