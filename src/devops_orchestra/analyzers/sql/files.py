@@ -25,9 +25,9 @@ def is_down_migration(name: str) -> bool:
 def analyse_sql(text: str, dialect: str | None, *, line_offset: int = 0, implicit_transaction: bool = False,
                 migrations: bool = True, parse_errors: bool = True) -> list[Hit]:
     """Parse errors, migration hazards and query anti-patterns of SQL text, lines counted from line_offset."""
-    statements = split(text, dialect or detect(text))
-    hits = migration.check(statements, dialect or detect(text), implicit_transaction=implicit_transaction) \
-        if migrations else []
+    dialect = dialect or detect(text)
+    statements = split(text, dialect)
+    hits = migration.check(statements, dialect, implicit_transaction=implicit_transaction) if migrations else []
     recognised = {h.context for h in hits}  # a statement a text rule understood was checked after all
     hits += [Hit("parse-error", s.line, s.end_line, f"Not checked: {s.error}", None, s.sql)
              for s in statements if s.error and parse_errors and s.sql not in recognised]
