@@ -155,3 +155,12 @@ async def test_the_whole_corpus_in_one_run_has_distinct_stable_ids() -> None:
     assert len(ids) == len(set(ids)) > 60
     assert ids == [f.id for f in second.findings]
     assert first.files_by_kind == {"sql": 77, "alembic": 4, "django": 3}
+
+
+def test_the_tools_dialect_choices_are_the_analysers() -> None:
+    from typing import get_args
+
+    from devops_orchestra.analyzers.sql.statements import DIALECTS
+    from devops_orchestra.tools.sql import DialectArg
+
+    assert set(get_args(DialectArg)) == set(DIALECTS)
