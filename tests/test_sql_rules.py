@@ -135,3 +135,16 @@ def test_every_rule_says_why_and_the_safe_pattern_and_is_in_the_readme() -> None
 ])
 def test_down_and_undo_migrations_are_recognised(name: str, down: bool) -> None:
     assert is_down_migration(name) is down
+
+
+def test_tsql_batches_split_on_go_lines() -> None:
+    sql = "CREATE TABLE [dbo].[t] ([id] int IDENTITY(1,1) NOT NULL)\nGO\nSELECT * FROM t\nGO\nSELECT go FROM t\n"
+    assert [(h.rule, h.line) for h in analyse_sql(sql, None)] == [("select-star", 3)]
+
+
+def test_input_that_would_exhaust_the_parser_is_a_finding_not_a_crash() -> None:
+    deep = "SELECT " + "(" * 3000 + "1" + ")" * 3000 + ";\nDELETE FROM t;"
+    hits = analyse_sql(deep, "postgres")
+    assert [(h.rule, h.line) for h in hits] == [("parse-error", 1), ("delete-without-where", 2)]
+    python_hits, _ = analyse_python("x = 1\0\n", None, is_migration_path=False)
+    assert [h.rule for h in python_hits] == ["parse-error"]

@@ -45,6 +45,8 @@ def analyse_python(source: str, dialect: str | None, *, is_migration_path: bool)
         tree = ast.parse(source)
     except SyntaxError as exc:
         return [Hit("parse-error", exc.lineno or 1, exc.lineno or 1, f"Python that does not parse: {exc.msg}")], "code"
+    except (RecursionError, MemoryError, ValueError) as exc:  # nested too deeply, or a NUL byte past the start
+        return [Hit("parse-error", 1, 1, f"Python that cannot be read: {type(exc).__name__}")], "code"
     kind = "code"
     hits: list[Hit] = []
     raw_sql: list[tuple[str, int]] = []

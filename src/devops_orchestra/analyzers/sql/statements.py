@@ -57,7 +57,7 @@ def split(text: str, dialect: str) -> list[Statement]:
         return [Statement(text.strip(), 1, max(1, text.count("\n")), None, f"cannot tokenize: {exc}")]
     groups: list[list[Token]] = [[]]
     for tok in tokens:
-        if tok.token_type == TokenType.SEMICOLON:
+        if tok.token_type == TokenType.SEMICOLON or (dialect == "tsql" and _batch_separator(text, tok)):
             groups.append([])
         else:
             groups[-1].append(tok)
@@ -77,7 +77,18 @@ def split(text: str, dialect: str) -> list[Statement]:
                 out.append(Statement(sql, line, end_line, tree))
         except (ParseError, TokenError) as exc:
             out.append(Statement(sql, line, end_line, None, _first_error(exc)))
+        except RecursionError:
+            out.append(Statement(sql, line, end_line, None, "nested too deeply to parse"))
     return out
+
+
+def _batch_separator(text: str, tok: Token) -> bool:
+    """T-SQL's GO: alone on its line, it ends a batch (it is a client command, not SQL)."""
+    if tok.text.upper() != "GO":
+        return False
+    line_start = text.rfind("\n", 0, tok.start) + 1
+    line_end = text.find("\n", tok.end + 1)
+    return text[line_start:len(text) if line_end < 0 else line_end].strip().upper() == "GO"
 
 
 _TOKEN_REPR = re.compile(r"<Token token_type: [^,]+, text: (.*?), line: .*?>")
