@@ -30,6 +30,7 @@ bench: setup
 	$(BIN)/python bench/scan_memory.py
 	$(BIN)/python bench/compliance.py
 	$(BIN)/python bench/review.py
+	$(BIN)/python bench/sql_vs_squawk.py
 
 clean:
 	rm -rf $(VENV)

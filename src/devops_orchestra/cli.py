@@ -98,6 +98,8 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--format", choices=["text", "json"], default="text")
     compare.set_defaults(handler=_compare)
 
+    _add_sql_parser(sub)
+
     tools = sub.add_parser("tools", help="the scanners: install the pinned versions, or show what is there")
     tools.add_argument("action", choices=["install", "status"])
     tools.set_defaults(handler=_tools)
@@ -311,3 +313,37 @@ def _tools(args: argparse.Namespace) -> int:
         print(f"{tool.name:<9} {tool.version or '-':<9} {tool.wanted or '(bundled)':<9} "
               f"{tool.path or 'NOT INSTALLED: run `devops-orchestra tools install`'}")
     return 1 if missing else 0
+
+
+def _add_sql_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sql = sub.add_parser("sql", help="SQL analysis: migration safety, query anti-patterns, injection")
+    sql.add_argument("path", nargs="?", default=".", type=Path)
+    sql.add_argument("--sql", default=None, metavar="TEXT", help="check this SQL text instead of files")
+    sql.add_argument("--dialect", default=None, help="postgres, mysql, sqlite, snowflake, bigquery, tsql... "
+                     "(default: detected per file, else postgres)")
+    sql.add_argument("--format", choices=["text", "json"], default="text")
+    sql.add_argument("--fail-on", choices=SEVERITIES, default=None,
+                     help="exit 1 when a finding at or above this severity exists")
+    sql.set_defaults(handler=_sql)
+
+
+def _sql(args: argparse.Namespace) -> int:
+    from devops_orchestra.agents.sql import check_dialect, recorded_sql_analysis
+    from devops_orchestra.models import Severity
+    from devops_orchestra.sql_report import full_text
+    from devops_orchestra.store import open_store
+    from devops_orchestra.workspace import Roots
+
+    try:
+        check_dialect(args.dialect)
+    except ValueError as exc:
+        print(f"devops-orchestra: {exc}", file=sys.stderr)
+        return 2
+    target = Roots([Path("/")]).resolve(str(args.path.absolute()))  # the shell may read anything
+    report = asyncio.run(recorded_sql_analysis(
+        open_store(), target, sql=args.sql, dialect=args.dialect,
+        display_path="<inline>" if args.sql is not None else str(args.path)))
+    print(report.model_dump_json(indent=2, exclude_none=True) if args.format == "json" else full_text(report), end="")
+    if args.fail_on and any(f.severity.rank >= Severity(args.fail_on).rank for f in report.findings):
+        return 1
+    return 0

@@ -279,3 +279,12 @@ class AgentInfo(_Model):
 
 class AgentList(_Model):
     agents: list[AgentInfo]
+
+
+class SqlReport(AgentReport):
+    agent = "sql"
+    dialect: str = Field(description="As asked, or 'detected' (per file; postgres when nothing tells).")
+    files_by_kind: dict[str, int] = Field(
+        default_factory=dict, description="sql, alembic, django, code (SQL in Python), semgrep (JS/TS/Go/Java).")
+    scanners: list[ScannerRun]
+    scope: ScanScope

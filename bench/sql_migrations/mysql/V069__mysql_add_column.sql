@@ -1,0 +1,2 @@
+-- expect: mysql-unsafe-alter
+ALTER TABLE users ADD COLUMN bio text;

@@ -1,0 +1,2 @@
+-- expect: mysql-unsafe-alter
+CREATE INDEX users_email_idx ON users (email);

@@ -1,0 +1,4 @@
+-- expect: drop-index-not-concurrent
+SET lock_timeout = '5s';
+SET statement_timeout = '60s';
+DROP INDEX IF EXISTS users_email_key;

@@ -1,0 +1,4 @@
+-- expect: unique-constraint-without-index
+SET lock_timeout = '5s';
+SET statement_timeout = '60s';
+ALTER TABLE users ADD CONSTRAINT users_email_uq UNIQUE (email);

@@ -1,0 +1,4 @@
+-- expect: char-column
+SET lock_timeout = '5s';
+SET statement_timeout = '60s';
+ALTER TABLE users ADD COLUMN locale character(5);

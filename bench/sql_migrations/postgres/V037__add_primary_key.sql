@@ -1,0 +1,4 @@
+-- expect: adding-primary-key
+SET lock_timeout = '5s';
+SET statement_timeout = '60s';
+ALTER TABLE legacy_items ADD PRIMARY KEY (id);

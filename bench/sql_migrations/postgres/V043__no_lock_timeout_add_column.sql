@@ -1,0 +1,2 @@
+-- expect: missing-lock-timeout
+ALTER TABLE users ADD COLUMN nickname text;

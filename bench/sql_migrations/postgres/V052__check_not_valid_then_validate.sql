@@ -1,0 +1,5 @@
+-- expect: safe
+SET lock_timeout = '5s';
+SET statement_timeout = '60s';
+ALTER TABLE orders ADD CONSTRAINT amount_positive CHECK (amount > 0) NOT VALID;
+ALTER TABLE orders VALIDATE CONSTRAINT amount_positive;

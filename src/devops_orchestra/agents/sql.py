@@ -1,0 +1,169 @@
+"""The SQL agent: migration safety, query anti-patterns and injection, over files or inline SQL."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections import Counter
+from importlib.metadata import version
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from devops_orchestra import toolchain
+from devops_orchestra.agents.runs import new_run_id, rank_key, recorded, summarise
+from devops_orchestra.agents.security import _judge_test_code, cores, default_timeout_s
+from devops_orchestra.analyzers.sql.catalog import RULES
+from devops_orchestra.analyzers.sql.files import analyse_python, analyse_sql, is_down_migration
+from devops_orchestra.analyzers.sql.statements import DIALECTS, Hit
+from devops_orchestra.errors import PathError, ScannerFailed, ScannerTimeout, ScannerUnavailable
+from devops_orchestra.models import Finding, Location, Remediation, RunStatus, ScannerRun, SqlReport
+from devops_orchestra.scanners import semgrep_sql
+from devops_orchestra.scanners.base import ScanJob, fingerprint
+from devops_orchestra.store import Store
+from devops_orchestra.workspace import Inventory, SourceFile, build_inventory
+
+INLINE = "<inline>"
+MIGRATION_DIRS = frozenset({"migrations", "migration", "migrate", "versions", "alembic"})
+SEMGREP_LANGUAGES = ("javascript", "typescript", "go", "java")
+READ_SUFFIXES = frozenset({".sql", ".py", ".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx", ".go", ".java"})
+SQL_HINT = re.compile(rb"(?i)\b(select|insert|update|delete)\b")  # files semgrep's SQL rules could match
+CATEGORY = {"migration": "migration-safety", "query": "sql-anti-pattern", "injection": "sql-injection",
+            "parse": "sql-parse-error"}
+
+
+def check_dialect(dialect: str | None) -> str | None:
+    if dialect is not None and dialect not in DIALECTS:
+        raise ValueError(f"Unknown SQL dialect {dialect!r}: use one of {', '.join(DIALECTS)}.")
+    return dialect
+
+
+async def sql_analysis(target: Path, *, sql: str | None = None, dialect: str | None = None,
+                       display_path: str = ".", run_id: str | None = None) -> SqlReport:
+    """Analyse inline sql, or every SQL, Python migration and source file under target (a dir or a file)."""
+    started = time.perf_counter()
+    check_dialect(dialect)
+    is_file = await asyncio.to_thread(target.is_file)
+    if sql is not None:
+        root = target.parent if is_file else target
+        findings = [_finding(h, INLINE, sql.splitlines()) for h in analyse_sql(sql, dialect)]
+        inventory, kinds, runs = Inventory(base=root, files=[]), {"sql": 1}, [_own_run(started, 1, findings)]
+    else:
+        inventory = await asyncio.to_thread(build_inventory, target)
+        if is_file and inventory.skipped:
+            raise PathError(f"{display_path!r} was not analysed: {inventory.skipped[0].reason}. "
+                            "Pass a UTF-8 text file (.sql, .py...) or its directory.")
+        if is_file and target.suffix.lower() not in READ_SUFFIXES:
+            raise PathError(f"{display_path!r} is not a file with SQL in it that this agent reads "
+                            f"({', '.join(sorted(READ_SUFFIXES))}): pass one of those, or a directory.")
+        findings, kinds = await asyncio.to_thread(_analyse_files, inventory, dialect)
+        runs = [_own_run(started, sum(kinds.values()), findings)]
+        semgrep_run, semgrep_findings = await _semgrep(inventory, dialect)
+        if semgrep_run.files:
+            kinds["semgrep"] = semgrep_run.files
+        runs.append(semgrep_run)
+        findings = _judge_test_code(findings + semgrep_findings, inventory)
+    findings.sort(key=rank_key)
+    scope = inventory.scope()
+    scope.test_findings_demoted = sum(f.in_test_code for f in findings)
+    return SqlReport(
+        run_id=run_id or new_run_id(), root=str(inventory.base), path=display_path,
+        duration_s=round(time.perf_counter() - started, 2), summary=summarise(findings), findings=findings,
+        findings_returned=len(findings), findings_total=len(findings), truncated=False,
+        dialect=dialect or "detected", files_by_kind=dict(kinds), scanners=runs, scope=scope,
+    )
+
+
+async def recorded_sql_analysis(store: Store, target: Path, **options: Any) -> SqlReport:
+    """sql_analysis, kept in the run store."""
+    arguments = {k: v for k, v in options.items() if k in ("sql", "dialect", "display_path")}
+    return await recorded(store, agent="sql", target=target, path=str(options.get("display_path", ".")),
+                          arguments=arguments, run=lambda run_id: sql_analysis(target, run_id=run_id, **options))
+
+
+def _analyse_files(inventory: Inventory, dialect: str | None) -> tuple[list[Finding], Counter[str]]:
+    """Blocking: our own analyses of every .sql and .py file."""
+    findings: list[Finding] = []
+    kinds: Counter[str] = Counter()
+    for f in inventory.files:
+        rel = PurePosixPath(f.rel)
+        if rel.suffix.lower() not in (".sql", ".py"):
+            continue
+        text = (inventory.base / f.rel).read_text(encoding="utf-8")
+        if rel.suffix.lower() == ".sql":
+            hits, kind = analyse_sql(text, dialect, migrations=not is_down_migration(rel.name)), "sql"
+        else:
+            hits, kind = analyse_python(text, dialect, is_migration_path=bool(MIGRATION_DIRS & set(rel.parts[:-1])))
+        kinds[kind] += 1
+        lines = text.splitlines()
+        findings += [_finding(h, f.rel, lines) for h in hits]
+    return findings, kinds
+
+
+async def _semgrep(inventory: Inventory, dialect: str | None) -> tuple[ScannerRun, list[Finding]]:
+    """Injection (the security agent's semgrep rules) and query anti-patterns in literal SQL, in
+    JavaScript/TypeScript, Go and Java files that mention SQL."""
+    started = time.perf_counter()
+    files = [f for f in inventory.with_language(*SEMGREP_LANGUAGES) if _mentions_sql(inventory.base, f)]
+    semgrep_version = toolchain.version("semgrep")
+
+    def record(status: RunStatus, error: str | None = None, **extra: Any) -> ScannerRun:
+        return ScannerRun.model_validate({"name": "semgrep", "version": semgrep_version, "status": status,
+                                          "error": error,
+                                          "files": len(files), "duration_s": round(time.perf_counter() - started, 2),
+                                          **extra})
+
+    if not files:
+        return record("skipped", "no JavaScript/TypeScript, Go or Java that mentions SQL"), []
+    job = ScanJob(base=inventory.base, files=files, cores=cores(), timeout_s=default_timeout_s())
+    try:
+        result = await semgrep_sql.scan(job)
+    except ScannerUnavailable as exc:
+        return record("unavailable", str(exc)), []
+    except ScannerTimeout as exc:
+        return record("timeout", str(exc)), []
+    except ScannerFailed as exc:
+        return record("failed", str(exc)), []
+    rule_id = "sql:injection"
+    findings = [f.model_copy(update={
+        "id": fingerprint(rule_id, f.location.path, f.location.snippet or ""), "rule_id": rule_id,
+        "sources": [f.rule_id, *f.sources]}) for f in result.injections]
+    for lit in result.literals:
+        lines = (inventory.base / lit.path).read_text(encoding="utf-8").splitlines()
+        findings += [_finding(h, lit.path, lines) for h in analyse_sql(
+            lit.text, dialect, line_offset=lit.line - 1, migrations=False, parse_errors=False)]
+    return record("ok", findings=len(findings), warnings=result.warnings[:10]), findings
+
+
+def _mentions_sql(base: Path, f: SourceFile) -> bool:
+    try:
+        return bool(SQL_HINT.search((base / f.rel).read_bytes()))
+    except OSError:
+        return False
+
+
+def _own_run(started: float, files: int, findings: list[Finding]) -> ScannerRun:
+    return ScannerRun(name="sql", version=f"sqlglot {version('sqlglot')}", status="ok", files=files,
+                      findings=len(findings), duration_s=round(time.perf_counter() - started, 2))
+
+
+def _finding(hit: Hit, path: str, lines: list[str]) -> Finding:
+    rule = RULES[hit.rule]
+    rule_id = f"sql:{rule.id}"
+    snippet = "\n".join(lines[hit.line - 1: min(hit.end_line, hit.line + 4)]).rstrip()
+    injection = rule.kind == "injection"
+    return Finding(
+        id=fingerprint(rule_id, path, f"{hit.context or snippet}\0{hit.message}"),  # two columns, one statement
+        rule_id=rule_id,
+        scanner="sql",
+        category=CATEGORY[rule.kind],
+        severity=rule.severity,
+        confidence="high" if rule.kind in ("migration", "parse") else "medium",
+        title=rule.title,
+        message=f"{hit.message} {rule.why}",
+        location=Location(path=path, start_line=hit.line, end_line=max(hit.line, hit.end_line),
+                          snippet=snippet or None),
+        cwe="CWE-89" if injection else None,
+        owasp="A03:2021 - Injection" if injection else None,
+        remediation=Remediation(summary=rule.safe, fix=hit.fix, references=[rule.reference]),
+    )

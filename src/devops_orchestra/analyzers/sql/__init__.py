@@ -1,0 +1,1 @@
+"""SQL analysis: migration safety, query anti-patterns and injection, on sqlglot and Python's ast."""

@@ -1,0 +1,66 @@
+"""semgrep for the SQL agent, in one run: the security pack's SQL-injection rules, and our rules that point at
+constant SQL passed to query calls in JavaScript/TypeScript, Go and Java (whose text the SQL rules then read)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from devops_orchestra.catalog import policies_dir
+from devops_orchestra.models import Finding
+from devops_orchestra.scanners.base import ScanJob, run_json_batches
+from devops_orchestra.scanners.semgrep import command, parse, warning
+
+LITERAL_RULE = "sql-literal-"
+
+
+@dataclass(frozen=True)
+class SqlLiteral:
+    path: str  # relative to the job's base
+    line: int  # where the string starts
+    text: str  # without its quotes
+
+
+@dataclass
+class SqlScan:
+    injections: list[Finding]
+    literals: list[SqlLiteral]
+    warnings: list[str]
+
+
+async def scan(job: ScanJob) -> SqlScan:
+    """Raise ScannerUnavailable, ScannerFailed or ScannerTimeout like every adapter."""
+    configs = (policies_dir() / "semgrep", policies_dir() / "sql" / "semgrep")
+    raws = await run_json_batches("semgrep", lambda exe, files: command(exe, files, *configs), job, ok_exits=(0, 1))
+    results = [r for raw in raws for r in raw.get("results", [])]
+    literal_hits = [r for r in results if _rule(r).startswith(LITERAL_RULE)]
+    others = {"results": [r for r in results if not _rule(r).startswith(LITERAL_RULE)]}
+    return SqlScan(
+        injections=[f for f in parse(others, job.base) if f.category == "sql-injection"],
+        literals=[lit for r in literal_hits if (lit := _literal(r, job.base)) is not None],
+        warnings=[warning(e) for raw in raws for e in raw.get("errors", [])],
+    )
+
+
+def _rule(hit: dict[str, Any]) -> str:
+    return str(hit.get("check_id", "")).rsplit(".", 1)[-1]
+
+
+def _literal(hit: dict[str, Any], base: Path) -> SqlLiteral | None:
+    """The matched string literal's text, read from the file at semgrep's byte offsets."""
+    path = str(hit["path"]).removeprefix("./")
+    try:
+        start, end = int(hit["start"]["offset"]), int(hit["end"]["offset"])
+        data = (base / path).read_bytes()[start:end + 1]  # a template literal's span stops before its closing `
+    except (OSError, KeyError, ValueError):
+        return None
+    quote, body = data[:1], data[1:end - start]  # bytes: semgrep's offsets count bytes, not characters
+    if quote and body.endswith(quote):
+        body = body[:-1]
+    elif not quote or data[end - start:] != quote:
+        return None
+    text = body.decode("utf-8", errors="replace")
+    if quote not in (b'"', b"'", b"`") or "${" in text:
+        return None  # not a plain literal (an interpolating template is the injection rules' business)
+    return SqlLiteral(path, int(hit["start"]["line"]), text.replace('\\"', '"').replace("\\n", "\n"))

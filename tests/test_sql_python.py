@@ -1,0 +1,114 @@
+"""SQL in Python read statically: injection through a function's variables, Alembic and Django lines."""
+
+import textwrap
+
+import pytest
+
+from devops_orchestra.analyzers.sql.files import analyse_python
+
+
+def _hits(source: str, migration: bool = False) -> list[tuple[str, int]]:
+    hits, _ = analyse_python(textwrap.dedent(source), None, is_migration_path=migration)
+    return [(h.rule, h.line) for h in hits]
+
+
+@pytest.mark.parametrize("body", [
+    'cur.execute(f"SELECT id FROM users WHERE name = \'{name}\'")',
+    'cur.execute("SELECT id FROM users WHERE name = \'%s\'" % name)',
+    'cur.executemany("DELETE FROM users WHERE name = \'" + name + "\'", [])',
+    'session.execute(text("SELECT id FROM users WHERE name = \'{}\'".format(name)))',
+    'User.objects.raw(f"SELECT * FROM app_user WHERE name = \'{name}\'")',
+    'User.objects.extra(where=["name = \'%s\'" % name])',
+])
+def test_formatted_sql_reaching_a_query_call_is_injection(body: str) -> None:
+    assert ("injection", 3) in _hits(f"def find(cur, session, name):\n    x = 1\n    {body}\n")
+
+
+def test_the_flow_through_variables_within_a_function_is_followed() -> None:
+    source = """
+    def search(cur, term, order):
+        sql = "SELECT id FROM products WHERE 1 = 1"
+        if term:
+            sql += " AND name = '" + term + "'"
+        cur.execute(sql)
+    """
+    assert _hits(source) == [("injection", 6)]
+
+
+@pytest.mark.parametrize("body", [
+    'cur.execute("SELECT id FROM users WHERE name = %s", (name,))',
+    'cur.execute(text("SELECT id FROM users WHERE name = :n"), {"n": name})',
+    'query = "SELECT id, name FROM users WHERE active"\n    cur.execute(query)',
+    'log.info(f"SELECT took {name} ms")',
+    'cur.execute(f"SET statement_timeout = {5000}")',
+])
+def test_parameterised_or_constant_sql_is_not_injection(body: str) -> None:
+    assert [r for r, _ in _hits(f"def find(cur, name):\n    {body}\n")] == []
+
+
+def test_a_name_assigned_in_another_function_is_not_this_functions_flow() -> None:
+    source = """
+    def build(name):
+        sql = f"SELECT id FROM users WHERE name = '{name}'"
+        return sql
+
+    def run(cur):
+        sql = "SELECT id FROM users"
+        cur.execute(sql)
+    """
+    assert [r for r, _ in _hits(source)] == []
+
+
+def test_literal_sql_in_code_is_checked_for_anti_patterns() -> None:
+    source = """
+    def wipe(cur):
+        cur.execute("DELETE FROM sessions")
+        cur.execute("SELECT id FROM users WHERE email = %(email)s LIMIT 1", {"email": "x"})
+    """
+    assert _hits(source) == [("delete-without-where", 3)]
+
+
+def test_alembic_op_calls_and_their_lines() -> None:
+    source = """
+    import sqlalchemy as sa
+    from alembic import op
+
+
+    def upgrade():
+        op.add_column("users", sa.Column("plan", sa.Text(), nullable=False))
+        op.create_index("users_plan_idx", "users", ["plan"])
+        op.execute("ALTER TABLE users ALTER COLUMN email SET NOT NULL")
+
+
+    def downgrade():
+        op.drop_column("users", "plan")
+    """
+    hits, kind = analyse_python(textwrap.dedent(source), None, is_migration_path=True)
+    assert kind == "alembic"
+    assert [(h.rule, h.line) for h in hits] == [
+        ("adding-not-null-column", 7), ("index-not-concurrent", 8), ("missing-lock-timeout", 9),
+        ("setting-not-null", 9)]
+    fix = next(h.fix for h in hits if h.rule == "index-not-concurrent")
+    assert fix and "autocommit_block" in fix and "postgresql_concurrently=True" in fix
+
+
+def test_django_operations_only_in_migration_folders() -> None:
+    source = """
+    from django.db import migrations, models
+
+
+    class Migration(migrations.Migration):
+        operations = [
+            migrations.AddField(model_name="order", name="currency", field=models.CharField(max_length=3)),
+            migrations.AddField(model_name="order", name="note", field=models.TextField(null=True)),
+            migrations.RunSQL("UPDATE shop_order SET note = ''"),
+        ]
+    """
+    hits, kind = analyse_python(textwrap.dedent(source), None, is_migration_path=True)
+    assert kind == "django"
+    assert [(h.rule, h.line) for h in hits] == [("adding-not-null-column", 7), ("update-without-where", 9)]
+    assert analyse_python(textwrap.dedent(source), None, is_migration_path=False)[1] == "code"
+
+
+def test_python_that_does_not_parse_is_a_finding_with_its_line() -> None:
+    assert _hits("x = 1\ndef broken(:\n") == [("parse-error", 2)]
