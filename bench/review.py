@@ -28,6 +28,7 @@ WARM_UP_S = 4.0  # the server imports checkov in the background at start
 ALONE = {
     "security": ("security_scan", {}),
     "compliance": ("compliance_check", {}),
+    "sql": ("sql_analysis", {}),
 }
 
 

@@ -24,20 +24,23 @@ def _planned(report_plan: list) -> dict[str, bool]:  # type: ignore[type-arg]
 
 def test_plan_follows_the_repository(tmp_path: Path) -> None:
     example = review_module.plan(build_inventory(EXAMPLE), "")
-    assert _planned(example) == {"security": True, "compliance": True}
+    assert _planned(example) == {"security": True, "compliance": True, "sql": True}
+    assert next(p for p in example if p.agent == "sql").why == "database code ('psycopg2' in api/db.py)"
     assert next(p for p in example if p.agent == "compliance").why.startswith("infrastructure code present")
     write(tmp_path, SAFE)
     plain = review_module.plan(build_inventory(tmp_path), "")
-    assert _planned(plain) == {"security": True, "compliance": False}
+    assert _planned(plain) == {"security": True, "compliance": False, "sql": False}
 
 
 def test_plan_follows_the_request() -> None:
     inventory = build_inventory(EXAMPLE)
     asked = review_module.plan(inventory, "check SOC2 gaps please")
-    assert _planned(asked) == {"security": False, "compliance": True}
+    assert _planned(asked) == {"security": False, "compliance": True, "sql": False}
     assert next(p for p in asked if p.agent == "compliance").why == "the request asks for it ('SOC2')"
     assert _planned(review_module.plan(inventory, "review this before I merge")) == {
-        "security": True, "compliance": True}
+        "security": True, "compliance": True, "sql": True}
+    assert _planned(review_module.plan(inventory, "is this migration safe?")) == {
+        "security": False, "compliance": False, "sql": True}
 
 
 async def test_agents_share_one_security_scan(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -51,7 +54,8 @@ async def test_agents_share_one_security_scan(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(review_module, "security_scan", counted)
     report = await review(EXAMPLE)
     assert len(calls) == 1
-    assert [(r.agent, r.status) for r in report.agents] == [("security", "ok"), ("compliance", "ok")]
+    assert [(r.agent, r.status) for r in report.agents] == [("security", "ok"), ("compliance", "ok"), ("sql", "ok")]
+    assert any(f.rule_id.startswith("sql:") for f in report.findings)
     assert report.verdict == "blocked by gate" and report.verdict_reasons[0].startswith("no-critical-findings")
     ids = [f.id for f in report.findings]
     assert len(ids) == len(set(ids)) and any(f.controls for f in report.findings)

@@ -16,6 +16,7 @@ from devops_orchestra.agents.dora import dora_metrics
 from devops_orchestra.agents.dora import short_text as dora_text
 from devops_orchestra.agents.runs import findings_fields, rank_key, recorded
 from devops_orchestra.agents.security import Progress, security_scan
+from devops_orchestra.agents.sql import MIGRATION_DIRS, sql_analysis
 from devops_orchestra.cache import ScanCache
 from devops_orchestra.models import (
     AgentInfo,
@@ -104,6 +105,30 @@ async def _run_compliance(shared: Shared) -> Outcome:
     return Outcome(failed, f"gate {report.gate.status}; {scores}", report.gate)
 
 
+def _sql_applies(inv: Inventory) -> str | None:
+    sql_files = [f.rel for f in inv.files if f.rel.lower().endswith(".sql")]
+    if sql_files:
+        return f"{len(sql_files)} SQL files (e.g. {sql_files[0]})"
+    migrations = [f.rel for f in inv.files if f.language == "python" and MIGRATION_DIRS & set(Path(f.rel).parts[:-1])]
+    if migrations:
+        return f"{len(migrations)} Python migration files (e.g. {migrations[0]})"
+    for f in inv.with_language("python", "javascript", "typescript", "go", "java"):
+        try:
+            hit = DB_CODE.search((inv.base / f.rel).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
+            continue
+        if hit:
+            return f"database code ({hit.group(0)!r} in {f.rel})"
+    return None
+
+
+async def _run_sql(shared: Shared) -> Outcome:
+    report = await sql_analysis(shared.target, inventory=shared.inventory)
+    s = report.summary
+    return Outcome(report.findings, f"{s.total} findings (critical {s.critical}, high {s.high}) in "
+                                    f"{sum(report.files_by_kind.values())} files")
+
+
 async def _run_dora(shared: Shared) -> Outcome:
     report = await asyncio.to_thread(dora_metrics, shared.target)
     return Outcome([], dora_text(report).split(": ", 1)[-1])
@@ -121,6 +146,9 @@ AGENTS: tuple[AgentSpec, ...] = (
     AgentSpec("compliance", "SOC 2, HIPAA and PCI DSS controls judged with evidence, and the policy gate.",
               ("compliance_check",), tuple(ALL),
               re.compile(r"complian|soc ?2|hipaa|pci|audit|gate|control", re.I), _iac, _run_compliance),
+    AgentSpec("sql", "SQL migration safety (locks, rewrites, breaking changes), query anti-patterns and injection.",
+              ("sql_analysis",), ("semgrep",),
+              re.compile(r"\bsql\b|migration|quer(y|ies)|database|schema", re.I), _sql_applies, _run_sql),
     AgentSpec("dora", "Deployment frequency, lead time, change failure rate and time to restore from git history.",
               ("dora_metrics",), (),
               re.compile(r"dora|lead time|deploy\w* frequency|change failure|time to restore|delivery", re.I),

@@ -39,8 +39,12 @@ def check_dialect(dialect: str | None) -> str | None:
 
 
 async def sql_analysis(target: Path, *, sql: str | None = None, dialect: str | None = None,
-                       display_path: str = ".", run_id: str | None = None) -> SqlReport:
-    """Analyse inline sql, or every SQL, Python migration and source file under target (a dir or a file)."""
+                       display_path: str = ".", run_id: str | None = None,
+                       inventory: Inventory | None = None) -> SqlReport:
+    """Analyse inline sql, or every SQL, Python migration and source file under target (a dir or a file).
+
+    inventory: target's inventory when the caller has built it already.
+    """
     started = time.perf_counter()
     check_dialect(dialect)
     is_file = await asyncio.to_thread(target.is_file)
@@ -49,7 +53,8 @@ async def sql_analysis(target: Path, *, sql: str | None = None, dialect: str | N
         findings = [_finding(h, INLINE, sql.splitlines()) for h in analyse_sql(sql, dialect)]
         inventory, kinds, runs = Inventory(base=root, files=[]), {"sql": 1}, [_own_run(started, 1, findings)]
     else:
-        inventory = await asyncio.to_thread(build_inventory, target)
+        if inventory is None:
+            inventory = await asyncio.to_thread(build_inventory, target)
         if is_file and inventory.skipped:
             raise PathError(f"{display_path!r} was not analysed: {inventory.skipped[0].reason}. "
                             "Pass a UTF-8 text file (.sql, .py...) or its directory.")
