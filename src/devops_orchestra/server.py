@@ -14,6 +14,7 @@ from devops_orchestra.scanners.checkov_warm import WarmCheckov
 from devops_orchestra.state import AppState
 from devops_orchestra.store import open_store
 from devops_orchestra.tools import history, security
+from devops_orchestra.tools import pipeline as pipeline_tools
 from devops_orchestra.workspace import Roots
 
 INSTRUCTIONS = (
@@ -46,5 +47,6 @@ def create_server(roots: list[Path]) -> MCPServer[AppState]:
     )
     security.register(server)
     history.register(server)
+    pipeline_tools.register(server)
     return server
 
