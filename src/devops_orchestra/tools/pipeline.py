@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from devops_orchestra import proc
 from devops_orchestra.agents import pipeline
 from devops_orchestra.generators.model import ArtifactName, GeneratedArtifacts
+from devops_orchestra.generators.text import as_text
 from devops_orchestra.report import RESPONSE_BUDGET_CHARS
 from devops_orchestra.state import AppState
 from devops_orchestra.tools import structured, tool_errors
@@ -51,7 +52,7 @@ def register(server: MCPServer[AppState]) -> None:
                 state.store, root, display_path=path, artifacts=artifacts, write=write, overwrite=overwrite,
                 checkov_runner=state.runners.get("checkov") or proc.run)
         shown = fit(report)
-        return structured(shown, summary(shown))
+        return structured(shown, as_text(shown))
 
     @server.tool(
         name="init_config",
@@ -97,18 +98,3 @@ def fit(report: GeneratedArtifacts) -> GeneratedArtifacts:
         f.content = None
         f.content_uri = ARTIFACT_URI.replace("{run_id}", report.run_id).replace("{+name}", f.path)
     return shown
-
-
-def summary(report: GeneratedArtifacts) -> str:
-    ok = "clean" if report.clean else "NOT clean"
-    lines = [f"Generated {len(report.files)} files for {report.path} ({', '.join(c.name for c in report.components)}) "
-             f"in {report.duration_s:.1f} s; validation {ok}: {report.summary.total} lint results "
-             f"(high {report.summary.high}, critical {report.summary.critical})."]
-    lines += [f"- {f.path} [{f.status}]" + (f" {len(f.lint)} lint results" if f.lint else "") for f in report.files]
-    lines += [f"Unmet {u.rule_id}: {u.reason}" for u in report.unsatisfied]
-    lines += [f"! {r.name} {r.status}: {r.error}" for r in report.linters if r.status != "ok"]
-    lines += [f"Note: {n}" for n in report.notes]
-    moved = [f.path for f in report.files if f.content_uri]
-    if moved:
-        lines.append(f"Content of {len(moved)} files left out to fit the response; read each file's content_uri.")
-    return "\n".join(lines)

@@ -1,0 +1,65 @@
+"""Generate for the Node, Go and Java sample repositories; and a broken set that the linters must reject."""
+
+from pathlib import Path
+
+import pytest
+
+from devops_orchestra.agents.pipeline import generate
+from devops_orchestra.generators.lint import validate
+from devops_orchestra.generators.render import Rendered
+from tests.conftest import write
+from tests.pipeline_samples import SAMPLES, assert_clean
+
+pytestmark = pytest.mark.scanners
+
+
+@pytest.mark.parametrize("name", ["express", "nextjs", "go", "maven", "gradle"])
+async def test_generated_set_is_clean(tmp_path: Path, name: str) -> None:
+    report = await generate(write(tmp_path / name, SAMPLES[name]), "run", display_path=".")
+    assert_clean(report)
+
+
+BAD_DOCKERFILE = "FROM python:latest\nADD . /app\nRUN pip install flask\nUSER root\nCMD python app.py\n"
+BAD_WORKFLOW = """\
+on: push
+permissions: write-all
+jobs:
+  build:
+    runs-on: ubuntu-22.04
+    stepz: []
+  lint:
+    runs-on: ubuntu-22.04
+    steps:
+      - run: echo "${{ github.event.head_commit.message }}"
+      - run: echo ${{ undefined_ctx.value }}
+"""
+BAD_POD = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: bad}
+spec:
+  containers:
+    - name: app
+      image: nginx
+      securityContext: {privileged: true}
+"""
+
+
+async def test_the_linters_reject_a_broken_set() -> None:
+    """The same validation finds what is wrong: so a clean result above means something."""
+    findings, runs = await validate([
+        Rendered("dockerfile", "Dockerfile", BAD_DOCKERFILE),
+        Rendered("github-actions", ".github/workflows/ci.yml", BAD_WORKFLOW),
+        Rendered("kubernetes", "k8s/pod.yaml", BAD_POD),
+        Rendered("kubernetes", "k8s/broken.yaml", "kind: [unclosed\n"),
+    ])
+    assert all(r.status == "ok" for r in runs), runs
+    rules = {f.rule_id for f in findings}
+    assert {"hadolint:DL3007", "hadolint:DL3002", "hadolint:DL3020"} <= rules
+    assert {"checkov:CKV_DOCKER_7", "checkov:CKV_DOCKER_2", "checkov:CKV_K8S_16"} <= rules
+    assert {"check-jsonschema:vendor.github-workflows", "actionlint:expression", "parse:yaml"} <= rules
+    assert "checkov:CKV2_GHA_1" in rules  # write-all
+    by_rule = {f.rule_id: f for f in findings}
+    assert by_rule["parse:yaml"].location.path == "k8s/broken.yaml"
+    assert by_rule["check-jsonschema:vendor.github-workflows"].location.start_line == 5
+    assert any(f.severity.value in ("high", "critical") for f in findings)
