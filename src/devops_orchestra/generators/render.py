@@ -239,6 +239,11 @@ def render(config: OrchestraConfig, components: list[Component], artifacts: list
     for name in artifacts:
         if name == "dockerfile":
             dockerfiles(components, plan)
+        elif not any(c.supported for c in components):
+            plan.unsatisfied.append(Unsatisfied(
+                rule_id="pipeline:stack", title=f"No {name} without a templated component", paths=["."],
+                reason=f"{name} builds on the generated Dockerfiles, and no component here has a template "
+                       "(Python, Node, Go, Java)."))
         elif name in RENDERERS:
             RENDERERS[name](config, components, plan)
     return plan
