@@ -52,14 +52,21 @@ async def test_the_linters_reject_a_broken_set() -> None:
         Rendered("github-actions", ".github/workflows/ci.yml", BAD_WORKFLOW),
         Rendered("kubernetes", "k8s/pod.yaml", BAD_POD),
         Rendered("kubernetes", "k8s/broken.yaml", "kind: [unclosed\n"),
+        Rendered("observability", "observability/rules.yaml",
+                 "groups:\n  - name: x\n    rules:\n      - {alert: A, expr: 'up{job=\"x\" == 0', for: 5m, labels: {}, "
+                 "annotations: {}}\n"),
+        Rendered("compose", "docker-compose.yml", "services:\n  web:\n    image: nginx:1.27\n    imagez: nginx\n"),
     ])
     assert all(r.status == "ok" for r in runs), runs
     rules = {f.rule_id for f in findings}
     assert {"hadolint:DL3007", "hadolint:DL3002", "hadolint:DL3020"} <= rules
     assert {"checkov:CKV_DOCKER_7", "checkov:CKV_DOCKER_2", "checkov:CKV_K8S_16"} <= rules
     assert {"check-jsonschema:vendor.github-workflows", "actionlint:expression", "parse:yaml"} <= rules
+    assert {"check-jsonschema:vendor.compose-spec", "parse:yaml"} <= rules
+    assert "unbalanced brackets" in next(f.message for f in findings if f.location.path == "observability/rules.yaml")
     assert "checkov:CKV2_GHA_1" in rules  # write-all
     by_rule = {f.rule_id: f for f in findings}
-    assert by_rule["parse:yaml"].location.path == "k8s/broken.yaml"
+    assert {f.location.path for f in findings if f.rule_id == "parse:yaml"} == {
+        "k8s/broken.yaml", "observability/rules.yaml"}
     assert by_rule["check-jsonschema:vendor.github-workflows"].location.start_line == 5
     assert any(f.severity.value in ("high", "critical") for f in findings)

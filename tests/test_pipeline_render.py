@@ -130,3 +130,31 @@ def test_github_actions_least_privilege_and_pinned(tmp_path: Path) -> None:
     assert any("upload-sarif" in u for u in uses)
     assert "pytest" in [s.get("run") for s in jobs["test-shop-backend"]["steps"]]
     assert jobs["build-shop-frontend"]["needs"] == ["security"]  # no test script in the frontend
+
+
+def test_compose_and_alert_rules(tmp_path: Path) -> None:
+    """Data stores with health checks and secrets only by reference; alerts from thresholds and rollback."""
+    root = write(tmp_path / "shop", MONOREPO)
+    config = parse(
+        "project: {name: shop}\nsecrets: {keys: [API_TOKEN]}\n"
+        "rollback: {threshold: {errors: 2, duration: 3m}}\n"
+        "observability:\n  alerts:\n    - {type: latency, threshold_ms: 250}\n    - {type: error_rate, threshold: 1}\n"
+        "    - {type: saturation, threshold: 3}\n"
+        "deployment:\n  services:\n    - {name: web, path: frontend, port: 3000, depends_on: [api]}\n"
+        "    - {name: api, path: backend, port: 8000, env: [{key: API_TOKEN}]}\n")
+    plan = render.render(config, stack.detect(root), ["compose", "observability"])
+    compose, rules = (yaml.safe_load(f.content) for f in plan.files)
+    api, web, db = compose["services"]["api"], compose["services"]["web"], compose["services"]["postgres"]
+    assert api["environment"]["API_TOKEN"] == "${API_TOKEN:?set API_TOKEN in .env}"
+    assert api["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    assert web["depends_on"] == {"api": {"condition": "service_started"}}
+    assert db["environment"]["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?") and "healthcheck" in db
+    assert api["read_only"] is True and api["cap_drop"] == ["ALL"]
+    groups = {g["name"]: g["rules"] for g in rules["groups"]}
+    assert list(groups) == ["api", "web"]
+    by_alert = {r["alert"]: r for r in groups["api"]}
+    assert set(by_alert) == {"HighLatencyP95", "HighErrorRate", "RollbackErrorRate"}
+    assert by_alert["HighLatencyP95"]["expr"].endswith("> 0.25")
+    assert by_alert["RollbackErrorRate"]["for"] == "3m" and by_alert["RollbackErrorRate"]["expr"].endswith("> 2")
+    [gap] = plan.unsatisfied
+    assert gap.rule_id == "pipeline:alert" and "saturation" in gap.reason

@@ -24,7 +24,7 @@ from devops_orchestra.generators.model import (
 from devops_orchestra.models import Severity
 from devops_orchestra.store import Store
 
-BUILT: tuple[ArtifactName, ...] = ("dockerfile", "github-actions", "kubernetes")
+BUILT: tuple[ArtifactName, ...] = ("dockerfile", "github-actions", "kubernetes", "compose", "observability")
 
 
 def default_artifacts(config: cfg.OrchestraConfig, components: list[stack.Component]) -> list[ArtifactName]:
@@ -36,6 +36,10 @@ def default_artifacts(config: cfg.OrchestraConfig, components: list[stack.Compon
     runtimes = {s.runtime for s in config.deployment.services} or {"kubernetes"}
     if "kubernetes" in runtimes:
         chosen.append("kubernetes")
+    if any(c.datastores for c in components) or len(components) > 1:
+        chosen.append("compose")
+    if config.observability.enabled and "prometheus" in config.observability.tools:
+        chosen.append("observability")
     return chosen
 
 

@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field
 
 from devops_orchestra import __version__, proc, toolchain
 from devops_orchestra.errors import OrchestraError, ScannerFailed, ScannerTimeout, ScannerUnavailable
@@ -121,7 +122,9 @@ class Validation:
             suffix = PurePosixPath(f.path).suffix
             try:
                 if suffix in (".yml", ".yaml"):
-                    list(yaml.safe_load_all(f.content))
+                    docs = list(yaml.safe_load_all(f.content))
+                    if f.artifact == "observability":
+                        _check_rules(docs)
                 elif suffix == ".tf":
                     import hcl2  # python-hcl2; imported here: it is slow to import and only needed for Terraform
 
@@ -216,6 +219,42 @@ class Validation:
             "Change the workflow as actionlint says.", column=int(hit["column"]),
             references=["https://github.com/rhysd/actionlint/blob/main/docs/checks.md"])
             for hit in json.loads(result.stdout or b"[]")]
+
+
+class _Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    alert: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    expr: str = Field(min_length=1)
+    for_: str = Field(alias="for", pattern=r"^\d+[smhd]$")
+    labels: dict[str, str]
+    annotations: dict[str, str]
+
+
+class _Group(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    rules: list[_Rule]
+
+
+class _RuleFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    groups: list[_Group]
+
+
+def _check_rules(docs: list[Any]) -> None:
+    """A Prometheus rule file: its shape (as promtool reads it) and balanced brackets in each expression."""
+    if len(docs) != 1:
+        raise ValueError("a rule file holds exactly one YAML document")
+    rules = _RuleFile.model_validate(docs[0])
+    for group in rules.groups:
+        for rule in group.rules:
+            depth = 0
+            for ch in rule.expr:
+                depth += {"(": 1, "{": 1, "[": 1, ")": -1, "}": -1, "]": -1}.get(ch, 0)
+                if depth < 0:
+                    break
+            if depth != 0:
+                raise ValueError(f"{rule.alert}: unbalanced brackets in {rule.expr!r}")
 
 
 def _yaml_line(path: Path, json_path: str) -> int:

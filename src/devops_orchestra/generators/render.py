@@ -7,6 +7,7 @@ Templates live in generators/templates: Dockerfiles and manifests use {{ }}; CI 
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path, PurePosixPath
@@ -67,10 +68,12 @@ def _env(ci: bool) -> jinja2.Environment:
     delimiters: dict[str, Any] = dict(
         variable_start_string="<<", variable_end_string=">>", block_start_string="<%", block_end_string="%>",
         comment_start_string="<#", comment_end_string="#>") if ci else {}
-    return jinja2.Environment(
+    env = jinja2.Environment(  # autoescape off: these are not HTML
         loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined, trim_blocks=True,
         lstrip_blocks=True, keep_trailing_newline=True, autoescape=False, **delimiters,
     )
+    env.filters["quote"] = json.dumps  # a JSON string or list is valid YAML and a Dockerfile exec form
+    return env
 
 
 def template(name: str, **context: Any) -> str:
@@ -231,7 +234,93 @@ def analysis(config: OrchestraConfig, service: str) -> list[dict[str, Any]]:
     return metrics
 
 
-RENDERERS = {"github-actions": github_actions, "kubernetes": kubernetes}
+DATASTORE_IMAGES: dict[str, dict[str, Any]] = {
+    "postgres": {"image": "postgres:16.6-alpine3.20", "data": "/var/lib/postgresql/data",
+                 "env": {"POSTGRES_USER": "app", "POSTGRES_DB": "app",
+                         "POSTGRES_PASSWORD": "${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD in .env}"},
+                 "check": ["CMD-SHELL", "pg_isready -U app -d app"],
+                 "url": ("DATABASE_URL", "postgresql://app:${POSTGRES_PASSWORD}@postgres:5432/app")},
+    "mysql": {"image": "mysql:8.4.3", "data": "/var/lib/mysql",
+              "env": {"MYSQL_DATABASE": "app", "MYSQL_USER": "app",
+                      "MYSQL_PASSWORD": "${MYSQL_PASSWORD:?set MYSQL_PASSWORD in .env}",
+                      "MYSQL_ROOT_PASSWORD": "${MYSQL_ROOT_PASSWORD:?set MYSQL_ROOT_PASSWORD in .env}"},
+              "check": ["CMD", "mysqladmin", "ping", "-h", "127.0.0.1"],
+              "url": ("DATABASE_URL", "mysql://app:${MYSQL_PASSWORD}@mysql:3306/app")},
+    "redis": {"image": "redis:7.4.1-alpine3.20", "data": "/data", "env": {},
+              "check": ["CMD", "redis-cli", "ping"], "url": ("REDIS_URL", "redis://redis:6379/0")},
+    "mongodb": {"image": "mongo:7.0.16", "data": "/data/db", "env": {},
+                "check": ["CMD", "mongosh", "--quiet", "--eval", "db.adminCommand('ping')"],
+                "url": ("MONGODB_URL", "mongodb://mongodb:27017/app")},
+}
+
+
+def compose(config: OrchestraConfig, components: list[Component], plan: Plan) -> None:
+    pairs = services_of(config, components)
+    stores = sorted({d for _, c in pairs for d in c.datastores})
+    urls = {k: {"key": v["url"][0], "value": v["url"][1]} for k, v in DATASTORE_IMAGES.items()}
+    plan.files.append(Rendered("compose", "docker-compose.yml", template(
+        "compose.yaml.j2", project=namespace(config), services=pairs, stores=stores, images=DATASTORE_IMAGES,
+        urls=urls, secret_keys=set(config.secrets.keys))))
+
+
+ALERT_TYPES = ("latency", "error_rate", "cpu", "availability")
+
+
+def observability(config: OrchestraConfig, components: list[Component], plan: Plan) -> None:
+    """Prometheus alert rules: one group per service, from observability.alerts and rollback.threshold."""
+    services = [s for s, _ in services_of(config, components)]
+    unknown = [a.type for a in config.observability.alerts if a.type not in ALERT_TYPES]
+    if unknown:
+        plan.unsatisfied.append(Unsatisfied(
+            rule_id="pipeline:alert", title="Alert types without a rule template", paths=[RULES_PATH],
+            reason=f"observability.alerts types {sorted(set(unknown))} have no rule template; known types: "
+                   f"{', '.join(ALERT_TYPES)}. Write those rules by hand."))
+    plan.files.append(Rendered("observability", RULES_PATH, template(
+        "prometheus-rules.yaml.j2", services=services, rules=lambda name: alert_rules(config, name))))
+
+
+RULES_PATH = "observability/prometheus-rules.yaml"
+
+
+def alert_rules(config: OrchestraConfig, service: str) -> list[dict[str, Any]]:
+    errors = (f'100 * sum(rate(http_requests_total{{service="{service}",status=~"5.."}}[5m])) / '
+              f'sum(rate(http_requests_total{{service="{service}"}}[5m]))')
+    cpu = (f'100 * sum(rate(container_cpu_usage_seconds_total{{container="{service}"}}[5m])) / '
+           f'sum(kube_pod_container_resource_limits{{container="{service}",resource="cpu"}})')
+    rules: list[dict[str, Any]] = []
+    for a in config.observability.alerts:
+        limit = a.threshold_ms / 1000 if a.threshold_ms is not None else a.threshold
+        if a.type == "latency" and limit is not None:
+            rules.append({"alert": "HighLatencyP95", "severity": "warning", "for_": "5m",
+                          "summary": f"p95 latency of {service} above {limit * 1000:g} ms",
+                          "expr": f"histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket"
+                                  f'{{service="{service}"}}[5m]))) > {limit:g}'})
+        elif a.type == "error_rate" and limit is not None:
+            rules.append({"alert": "HighErrorRate", "severity": "warning", "for_": "5m",
+                          "expr": f"{errors} > {limit:g}",
+                          "summary": f"more than {limit:g}% of {service}'s requests fail"})
+        elif a.type == "cpu" and limit is not None:
+            rules.append({"alert": "HighCpu", "severity": "warning", "for_": "10m", "expr": f"{cpu} > {limit:g}",
+                          "summary": f"{service} uses more than {limit:g}% of its CPU limit"})
+        elif a.type == "availability":
+            rules.append({"alert": "ServiceDown", "severity": "critical", "for_": "2m",
+                          "expr": f'sum(up{{service="{service}"}}) == 0', "summary": f"no {service} target is up"})
+    rb = config.rollback
+    if rb.enabled:
+        duration = rb.threshold.duration or "5m"
+        if rb.threshold.errors is not None:
+            rules.append({"alert": "RollbackErrorRate", "severity": "critical", "for_": duration,
+                          "expr": f"{errors} > {rb.threshold.errors:g}",
+                          "summary": f"{service} error rate past the rollback threshold: roll back"})
+        if rb.threshold.cpu is not None:
+            rules.append({"alert": "RollbackCpu", "severity": "critical", "for_": duration,
+                          "expr": f"{cpu} > {rb.threshold.cpu:g}",
+                          "summary": f"{service} CPU past the rollback threshold: roll back"})
+    return rules
+
+
+RENDERERS = {"github-actions": github_actions, "kubernetes": kubernetes, "compose": compose,
+             "observability": observability}
 
 
 def render(config: OrchestraConfig, components: list[Component], artifacts: list[ArtifactName]) -> Plan:
