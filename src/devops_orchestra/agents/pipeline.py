@@ -24,7 +24,8 @@ from devops_orchestra.generators.model import (
 from devops_orchestra.models import Severity
 from devops_orchestra.store import Store
 
-BUILT: tuple[ArtifactName, ...] = ("dockerfile", "github-actions", "kubernetes", "compose", "observability")
+BUILT: tuple[ArtifactName, ...] = ("dockerfile", "github-actions", "kubernetes", "compose", "observability",
+                                   "terraform")
 
 
 def default_artifacts(config: cfg.OrchestraConfig, components: list[stack.Component]) -> list[ArtifactName]:
@@ -38,6 +39,9 @@ def default_artifacts(config: cfg.OrchestraConfig, components: list[stack.Compon
         chosen.append("kubernetes")
     if any(c.datastores for c in components) or len(components) > 1:
         chosen.append("compose")
+    if (config.infrastructure and config.infrastructure.tool == "terraform" and config.deployment.provider == "aws") \
+            or "ecs" in runtimes:
+        chosen.append("terraform")
     if config.observability.enabled and "prometheus" in config.observability.tools:
         chosen.append("observability")
     return chosen

@@ -165,7 +165,8 @@ def github_actions(config: OrchestraConfig, components: list[Component], plan: P
     elif config.testing.command and len(supported) == 1:
         supported = [supported[0].model_copy(update={"test_command": config.testing.command})]
     plan.files.append(Rendered("github-actions", GHA_PATH, template(
-        "github-actions.ci.j2", components=supported, services=[s for s, _ in pairs], actions=ACTIONS,
+        "github-actions.ci.j2", components=supported, services=[s for s, _ in pairs], actions=ACTIONS, pairs=pairs,
+        tested={c.name for c in supported if c.test_command},
         project=config.project.name, provider=config.deployment.provider, region=config.deployment.region,
         strategy=config.deployment.strategy, runtime=runtime, registry=registry(config, ci=True),
         namespace=namespace(config), lockfile=LOCKFILES, install=INSTALL, uv_version=UV_VERSION,
@@ -275,8 +276,12 @@ def observability(config: OrchestraConfig, components: list[Component], plan: Pl
             rule_id="pipeline:alert", title="Alert types without a rule template", paths=[RULES_PATH],
             reason=f"observability.alerts types {sorted(set(unknown))} have no rule template; known types: "
                    f"{', '.join(ALERT_TYPES)}. Write those rules by hand."))
-    plan.files.append(Rendered("observability", RULES_PATH, template(
-        "prometheus-rules.yaml.j2", services=services, rules=lambda name: alert_rules(config, name))))
+    groups = [(s.name, rules) for s in services if (rules := alert_rules(config, s.name))]
+    if not groups:
+        plan.notes.append("observability: no alerts nor rollback thresholds are configured, so no alert rules were "
+                          "written; add observability.alerts to devops_orchestra.yaml.")
+        return
+    plan.files.append(Rendered("observability", RULES_PATH, template("prometheus-rules.yaml.j2", groups=groups)))
 
 
 RULES_PATH = "observability/prometheus-rules.yaml"
@@ -319,8 +324,36 @@ def alert_rules(config: OrchestraConfig, service: str) -> list[dict[str, Any]]:
     return rules
 
 
+def terraform(config: OrchestraConfig, components: list[Component], plan: Plan) -> None:
+    """AWS: ECR repositories (KMS, immutable tags, scan on push), plus ECS Fargate when a service runs on ECS."""
+    pairs = services_of(config, components)
+    base = PurePosixPath(config.infrastructure.path if config.infrastructure else "infra")
+    if config.deployment.provider != "aws":
+        plan.unsatisfied.append(Unsatisfied(
+            rule_id="pipeline:terraform", title=f"No Terraform module for {config.deployment.provider}",
+            paths=[base.as_posix()],
+            reason=f"This version writes Terraform for AWS only; {config.deployment.provider} (Cloud Run, Container "
+                   "Apps) is not generated yet."))
+        return
+    ecs = [s for s, _ in pairs if s.runtime == "ecs"]
+    context = {"project": namespace(config), "region": config.deployment.region, "ecs": bool(ecs),
+               "services": ecs or [s for s, _ in pairs]}
+    for name in ("versions", "variables", "main", "outputs"):
+        plan.files.append(Rendered("terraform", (base / f"{name}.tf").as_posix(),
+                                   template(f"terraform/{name}.tf.j2", **context)))
+    if ecs:
+        plan.unsatisfied.append(Unsatisfied(
+            rule_id="checkov:CKV2_AWS_5", title="Ensure that Security Groups are attached to another resource",
+            paths=[(base / "main.tf").as_posix()],
+            reason="The security groups are attached to the ECS services through for_each references "
+                   "(aws_security_group.service[each.key]), which checkov's resource graph does not follow."))
+    else:
+        plan.notes.append("Terraform: ECR repositories only; the Kubernetes cluster (EKS) the manifests deploy to "
+                          "is expected to exist already.")
+
+
 RENDERERS = {"github-actions": github_actions, "kubernetes": kubernetes, "compose": compose,
-             "observability": observability}
+             "observability": observability, "terraform": terraform}
 
 
 def render(config: OrchestraConfig, components: list[Component], artifacts: list[ArtifactName]) -> Plan:
