@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+import yaml
 
 from devops_orchestra.agents.pipeline import generate
 from devops_orchestra.generators.lint import validate
@@ -17,6 +18,20 @@ pytestmark = pytest.mark.scanners
 async def test_generated_set_is_clean(tmp_path: Path, name: str) -> None:
     report = await generate(write(tmp_path / name, SAMPLES[name]), "run", display_path=".")
     assert_clean(report)
+
+
+async def test_gitlab_repository_gets_gitlab_ci(tmp_path: Path) -> None:
+    """GitLab CI instead of GitHub Actions for a GitLab repository, valid against GitLab's schema."""
+    root = write(tmp_path / "svc", {**SAMPLES["django"], "devops_orchestra.yaml": (
+        "project: {name: shop, repo: gitlab.com/acme/shop}\ndeployment: {strategy: blue-green}\n")})
+    report = await generate(root, "run", display_path=".", artifacts=None)
+    assert_clean(report)
+    assert ".gitlab-ci.yml" in [f.path for f in report.files]
+    assert ".github/workflows/ci.yml" not in [f.path for f in report.files]
+    ci = yaml.safe_load(next(f.content or "" for f in report.files if f.path == ".gitlab-ci.yml"))
+    assert ci["test:svc"]["script"][-1] == "uv run python manage.py test"
+    assert ci["build:svc"]["needs"] == ["test:svc", "security"]
+    assert ci["deploy"]["rules"][0]["when"] == "manual"  # blue-green: promote by hand
 
 
 BAD_DOCKERFILE = "FROM python:latest\nADD . /app\nRUN pip install flask\nUSER root\nCMD python app.py\n"

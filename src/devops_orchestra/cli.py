@@ -67,7 +67,8 @@ def _parser() -> argparse.ArgumentParser:
     generate = sub.add_parser("generate", help="generate Dockerfiles, CI and deploy manifests, validated by linters")
     generate.add_argument("path", nargs="?", default=".", type=Path)
     generate.add_argument("--artifacts", default=None,
-                          help="comma-separated subset of dockerfile,github-actions,kubernetes (default: all that fit)")
+                          help="comma-separated subset of dockerfile,github-actions,gitlab-ci,kubernetes,terraform,"
+                               "observability,compose (default: all that fit)")
     generate.add_argument("--write", action="store_true", help="write the files into the repository")
     generate.add_argument("--overwrite", action="store_true", help="with --write: replace existing files")
     generate.add_argument("--format", choices=["text", "json"], default="text")
@@ -182,14 +183,14 @@ def _tools(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from devops_orchestra.agents.pipeline import BUILT, recorded_generate
+    from devops_orchestra.agents.pipeline import ARTIFACTS, recorded_generate
     from devops_orchestra.store import open_store
     from devops_orchestra.workspace import Roots
 
     artifacts = [a.strip() for a in args.artifacts.split(",")] if args.artifacts else None
-    unknown = set(artifacts or []) - set(BUILT)
+    unknown = set(artifacts or []) - set(ARTIFACTS)
     if unknown:
-        print(f"devops-orchestra: unknown artifact(s) {', '.join(sorted(unknown))}; choose from {', '.join(BUILT)}",
+        print(f"devops-orchestra: unknown artifact(s) {', '.join(sorted(unknown))}; choose from {', '.join(ARTIFACTS)}",
               file=sys.stderr)
         return 2
     root = Roots([Path("/")]).resolve(str(args.path.absolute()))

@@ -160,10 +160,7 @@ def github_actions(config: OrchestraConfig, components: list[Component], plan: P
             rule_id="pipeline:deploy", title=f"No deploy step for runtime {runtime}", paths=[GHA_PATH],
             reason=f"The templates deploy containers to kubernetes, ECS or Cloud Run; {runtime} is not one. "
                    "The deploy job fails with a message until you add your own step."))
-    if not config.testing.enabled:
-        supported = [c.model_copy(update={"test_command": None}) for c in supported]
-    elif config.testing.command and len(supported) == 1:
-        supported = [supported[0].model_copy(update={"test_command": config.testing.command})]
+    supported = _with_test_commands(config, supported)
     plan.files.append(Rendered("github-actions", GHA_PATH, template(
         "github-actions.ci.j2", components=supported, services=[s for s, _ in pairs], actions=ACTIONS, pairs=pairs,
         tested={c.name for c in supported if c.test_command},
@@ -174,6 +171,36 @@ def github_actions(config: OrchestraConfig, components: list[Component], plan: P
 
 
 GHA_PATH = ".github/workflows/ci.yml"
+KANIKO_IMAGE = "gcr.io/kaniko-project/executor:v1.23.2-debug"
+KUBECTL_IMAGE = "bitnami/kubectl:1.31.4"
+TEST_IMAGES = {"python": IMAGES["python"], "go": IMAGES["go_build"], "gradle": IMAGES["gradle"],
+               "maven": IMAGES["maven"]}
+
+
+def gitlab_ci(config: OrchestraConfig, components: list[Component], plan: Plan) -> None:
+    """The GitLab alternative: the same stages; images built with kaniko (no privileged docker-in-docker)."""
+    pairs = services_of(config, components)
+    supported = _with_test_commands(config, [c for c in components if c.supported])
+    runtime = pairs[0][0].runtime if pairs else "kubernetes"
+    test_images = {c.name: NODE_IMAGES.get(c.language_version or "20", NODE_IMAGES["20"]) if c.language == "node"
+                   else TEST_IMAGES.get(c.package_manager or "", TEST_IMAGES.get(c.language, IMAGES["python"]))
+                   for c in supported}
+    plan.files.append(Rendered("gitlab-ci", ".gitlab-ci.yml", template(
+        "gitlab-ci.ci.j2", components=supported, pairs=pairs, services=[s for s, _ in pairs],
+        tested={c.name for c in supported if c.test_command}, test_images=test_images, images=IMAGES,
+        project=config.project.name, provider=config.deployment.provider, strategy=config.deployment.strategy,
+        runtime=runtime, registry=config.build.registry or "$CI_REGISTRY_IMAGE", namespace=namespace(config),
+        install=INSTALL, uv_version=UV_VERSION, poetry_version=POETRY_VERSION, orchestra_version=__version__,
+        kaniko=KANIKO_IMAGE, kubectl=KUBECTL_IMAGE)))
+
+
+def _with_test_commands(config: OrchestraConfig, supported: list[Component]) -> list[Component]:
+    """testing.enabled false drops the test jobs; testing.command replaces a single component's command."""
+    if not config.testing.enabled:
+        return [c.model_copy(update={"test_command": None}) for c in supported]
+    if config.testing.command and len(supported) == 1:
+        return [supported[0].model_copy(update={"test_command": config.testing.command})]
+    return supported
 
 
 def namespace(config: OrchestraConfig) -> str:
@@ -353,7 +380,7 @@ def terraform(config: OrchestraConfig, components: list[Component], plan: Plan) 
 
 
 RENDERERS = {"github-actions": github_actions, "kubernetes": kubernetes, "compose": compose,
-             "observability": observability, "terraform": terraform}
+             "observability": observability, "terraform": terraform, "gitlab-ci": gitlab_ci}
 
 
 def render(config: OrchestraConfig, components: list[Component], artifacts: list[ArtifactName]) -> Plan:

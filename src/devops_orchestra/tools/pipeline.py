@@ -29,9 +29,10 @@ def register(server: MCPServer[AppState]) -> None:
         name="generate_pipeline",
         title="Generate pipeline",
         description=(
-            "Generate Dockerfile + .dockerignore per component, GitHub Actions CI/CD and Kubernetes manifests for "
-            "a repository (settings from devops_orchestra.yaml or inferred), each validated with checkov, "
-            "hadolint, check-jsonschema and actionlint before it is returned. Writes files only with write=true."
+            "Generate Dockerfile + .dockerignore per component, CI/CD (GitHub Actions or GitLab CI), Kubernetes "
+            "manifests, Terraform (AWS), docker-compose and Prometheus alert rules for a repository (settings from "
+            "devops_orchestra.yaml or inferred), each validated with checkov, hadolint, check-jsonschema and "
+            "actionlint before it is returned. Writes files only with write=true."
         ),
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True,
                                     open_world_hint=False),
@@ -40,7 +41,7 @@ def register(server: MCPServer[AppState]) -> None:
         ctx: Context[AppState],
         path: Annotated[str, Field(description="Repository directory, relative to the workspace root.")] = ".",
         artifacts: Annotated[
-            list[ArtifactName] | None, Field(description=f"Subset; default: all that fit. Built: {pipeline.BUILT}.")
+            list[ArtifactName] | None, Field(description="Subset; default: all that fit the repository.")
         ] = None,
         write: Annotated[bool, Field(description="Write the files into the repository.")] = False,
         overwrite: Annotated[bool, Field(description="With write: replace existing files (diff returned).")] = False,
