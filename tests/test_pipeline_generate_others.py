@@ -6,6 +6,8 @@ import pytest
 import yaml
 
 from devops_orchestra.agents.pipeline import generate
+from devops_orchestra.config import parse
+from devops_orchestra.generators import render, stack
 from devops_orchestra.generators.lint import validate
 from devops_orchestra.generators.render import Rendered
 from tests.conftest import write
@@ -85,3 +87,20 @@ async def test_the_linters_reject_a_broken_set() -> None:
         "k8s/broken.yaml", "observability/rules.yaml"}
     assert by_rule["check-jsonschema:vendor.github-workflows"].location.start_line == 5
     assert any(f.severity.value in ("high", "critical") for f in findings)
+
+
+async def test_gcp_and_azure_terraform_pass_checkov(tmp_path: Path) -> None:
+    """The smaller modules (Cloud Run, Container Apps), both in one checkov call: no failed check at all."""
+    root = write(tmp_path / "shop", SAMPLES["monorepo"])
+    components = stack.detect(root)
+    files = []
+    for provider in ("gcp", "azure"):
+        config = parse(f"project: {{name: shop}}\ninfrastructure: {{path: infra-{provider}}}\n"
+                       f"deployment: {{provider: {provider}, region: westeurope}}\n")
+        plan = render.render(config, components, ["terraform"])
+        assert [f.path for f in plan.files] == [f"infra-{provider}/main.tf"] and not plan.unsatisfied
+        files += plan.files
+    findings, runs = await validate(files)
+    assert {r.name: (r.status, r.files) for r in runs} == {"parse": ("ok", 2), "checkov": ("ok", 2)}
+    assert findings == []
+    assert "google_cloud_run_v2_service" in files[0].content and "azurerm_container_app" in files[1].content

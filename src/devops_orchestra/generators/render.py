@@ -355,12 +355,17 @@ def terraform(config: OrchestraConfig, components: list[Component], plan: Plan) 
     """AWS: ECR repositories (KMS, immutable tags, scan on push), plus ECS Fargate when a service runs on ECS."""
     pairs = services_of(config, components)
     base = PurePosixPath(config.infrastructure.path if config.infrastructure else "infra")
-    if config.deployment.provider != "aws":
+    provider = config.deployment.provider
+    if provider in ("gcp", "azure"):  # the smaller modules: Cloud Run, Container Apps
+        plan.files.append(Rendered("terraform", (base / "main.tf").as_posix(), template(
+            f"terraform/{provider}.tf.j2", project=namespace(config), region=config.deployment.region,
+            services=[s for s, _ in pairs])))
+        return
+    if provider != "aws":
         plan.unsatisfied.append(Unsatisfied(
-            rule_id="pipeline:terraform", title=f"No Terraform module for {config.deployment.provider}",
-            paths=[base.as_posix()],
-            reason=f"This version writes Terraform for AWS only; {config.deployment.provider} (Cloud Run, Container "
-                   "Apps) is not generated yet."))
+            rule_id="pipeline:terraform", title="No Terraform for a custom provider", paths=[base.as_posix()],
+            reason="deployment.provider is custom: the Terraform templates cover AWS, GCP (Cloud Run) and Azure "
+                   "(Container Apps). Set the provider, or write the infrastructure by hand."))
         return
     ecs = [s for s, _ in pairs if s.runtime == "ecs"]
     context = {"project": namespace(config), "region": config.deployment.region, "ecs": bool(ecs),
