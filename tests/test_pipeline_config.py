@@ -64,6 +64,9 @@ def test_the_whole_documented_shape_loads() -> None:
     ("rollback:\n  threshold:\n    duration: five minutes\n", ["line 3", "rollback.threshold.duration"]),
     ("deployment:\n  services:\n    - name: a\n      depends_on: [b]\n", ["depends on unknown service", "'b'"]),
     ("- just\n- a list\n", ["must be a mapping"]),
+    ("infrastructure:\n  path: ../../etc\n", ["line 2", "infrastructure.path"]),
+    ("deployment:\n  region: 'eu-west-1\n  x: y'\n", ["line 2", "deployment.region"]),
+    ("project:\n  name: 'a: b'\n", ["line 2", "project.name"]),
     ("project: [unclosed\n", ["not valid YAML"]),
 ])
 def test_mistakes_name_the_key_and_line(text: str, expected: list[str]) -> None:

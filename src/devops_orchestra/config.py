@@ -7,15 +7,26 @@ agent and is only checked to be a mapping here.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from devops_orchestra.errors import OrchestraError
 
 CONFIG_NAME = "devops_orchestra.yaml"
+
+
+def _inside_repository(path: str) -> str:
+    parts = path.split("/")
+    if path.startswith("/") or ".." in parts or not re.fullmatch(r"[\w.@/-]+", path):
+        raise ValueError(f"{path!r} must be a relative path inside the repository (no leading /, no ..)")
+    return path
+
+
+RelativePath = Annotated[str, AfterValidator(_inside_repository)]
 
 
 class ConfigError(OrchestraError):
@@ -27,7 +38,7 @@ class _Section(BaseModel):
 
 
 class Project(_Section):
-    name: str | None = None
+    name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][\w.-]*$", max_length=60)
     language: str | None = None
     framework: str | None = None
     repo: str | None = None
@@ -57,14 +68,14 @@ class Service(_Section):
     port: int = Field(default=8080, ge=1, le=65535)
     env: list[EnvVar] = Field(default_factory=list)
     depends_on: list[str] = Field(default_factory=list)
-    path: str | None = Field(default=None, description="The component's directory, relative to the root.")
+    path: RelativePath | None = Field(default=None, description="The component's directory, relative to the root.")
 
 
 class Deployment(_Section):
     type: Literal["cloud", "on-premise", "hybrid"] = "cloud"
     provider: Literal["aws", "gcp", "azure", "custom"] = "aws"
     strategy: Literal["blue-green", "canary", "rolling"] = "rolling"
-    region: str = "us-east-1"
+    region: str = Field(default="us-east-1", pattern=r"^[a-z0-9-]+$")
     services: list[Service] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -81,7 +92,7 @@ class Deployment(_Section):
 
 class Infrastructure(_Section):
     tool: Literal["terraform", "cloudformation", "ansible"] = "terraform"
-    path: str = "infra"
+    path: RelativePath = "infra"
 
 
 class Secrets(_Section):

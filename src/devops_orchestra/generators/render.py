@@ -225,7 +225,7 @@ def kubernetes(config: OrchestraConfig, components: list[Component], plan: Plan)
         writable = ["/app/.next/cache"] if c.framework == "nextjs" else []
         path = f"k8s/{waves[s.name]:02d}-{s.name}.yaml"
         plan.files.append(Rendered("kubernetes", path, template(
-            "k8s-service.yaml.j2", s=s, project=config.project.name, namespace=ns, wave=waves[s.name],
+            "k8s-service.yaml.j2", s=s, project=ns, namespace=ns, wave=waves[s.name],
             strategy=config.deployment.strategy, replicas=2, image=f"{image_registry}/{s.name}:0.1.0",
             env=env, secret_name=f"{ns}-secrets", writable=writable, ports=ports, dependents=dependents,
             public=not dependents, wait_image=WAIT_IMAGE, analysis=analysis(config, s.name),
