@@ -89,18 +89,22 @@ async def test_the_linters_reject_a_broken_set() -> None:
     assert any(f.severity.value in ("high", "critical") for f in findings)
 
 
-async def test_gcp_and_azure_terraform_pass_checkov(tmp_path: Path) -> None:
-    """The smaller modules (Cloud Run, Container Apps), both in one checkov call: no failed check at all."""
+async def test_eks_gcp_and_azure_terraform_pass_checkov(tmp_path: Path) -> None:
+    """EKS for kubernetes services on AWS, Cloud Run, Container Apps, in one checkov call: no failed check at all."""
     root = write(tmp_path / "shop", SAMPLES["monorepo"])
     components = stack.detect(root)
     files = []
-    for provider in ("gcp", "azure"):
+    for provider in ("aws", "gcp", "azure"):
         config = parse(f"project: {{name: shop}}\ninfrastructure: {{path: infra-{provider}}}\n"
                        f"deployment: {{provider: {provider}, region: westeurope}}\n")
         plan = render.render(config, components, ["terraform"])
-        assert [f.path for f in plan.files] == [f"infra-{provider}/main.tf"] and not plan.unsatisfied
+        assert not plan.unsatisfied
         files += plan.files
+    aws = [f"infra-aws/{n}.tf" for n in ("versions", "variables", "main", "outputs", "eks")]
+    assert [f.path for f in files] == [*aws, "infra-gcp/main.tf", "infra-azure/main.tf"]
     findings, runs = await validate(files)
-    assert {r.name: (r.status, r.files) for r in runs} == {"parse": ("ok", 2), "checkov": ("ok", 2)}
+    assert {r.name: (r.status, r.files) for r in runs} == {"parse": ("ok", 7), "checkov": ("ok", 7)}
     assert findings == []
-    assert "google_cloud_run_v2_service" in files[0].content and "azurerm_container_app" in files[1].content
+    contents = "".join(f.content for f in files)
+    for resource in ("aws_eks_cluster", "google_cloud_run_v2_service", "azurerm_container_app"):
+        assert f'resource "{resource}"' in contents

@@ -39,8 +39,7 @@ def default_artifacts(root: Path, config: cfg.OrchestraConfig, components: list[
         chosen.append("kubernetes")
     if any(c.datastores for c in components) or len(components) > 1:
         chosen.append("compose")
-    if (config.infrastructure and config.infrastructure.tool == "terraform" and config.deployment.provider == "aws") \
-            or "ecs" in runtimes:
+    if (config.infrastructure and config.infrastructure.tool == "terraform") or "ecs" in runtimes:
         chosen.append("terraform")
     if config.observability.enabled and "prometheus" in config.observability.tools:
         chosen.append("observability")

@@ -368,9 +368,10 @@ def terraform(config: OrchestraConfig, components: list[Component], plan: Plan) 
                    "(Container Apps). Set the provider, or write the infrastructure by hand."))
         return
     ecs = [s for s, _ in pairs if s.runtime == "ecs"]
-    context = {"project": namespace(config), "region": config.deployment.region, "ecs": bool(ecs),
-               "services": ecs or [s for s, _ in pairs]}
-    for name in ("versions", "variables", "main", "outputs"):
+    eks = any(s.runtime == "kubernetes" for s, _ in pairs)
+    context = {"project": namespace(config), "region": config.deployment.region, "ecs": bool(ecs), "eks": eks,
+               "services": [s for s, _ in pairs if s.runtime in ("ecs", "kubernetes")]}
+    for name in ("versions", "variables", "main", "outputs") + (("eks",) if eks else ()):
         plan.files.append(Rendered("terraform", (base / f"{name}.tf").as_posix(),
                                    template(f"terraform/{name}.tf.j2", **context)))
     if ecs:
@@ -379,9 +380,9 @@ def terraform(config: OrchestraConfig, components: list[Component], plan: Plan) 
             paths=[(base / "main.tf").as_posix()],
             reason="The security groups are attached to the ECS services through for_each references "
                    "(aws_security_group.service[each.key]), which checkov's resource graph does not follow."))
-    else:
-        plan.notes.append("Terraform: ECR repositories only; the Kubernetes cluster (EKS) the manifests deploy to "
-                          "is expected to exist already.")
+    if not ecs and not eks:
+        plan.notes.append("Terraform: ECR repositories only; services on ec2, lambda or cloudrun runtimes get no "
+                          "AWS compute from the templates.")
 
 
 RENDERERS = {"github-actions": github_actions, "kubernetes": kubernetes, "compose": compose,
