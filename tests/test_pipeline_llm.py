@@ -16,7 +16,7 @@ from tests.pipeline_samples import RUST
 DRAFT = """Here it is:
 ```dockerfile
 FROM rust:1.83.0-slim-bookworm AS build
-WORKDIR /src
+WORKDIR src
 COPY Cargo.toml ./
 COPY src ./src
 RUN cargo build --release
@@ -73,7 +73,8 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[FakeMessagesApi]]:
 
 @pytest.mark.scanners
 async def test_drafted_dockerfile_goes_through_the_same_validation(tmp_path: Path, api: type[FakeMessagesApi]) -> None:
-    report = await generate(write(tmp_path / "svc", RUST), "run", display_path=".")
+    root = write(tmp_path / "svc", RUST)
+    report = await generate(root, "run", display_path=".", write=True)
     [request] = api.requests
     assert request["path"] == "/v1/messages" and request["key"] in ("test-key", "Bearer test-key")
     prompt = request["body"]["messages"][0]["content"]  # type: ignore[index]
@@ -82,9 +83,14 @@ async def test_drafted_dockerfile_goes_through_the_same_validation(tmp_path: Pat
     assert report.files[0].content == DRAFT.split("```dockerfile\n")[1].split("```")[0]
     assert "drafted by" in report.notes[0]
     assert {r.name: r.status for r in report.linters} == {"parse": "ok", "checkov": "ok", "hadolint": "ok"}
-    # The draft has no HEALTHCHECK: the linters say so, as they would for a template.
-    assert "checkov:CKV_DOCKER_2" in {f.rule_id for f in report.findings}
-    assert report.files[0].lint
+    # The draft has no HEALTHCHECK and a relative WORKDIR: the linters say so, as they would for a template,
+    # and a file with a high result is not written.
+    rules = {f.rule_id: f.severity.value for f in report.findings}
+    assert "checkov:CKV_DOCKER_2" in rules and rules["hadolint:DL3000"] == "high"
+    assert not report.clean and report.files[0].lint
+    assert [f.status for f in report.files] == ["not-written", "written"]
+    assert not (root / "Dockerfile").exists() and (root / ".dockerignore").is_file()
+    assert "Not written because high or critical lint results remain: Dockerfile." in report.notes
 
 
 async def test_a_failing_api_is_a_listed_reason_not_a_crash(tmp_path: Path, api: type[FakeMessagesApi]) -> None:
