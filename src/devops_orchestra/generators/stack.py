@@ -11,7 +11,9 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from devops_orchestra.models import _Model
 
 Language = Literal["python", "node", "go", "java"]
 
@@ -41,7 +43,7 @@ DATASTORES = {
 }
 
 
-class Component(BaseModel):
+class Component(_Model):
     name: str = Field(description="DNS-safe service name.")
     path: str = Field(description="Directory relative to the root ('.' for the root).")
     language: str

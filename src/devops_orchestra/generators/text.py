@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from devops_orchestra.generators.model import GeneratedArtifacts
 
+LINT_LINES = 5  # per file in the text; the structured result has them all
+
 
 def as_text(report: GeneratedArtifacts, contents: bool = False) -> str:
     """Counts, each file with its status and remaining lint results, what stays unmet and why.
@@ -17,7 +19,9 @@ def as_text(report: GeneratedArtifacts, contents: bool = False) -> str:
              f"(critical {s.critical}, high {s.high}, medium {s.medium}, low {s.low})."]
     for f in report.files:
         lines.append(f"- {f.path} [{f.status}]")
-        lines += [f"    {line}" for line in f.lint]
+        lines += [f"    {line}" for line in f.lint[:LINT_LINES]]
+        if len(f.lint) > LINT_LINES:
+            lines.append(f"    ... {len(f.lint) - LINT_LINES} more in the structured result")
         if f.diff:
             lines += [f"    {d}" for d in f.diff.rstrip("\n").splitlines()]
     lines += [f"Unmet {u.rule_id} ({', '.join(u.paths)}): {u.reason}" for u in report.unsatisfied]
