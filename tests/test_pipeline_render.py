@@ -158,3 +158,17 @@ def test_compose_and_alert_rules(tmp_path: Path) -> None:
     assert by_alert["RollbackErrorRate"]["for"] == "3m" and by_alert["RollbackErrorRate"]["expr"].endswith("> 2")
     [gap] = plan.unsatisfied
     assert gap.rule_id == "pipeline:alert" and "saturation" in gap.reason
+
+
+def test_cloud_run_canary_and_gcp_registry(tmp_path: Path) -> None:
+    """Cloud Run: a tagged revision without traffic, then 10%; images go where the GCP Terraform's registry is."""
+    root = write(tmp_path / "svc", FLASK)
+    config = parse("project: {name: shop}\ndeployment:\n  provider: gcp\n  region: europe-west1\n  strategy: canary\n"
+                   "  services: [{name: api, port: 8000, runtime: cloudrun}]\n")
+    [wf] = render.render(config, stack.detect(root), ["github-actions"]).files
+    doc = yaml.safe_load(wf.content)
+    assert doc["env"]["REGISTRY"] == "europe-west1-docker.pkg.dev/${{ secrets.GCP_PROJECT_ID }}/shop"
+    runs = [s.get("run", "") for s in doc["jobs"]["deploy"]["steps"]]
+    assert any("--no-traffic --tag canary" in r for r in runs)
+    assert any("update-traffic api --to-tags canary=10" in r for r in runs)
+    assert doc["jobs"]["deploy"]["permissions"] == {"contents": "read", "id-token": "write"}

@@ -211,7 +211,13 @@ def kubernetes(config: OrchestraConfig, components: list[Component], plan: Plan)
     pairs = services_of(config, components)
     ns = namespace(config)
     plan.files.append(Rendered("kubernetes", "k8s/00-namespace.yaml",
-                               template("k8s-namespace.yaml.j2", namespace=ns, project=config.project.name)))
+                               template("k8s-namespace.yaml.j2", namespace=ns, project=ns)))
+    if config.deployment.strategy != "rolling":
+        plan.notes.append(f"kubernetes: the {config.deployment.strategy} rollout is an Argo Rollouts resource; the "
+                          "cluster needs the Argo Rollouts controller (and Prometheus for the analysis).")
+    if any(c.datastores for _, c in pairs):
+        plan.notes.append("kubernetes: the NetworkPolicies allow egress only to DNS and the services listed in "
+                          "depends_on; add an egress rule for databases outside the namespace.")
     ports = {s.name: s.port for s, _ in pairs}
     waves: dict[str, int] = {}
     secret_keys = set(config.secrets.keys)

@@ -126,6 +126,8 @@ def _python(d: Path, name: str, rel: str) -> Component:
         module = f"{wsgi.parent.name}.wsgi" if wsgi else "config.wsgi"
         c.start = (["gunicorn", "--bind", "0.0.0.0:8000", f"{module}:application"] if has("gunicorn")
                    else ["python", "manage.py", "runserver", "0.0.0.0:8000"])
+        c.notes.append("Django: migrations and collectstatic are not run by the image; run them as a release "
+                       "step (a Kubernetes Job or a CI step) before the new version takes traffic.")
     elif has("fastapi"):
         c.framework = "fastapi"
         target = _app_object(d, "FastAPI")
