@@ -172,3 +172,17 @@ def test_cloud_run_canary_and_gcp_registry(tmp_path: Path) -> None:
     assert any("--no-traffic --tag canary" in r for r in runs)
     assert any("update-traffic api --to-tags canary=10" in r for r in runs)
     assert doc["jobs"]["deploy"]["permissions"] == {"contents": "read", "id-token": "write"}
+
+
+def test_chatops_notifies_slack_about_the_deploy(tmp_path: Path) -> None:
+    root = write(tmp_path / "svc", FLASK)
+    config = parse("chatops: {enabled: true, platform: slack, channel: '#deploys', notify_on: [failure, deploy]}\n")
+    [wf] = render.render(config, stack.detect(root), ["github-actions"]).files
+    notify = yaml.safe_load(wf.content)["jobs"]["notify"]
+    assert notify["needs"] == ["deploy"] and notify["permissions"] == {}
+    conditions = [s["if"] for s in notify["steps"]]
+    assert conditions == ["needs.deploy.result == 'failure'", "needs.deploy.result == 'success'"]
+    assert all(s["with"]["webhook"] == "${{ secrets.SLACK_WEBHOOK_URL }}" for s in notify["steps"])
+    teams = render.render(parse("chatops: {enabled: true, platform: teams}\n"), stack.detect(root), ["github-actions"])
+    assert "notify" not in yaml.safe_load(teams.files[0].content)["jobs"]
+    assert teams.unsatisfied[0].rule_id == "pipeline:chatops"

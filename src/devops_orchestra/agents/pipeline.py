@@ -49,7 +49,12 @@ def default_artifacts(root: Path, config: cfg.OrchestraConfig, components: list[
 def config_for(root: Path, components: list[stack.Component]) -> tuple[cfg.OrchestraConfig, bool]:
     """(the configuration, whether it came from devops_orchestra.yaml)."""
     loaded = cfg.load(root)
-    return (loaded, True) if loaded else (render.infer_config(root, components), False)
+    if loaded is None:
+        return render.infer_config(root, components), False
+    if loaded.project.name is None:  # the name every resource carries: the directory's, as init_config infers
+        loaded = loaded.model_copy(update={"project": loaded.project.model_copy(
+            update={"name": stack.dns_name(root.name)})})
+    return loaded, True
 
 
 def components_of(root: Path) -> list[stack.Component]:

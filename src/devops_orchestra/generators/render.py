@@ -42,7 +42,9 @@ ACTIONS = {
     "gcp_auth": "google-github-actions/auth@v2.1.7",
     "setup_gcloud": "google-github-actions/setup-gcloud@v2.1.2",
     "azure_login": "azure/login@v2.2.0",
+    "slack": "slackapi/slack-github-action@v2.0.0",
 }
+CHATOPS_EVENTS = {"failure": "failure", "success": "success", "deploy": "success", "cancelled": "cancelled"}
 LOCKFILES = {"npm": "package-lock.json", "yarn": "yarn.lock", "pnpm": "pnpm-lock.yaml"}
 INSTALL = {"npm": "npm ci", "yarn": "yarn install --frozen-lockfile", "pnpm": "pnpm install --frozen-lockfile"}
 
@@ -167,7 +169,24 @@ def github_actions(config: OrchestraConfig, components: list[Component], plan: P
         project=config.project.name, provider=config.deployment.provider, region=config.deployment.region,
         strategy=config.deployment.strategy, runtime=runtime, registry=registry(config, ci=True),
         namespace=namespace(config), lockfile=LOCKFILES, install=INSTALL, uv_version=UV_VERSION,
-        poetry_version=POETRY_VERSION, orchestra_version=__version__)))
+        poetry_version=POETRY_VERSION, orchestra_version=__version__, chatops=chatops(config, plan))))
+
+
+def chatops(config: OrchestraConfig, plan: Plan) -> dict[str, Any] | None:
+    """A Slack message per chatops.notify_on event about the deploy job; other platforms are listed as unmet."""
+    c = config.chatops
+    if not c.enabled:
+        return None
+    if (c.platform or "slack").lower() != "slack":
+        plan.unsatisfied.append(Unsatisfied(
+            rule_id="pipeline:chatops", title=f"No notification template for {c.platform}", paths=[GHA_PATH],
+            reason=f"chatops.platform {c.platform!r}: the workflow notifies Slack only; add your own step."))
+        return None
+    results = list(dict.fromkeys(CHATOPS_EVENTS[e] for e in (c.notify_on or ["failure"]) if e in CHATOPS_EVENTS))
+    unknown = sorted(set(c.notify_on) - set(CHATOPS_EVENTS))
+    if unknown:
+        plan.notes.append(f"chatops.notify_on {unknown}: no such deploy outcome; known: {', '.join(CHATOPS_EVENTS)}.")
+    return {"channel": c.channel, "results": results} if results else None
 
 
 GHA_PATH = ".github/workflows/ci.yml"
