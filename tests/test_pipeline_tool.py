@@ -17,6 +17,13 @@ from tests.pipeline_samples import EXPRESS_NPM, FLASK, GO, RUST
 pytestmark = pytest.mark.scanners
 
 
+@pytest.fixture(autouse=True)
+def cold_checkov(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No warm checkov per server here: its import (2 CPU s at full priority) would crowd the other worker's
+    timing-sensitive scanner tests; generation then runs checkov at the polite priority."""
+    monkeypatch.setenv("DEVOPS_ORCHESTRA_WARM_CHECKOV", "0")
+
+
 async def test_tools_are_listed_lean() -> None:
     async with Client(create_server([Path.cwd()])) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
