@@ -39,3 +39,9 @@ def no_real_osv(monkeypatch: pytest.MonkeyPatch) -> None:
     """The deps scanner never reaches the real OSV API from a test: a closed local port answers at once."""
     monkeypatch.setenv("DEVOPS_ORCHESTRA_OSV_URL", "http://127.0.0.1:9")
     monkeypatch.delenv("DEVOPS_ORCHESTRA_OSV_DB", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def polite_linters(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pipeline agent's linters yield the CPU to scanner tests with short timeouts on the other worker."""
+    monkeypatch.setenv("DEVOPS_ORCHESTRA_LINT_NICE", "10")

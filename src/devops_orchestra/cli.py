@@ -99,6 +99,19 @@ def _parser() -> argparse.ArgumentParser:
     compare.set_defaults(handler=_compare)
 
     _add_sql_parser(sub)
+    generate = sub.add_parser("generate", help="generate Dockerfiles, CI and deploy manifests, validated by linters")
+    generate.add_argument("path", nargs="?", default=".", type=Path)
+    generate.add_argument("--artifacts", default=None,
+                          help="comma-separated subset of dockerfile,github-actions,gitlab-ci,kubernetes,terraform,"
+                               "observability,compose (default: all that fit)")
+    generate.add_argument("--write", action="store_true", help="write the files into the repository")
+    generate.add_argument("--overwrite", action="store_true", help="with --write: replace existing files")
+    generate.add_argument("--format", choices=["text", "json"], default="text")
+    generate.set_defaults(handler=_generate)
+
+    init = sub.add_parser("init", help="write devops_orchestra.yaml inferred from the repository")
+    init.add_argument("path", nargs="?", default=".", type=Path)
+    init.set_defaults(handler=_init)
 
     tools = sub.add_parser("tools", help="the scanners: install the pinned versions, or show what is there")
     tools.add_argument("action", choices=["install", "status"])
@@ -346,4 +359,36 @@ def _sql(args: argparse.Namespace) -> int:
     print(report.model_dump_json(indent=2, exclude_none=True) if args.format == "json" else full_text(report), end="")
     if args.fail_on and any(f.severity.rank >= Severity(args.fail_on).rank for f in report.findings):
         return 1
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from devops_orchestra.agents.pipeline import ARTIFACTS, recorded_generate
+    from devops_orchestra.store import open_store
+    from devops_orchestra.workspace import Roots
+
+    artifacts = [a.strip() for a in args.artifacts.split(",")] if args.artifacts else None
+    unknown = set(artifacts or []) - set(ARTIFACTS)
+    if unknown:
+        print(f"devops-orchestra: unknown artifact(s) {', '.join(sorted(unknown))}; choose from {', '.join(ARTIFACTS)}",
+              file=sys.stderr)
+        return 2
+    root = Roots([Path("/")]).resolve(str(args.path.absolute()))
+    report = asyncio.run(recorded_generate(open_store(), root, display_path=str(args.path),
+                                           artifacts=artifacts, write=args.write, overwrite=args.overwrite))
+    if args.format == "json":
+        print(report.model_dump_json(indent=2, exclude_none=True))
+    else:
+        from devops_orchestra.generators.text import as_text
+
+        print(as_text(report, contents=not args.write))
+    return 0 if report.clean else 1
+
+
+def _init(args: argparse.Namespace) -> int:
+    from devops_orchestra.agents.pipeline import init_config
+    from devops_orchestra.workspace import Roots
+
+    target, _ = init_config(Roots([Path("/")]).resolve(str(args.path.absolute())))
+    print(f"wrote {target}")
     return 0

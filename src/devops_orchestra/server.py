@@ -14,6 +14,7 @@ from devops_orchestra.scanners.checkov_warm import WarmCheckov
 from devops_orchestra.state import AppState
 from devops_orchestra.store import open_store
 from devops_orchestra.tools import compliance, dora, history, prompts, review, security
+from devops_orchestra.tools import pipeline as pipeline_tools
 from devops_orchestra.tools import sql as sql_tools
 from devops_orchestra.workspace import Roots
 
@@ -21,7 +22,8 @@ INSTRUCTIONS = (
     "DevOps agents for the repository open in the IDE. security_scan finds vulnerabilities, secrets and "
     "infrastructure misconfigurations with file, line, severity and the fix; scan_history and compare_runs "
     "show earlier runs and what changed; compliance_check maps findings and repository checks to SOC 2, HIPAA "
-    "and PCI DSS controls; dora_metrics measures delivery from git history;"
+    "and PCI DSS controls; dora_metrics measures delivery from git history; generate_pipeline writes validated "
+    "Dockerfiles, CI, Kubernetes and Terraform;"
     " sql_analysis checks SQL: migration safety (locks, rewrites, breaking changes), queries and injection."
 )
 
@@ -52,6 +54,7 @@ def create_server(roots: list[Path]) -> MCPServer[AppState]:
     compliance.register(server)
     dora.register(server)
     sql_tools.register(server)
+    pipeline_tools.register(server)
     review.register(server)
     prompts.register(server)
     return server

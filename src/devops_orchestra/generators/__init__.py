@@ -1,0 +1,1 @@
+"""Artifact templates, rendering and validation with real linters; never imports mcp."""
