@@ -65,7 +65,8 @@ def test_mcp_inspector_cli_lists_and_calls_the_tool() -> None:
     listed = subprocess.run([*base, "--method", "tools/list"], capture_output=True, text=True, timeout=300)
     assert listed.returncode == 0, listed.stderr[-2000:]
     tools = json.loads(listed.stdout)["tools"]
-    assert {"security_scan", "scan_history", "compare_runs", "verify_fix"} == {t["name"] for t in tools}
+    assert {"security_scan", "scan_history", "compare_runs", "verify_fix",
+            "architecture_analysis"} == {t["name"] for t in tools}
     called = subprocess.run(
         [*base, "--method", "tools/call", "--tool-name", "security_scan",
          "--tool-args-json", json.dumps({"path": "api", "scanners": ["bandit"]})],

@@ -13,13 +13,14 @@ from devops_orchestra.cache import ScanCache
 from devops_orchestra.scanners.checkov_warm import WarmCheckov
 from devops_orchestra.state import AppState
 from devops_orchestra.store import open_store
-from devops_orchestra.tools import history, security
+from devops_orchestra.tools import architecture, history, security
 from devops_orchestra.workspace import Roots
 
 INSTRUCTIONS = (
     "DevOps agents for the repository open in the IDE. security_scan finds vulnerabilities, secrets and "
     "infrastructure misconfigurations with file, line, severity and the fix; scan_history and compare_runs "
-    "show earlier runs and what changed."
+    "show earlier runs and what changed. architecture_analysis maps the system (components, data stores, "
+    "infrastructure, import graph) with findings and Mermaid diagrams."
 )
 
 
@@ -46,5 +47,6 @@ def create_server(roots: list[Path]) -> MCPServer[AppState]:
     )
     security.register(server)
     history.register(server)
+    architecture.register(server)
     return server
 

@@ -1,0 +1,1 @@
+"""Our own in-process analyses: stack, infrastructure, import graph, complexity, diagrams."""
