@@ -88,7 +88,7 @@ def assemble(
     for ep in entry_points:
         comp = owner(ep.path)
         if comp and len(comp.entry_points) < MAX_ENTRY_POINTS and ep.path not in tests:
-            label = f"{ep.path}:{ep.line}" + (f" ({ep.name})" if ep.name else "")
+            label = f"{ep.path}:{ep.line}" + (f" ({ep.name or ep.command})" if ep.name or ep.command else "")
             comp.entry_points.append(label)
     for df in infra.infra.dockerfiles:
         comp = _dockerfile_target(df.path, df.copies_from, by_root) or owner(df.path)

@@ -167,7 +167,7 @@ def _compose(rel: str, text: str) -> list[ComposeService]:
         if isinstance(env, list):
             env = dict(str(e).partition("=")[::2] for e in env)
         out.append(ComposeService(
-            file=rel, name=str(name), line=_line_of(text, f"{name}:"), image=_str(body.get("image")),
+            file=rel, name=str(name), line=_key_line(text, str(name)), image=_str(body.get("image")),
             build=(PurePosixPath(rel).parent / str(context)).as_posix() if context is not None else None,
             ports=[p for p in (_container_port(x) for x in body.get("ports") or []) if p],
             depends_on=sorted({*map(str, depends), *links}),
@@ -284,6 +284,12 @@ def _terraform(rel: str, text: str, out: InfraFacts) -> None:
             out.infra.serverless.append(ServerlessFunction(
                 path=rel, name=resource.name, handler=_unquote(str(body.get("handler", ""))) or None,
                 runtime=_unquote(str(body.get("runtime", ""))) or None, framework="terraform"))
+
+
+def _key_line(text: str, key: str) -> int:
+    """The line of an indented YAML mapping key (a compose service name)."""
+    m = re.search(rf"^[ \t]+{re.escape(key)}:[ \t]*(#.*)?$", text, re.MULTILINE)
+    return text.count("\n", 0, m.start()) + 1 if m else 1
 
 
 def _unquote(value: str) -> str:

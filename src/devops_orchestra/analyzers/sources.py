@@ -160,7 +160,7 @@ _JS_IMPORT = re.compile(
 def _js_imports(text: str) -> list[Import]:
     out = []
     for m in _JS_IMPORT.finditer(text):
-        line = text.count("\n", 0, m.start(2) if m[1] else m.start()) + 1
+        line = text.count("\n", 0, m.start(2)) + 1
         out.append(Import(m[2], line, top_level=not m[1]))  # a dynamic import() loads lazily
     return out
 
