@@ -110,3 +110,18 @@ def test_malformed_layer_config_is_a_warning(tmp_path: Path) -> None:
     assert rules is not None and [n for n, _ in rules.layers] == ["core"]
     assert len(warnings) == 2 and "layers.api" in warnings[0] and "forbid" in warnings[1]
     assert load_rules(tmp_path / "nowhere") == (None, [])
+
+
+def test_test_code_imports_read_by_line_match_the_ast() -> None:
+    """Test files skip the AST; what the line reader finds there must be what the AST finds."""
+    from devops_orchestra.analyzers.sources import python_imports_by_line
+
+    source = ("import os, sys as system\nfrom . import a\nfrom ..pkg.mod import (\n    x,\n    y as z,\n)\n"
+              "from m import *  # noqa\ntry:\n    import fast\nexcept ImportError:\n    fast = None\n"
+              "def f():\n    from pkg import lazy\n")
+    by_ast = analyse("pkg/mod.py", "python", source).imports
+    by_line = python_imports_by_line(source)
+    assert [(i.spec, i.line, i.level, i.names) for i in by_line] == [(i.spec, i.line, i.level, i.names)
+                                                                     for i in by_ast]
+    assert [i.top_level for i in by_line] == [True, True, True, True, True, False, False]  # indented: lazy
+    assert analyse("tests/test_x.py", "python", source, is_test=True).imports == by_line

@@ -61,10 +61,14 @@ def analyse(rel: str, language: str | None, text: str, is_test: bool = False) ->
         return facts
     if not is_test:
         facts.health_endpoint = bool(_HEALTH.search(text))
+    if not is_test and any(hint in text for hint in _PORT_HINTS):
         facts.ports = [(int(m[m.lastindex or 1]), text.count("\n", 0, m.start()) + 1) for m in _PORT.finditer(text)
                        if 0 < int(m[m.lastindex or 1]) < 65536]
-    if language == "python":
-        _python(facts, text, measure=not is_test)
+    if language == "python" and is_test:
+        facts.imports = python_imports_by_line(text)  # two thirds of a big project's Python can be tests
+        facts.main_line = 1 if PurePosixPath(rel).name == "__main__.py" else None
+    elif language == "python":
+        _python(facts, text)
     else:
         if language in ("javascript", "typescript"):
             facts.imports = _js_imports(text)
@@ -86,6 +90,7 @@ _HEALTH = re.compile(r"""["'`](?:/[\w./-]*)?/(?:health|healthz|healthcheck|ready
                      r"""|ping)/?["'`]|actuator/health""")
 _PORT = re.compile(r"""\.listen\(\s*(\d{2,5})\b|\bport\s*=\s*(\d{2,5})\b|"""
                    r"""ListenAndServe(?:TLS)?\(\s*"[^"]*:(\d{2,5})"|\.Run\(\s*"[^"]*:(\d{2,5})"|server\.port\s*[=:]\s*(\d{2,5})""")
+_PORT_HINTS = (".listen(", "port=", "port =", "ListenAndServe", ".Run(", "server.port")
 CONNECTION = re.compile(
     r"""\b(?:jdbc:)?(postgres(?:ql)?|mysql|mariadb|redis|rediss|amqps?|mongodb(?:\+srv)?|kafka|s3)://"""
     r"""(?:[^@\s/'"]*@)?([A-Za-z0-9_.-]+)"""
@@ -93,12 +98,19 @@ CONNECTION = re.compile(
 
 
 def connections(text: str) -> list[tuple[str, str, int]]:
-    if "://" not in text:
-        return []
-    return [(m[1].lower(), m[2], text.count("\n", 0, m.start()) + 1) for m in CONNECTION.finditer(text)]
+    """(scheme, host, line) of each data store URL; only the text around each `://` is matched."""
+    out = []
+    at = text.find("://")
+    while at >= 0:
+        start = max(0, at - 16)
+        m = CONNECTION.search(text, start, at + 260)
+        if m and m.start() <= at:
+            out.append((m[1].lower(), m[2], text.count("\n", 0, m.start()) + 1))
+        at = text.find("://", at + 3)
+    return out
 
 
-def _python(facts: FileFacts, text: str, measure: bool) -> None:
+def _python(facts: FileFacts, text: str) -> None:
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError) as exc:
@@ -110,8 +122,6 @@ def _python(facts: FileFacts, text: str, measure: bool) -> None:
             facts.main_line = node.lineno
     if PurePosixPath(facts.rel).name == "__main__.py":
         facts.main_line = facts.main_line or 1
-    if not measure:
-        return
     from radon.visitors import ComplexityVisitor  # lazy: only when there is Python to measure
 
     visitor = ComplexityVisitor.from_ast(tree)
@@ -143,6 +153,28 @@ def _python_imports(body: list[ast.stmt], out: list[Import], *, top_level: bool)
         elif isinstance(node, ast.Try):
             for block in (node.body, node.orelse, node.finalbody, *(h.body for h in node.handlers)):
                 _python_imports(block, out, top_level=top_level)
+
+
+_PY_IMPORT = re.compile(
+    r"^([ \t]*)(?:from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^#\n]*)|import[ \t]+([^#\n]+))", re.MULTILINE
+)
+
+
+def python_imports_by_line(text: str) -> list[Import]:
+    """Import statements read line by line, for test code, where the graph needs edges but no AST.
+
+    Indented imports count as not run at import time; an `import` line inside a string would count too.
+    """
+    out = []
+    for m in _PY_IMPORT.finditer(text):
+        line = text.count("\n", 0, m.start()) + 1
+        top = not m[1]
+        if m[5] is not None:
+            out += [Import(n.split()[0], line, top) for n in m[5].split(",") if n.strip()]
+        else:
+            names = tuple(n.split()[0] for n in m[4].strip("()\n \\").replace("\n", ",").split(",") if n.split())
+            out.append(Import(m[3], line, top, len(m[2]), names))
+    return out
 
 
 def _is_main_guard(test: ast.expr) -> bool:
