@@ -28,6 +28,7 @@ test: setup
 bench: setup
 	$(BIN)/python bench/security_scan.py
 	$(BIN)/python bench/scan_memory.py
+	$(BIN)/python bench/architecture.py
 
 clean:
 	rm -rf $(VENV)

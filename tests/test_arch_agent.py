@@ -77,6 +77,7 @@ async def test_findings_name_file_and_line(payments: ArchitectureReport) -> None
     }
     by_rule = {f.rule_id: f for f in payments.findings}
     assert "app.api.routes -> app.domain.model -> app.api.routes" in by_rule["arch:import-cycle"].message
+    assert payments.imports.cycles == [["app.api.routes", "app.domain.model", "app.api.routes"]]
     assert "sk_live" not in (by_rule["arch:secret-in-config"].location.snippet or "")
     assert by_rule["arch:shared-database"].message.startswith("billing-svc, orders all use the PostgreSQL database")
     assert all(f.scanner == "architecture" for f in payments.findings)
@@ -105,6 +106,7 @@ async def test_diagrams_show_components_stores_and_infrastructure(payments: Arch
     packages = payments.diagrams.packages
     assert 'p_orders_app_api["orders/app/api"]' in packages
     assert "p_orders_app_api -->|1| p_orders_app_domain" in packages
+    assert "orders/tests" not in packages  # test code imports everything: left out of the package view
 
 
 async def test_vulnshop(example: Path) -> None:

@@ -163,8 +163,8 @@ def _build(inventory: Inventory, got: _Collected, display_path: str, run_id: str
     ]
     findings.sort(key=rank_key)
 
-    summary = graph.summary()
-    summary.cycles = graph.cycles()
+    summary = graph.summary(tests)
+    summary.cycles = [[graph.names[n] for n in cycle] for cycle in graph.cycles()]
     cut: dict[str, int] = {}
 
     def limit(name: str, items: list[T]) -> list[T]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -60,7 +60,8 @@ class Graph:
         out = [_shortest_cycle(c, adjacency) for c in _strongly_connected(adjacency) if len(c) > 1]
         return sorted(out, key=lambda c: (len(c), c))[:MAX_CYCLES]
 
-    def summary(self) -> ImportGraph:
+    def summary(self, tests: Collection[str] = ()) -> ImportGraph:
+        """tests: files left out of the package view (they import everything and nothing imports them)."""
         fan_in: Counter[str] = Counter()
         fan_out: Counter[str] = Counter()
         for src, dst in self.edges:
@@ -72,7 +73,7 @@ class Graph:
             return ModuleStat(module=self.names[node], path=node.rstrip("/"), fan_in=fan_in[node],
                               fan_out=fan_out[node], lines=self.lines.get(node, 0))
 
-        packages, package_edges = self.packages()
+        packages, package_edges = self.packages(set(tests))
         return ImportGraph(
             modules=len(self.names),
             internal_imports=sum(len(e.imports) for e in self.edges.values()),
@@ -83,20 +84,21 @@ class Graph:
             most_depending=[stat(n) for n, _ in fan_out.most_common(TOP_MODULES)],
         )
 
-    def packages(self) -> tuple[list[str], list[PackageEdge]]:
+    def packages(self, tests: set[str]) -> tuple[list[str], list[PackageEdge]]:
         """Modules collapsed to directories, as deep as still fits MAX_PACKAGES nodes."""
+        names = [n for n in self.names if n not in tests]
         depth = 1
         while depth < 8:
-            deeper = {self.package_of(n, depth + 1) for n in self.names}
-            if len(deeper) > MAX_PACKAGES or deeper == {self.package_of(n, depth) for n in self.names}:
+            deeper = {self.package_of(n, depth + 1) for n in names}
+            if len(deeper) > MAX_PACKAGES or deeper == {self.package_of(n, depth) for n in names}:
                 break
             depth += 1
         counts: Counter[tuple[str, str]] = Counter()
         for (src, dst), edge in self.edges.items():
             a, b = self.package_of(src, depth), self.package_of(dst, depth)
-            if a != b:
+            if a != b and src not in tests and dst not in tests:
                 counts[(a, b)] += len(edge.imports)
-        nodes = sorted({self.package_of(n, depth) for n in self.names})
+        nodes = sorted({self.package_of(n, depth) for n in names})
         if len(nodes) > MAX_PACKAGES:  # even the top level is too wide: keep the most connected
             weight: Counter[str] = Counter()
             for (a, b), n in counts.items():
