@@ -79,8 +79,8 @@ def bench(tree: Path, runs: int, store: Path) -> dict[str, Any]:
            "cpu_s": round(statistics.median(r["cpu_s"] for r in results), 2),
            "peak_mb": round(max(r["peak_mb"] for r in results), 1)}
     print(f"{row['tree']:<22} {row['lines']:>8} lines {row['files']:>6} files  wall {row['wall_s']:>6.2f} s  "
-          f"analysis {row['analysis_s']:>6.2f} s  CPU {row['cpu_s']:>6.2f} s  peak {row['peak_mb']:>6.1f} MB  {row['modules']} modules, "
-          f"{row['components']} components, {row['findings']} findings", flush=True)
+          f"analysis {row['analysis_s']:>6.2f} s  CPU {row['cpu_s']:>6.2f} s  peak {row['peak_mb']:>6.1f} MB  "
+          f"{row['modules']} modules, {row['components']} components, {row['findings']} findings", flush=True)
     return row
 
 
