@@ -35,7 +35,7 @@ from devops_orchestra.analyzers.model import (
 from devops_orchestra.analyzers.sources import FileFacts, analyse
 from devops_orchestra.analyzers.stack import WEB_FRAMEWORKS, frameworks, is_manifest, read_manifests
 from devops_orchestra.models import AgentReport, Finding, Location, Remediation, ScanScope, Severity
-from devops_orchestra.scanners.base import SourceLines, make_finding
+from devops_orchestra.scanners.base import SourceLines, fingerprint, make_finding
 from devops_orchestra.store import Store
 from devops_orchestra.workspace import Inventory, build_inventory
 
@@ -391,7 +391,8 @@ def _ci_findings(infra: InfraFacts, facts: list[FileFacts]) -> list[Finding]:
     if infra.infra.ci or not any(f.language in ("python", "javascript", "typescript", "go", "java") for f in facts):
         return []
     return [Finding(
-        id="arch-no-ci", rule_id="arch:no-ci", scanner="architecture", category="process", severity=Severity.medium,
+        id=fingerprint("arch:no-ci", ".", ""), rule_id="arch:no-ci", scanner="architecture", category="process",
+        severity=Severity.medium,
         confidence="high", title="No CI configuration",
         message="No GitHub Actions, GitLab CI, Jenkins, CircleCI, Azure Pipelines, Travis, Bitbucket or Drone "
                 "configuration was found: nothing builds and tests every change.",

@@ -182,6 +182,17 @@ def _compose_and_kubernetes(infra: InfraFacts, by_root: dict[str, Component], ad
     by_name = {c.name: c for c in by_root.values()}
     by_dir_name = {PurePosixPath(c.path).name: c for c in by_root.values() if c.path}
     store_services: dict[str, tuple[str, str]] = {}
+
+    def unit(found: Component | None, name: str, kind: str, ports: list[int], images: list[str]) -> Component:
+        """The component a compose service or workload is (a new one when it has no code here)."""
+        if found is None:
+            found = by_name[name] = Component(name=name, path="", kinds=[])
+            extra.append(found)
+        found.kinds = sorted({*found.kinds, kind})
+        found.ports += ports
+        found.images += images
+        return found
+
     for svc in infra.infra.compose_services:
         hit = stores.from_image(svc.image) if svc.image else None
         if hit:
@@ -192,16 +203,8 @@ def _compose_and_kubernetes(infra: InfraFacts, by_root: dict[str, Component], ad
             continue
         build = (svc.build or "").removeprefix("./").rstrip("/")
         comp = by_root.get("" if build == "." else build) if svc.build is not None else None
-        if comp is None:
-            comp = by_name.get(svc.name) or by_dir_name.get(svc.name)
-        if comp is None:
-            comp = Component(name=svc.name, path="", kinds=[])
-            extra.append(comp)
-            by_name[svc.name] = comp
-        comp.kinds = sorted({*comp.kinds, "compose"})
-        comp.ports += svc.ports
-        if svc.image:
-            comp.images.append(svc.image)
+        comp = unit(comp or by_name.get(svc.name) or by_dir_name.get(svc.name), svc.name, "compose", svc.ports,
+                    [svc.image] if svc.image else [])
         for dep in svc.depends_on:
             if dep in store_services:
                 name, kind = store_services[dep]
@@ -222,13 +225,7 @@ def _compose_and_kubernetes(infra: InfraFacts, by_root: dict[str, Component], ad
             add_store(*hit, f"{obj.path}:{obj.line} {obj.kind} {obj.name} ({obj.images[0]})", obj.name)
             continue
         image_name = obj.images[0].split("@")[0].rsplit("/", 1)[-1].split(":")[0]
-        comp = by_name.get(obj.name) or by_dir_name.get(image_name) or by_name.get(image_name) \
+        found = by_name.get(obj.name) or by_dir_name.get(image_name) or by_name.get(image_name) \
             or by_dir_name.get(obj.name)
-        if comp is None:
-            comp = Component(name=obj.name, path="", kinds=[])
-            extra.append(comp)
-            by_name[obj.name] = comp
-        comp.kinds = sorted({*comp.kinds, "kubernetes"})
-        comp.ports += obj.ports
-        comp.images += obj.images
+        unit(found, obj.name, "kubernetes", obj.ports, obj.images)
     return extra
