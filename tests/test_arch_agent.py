@@ -138,3 +138,24 @@ async def test_empty_and_broken_trees_do_not_crash(tmp_path: Path) -> None:
     assert [w.split(":")[0] for w in broken.warnings] == ["app.py", "package.json", "infra/x.tf",
                                                           "devops_orchestra.yaml"]
     assert broken.warnings[0].startswith("app.py:1: Python syntax error")
+
+
+async def test_serverless_functions_and_kubernetes_workloads_are_components(tmp_path: Path) -> None:
+    """Units with no manifest of their own: each function and each workload, a data store image is a store."""
+    write(tmp_path, {
+        "functions/serverless.yml": "provider: {name: aws, runtime: python3.12}\nfunctions:\n"
+                                    "  resize: {handler: handler.resize}\n  notify: {handler: handler.notify}\n",
+        "functions/handler.py": "def resize(event, context):\n    return event\n",
+        "deploy/app.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: gateway}\nspec:\n  template:\n"
+                           "    spec:\n      containers: [{name: g, image: nginx:1.27, ports: [{containerPort: 80}]}]\n"
+                           "---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: cache}\nspec:\n"
+                           "  template:\n    spec:\n      containers: [{name: r, image: redis:7}]\n",
+    })
+    report = await architecture_analysis(tmp_path)
+    comps = {c.name: (c.path, c.kinds, c.language, c.ports, c.entry_points) for c in report.components}
+    assert comps == {
+        "resize": ("functions", ["serverless"], "python", [], ["handler.resize"]),
+        "notify": ("functions", ["serverless"], "python", [], ["handler.notify"]),
+        "gateway": ("", ["kubernetes"], None, [80], []),
+    }
+    assert [(d.name, d.host) for d in report.data_stores] == [("Redis", "cache")]

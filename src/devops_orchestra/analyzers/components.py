@@ -155,8 +155,6 @@ def _roots(stack: Stack, infra: InfraFacts, facts: list[FileFacts]) -> dict[str,
             key = "" if parent == "." else parent
             if not any(key == r or key.startswith(r + "/") or r == "" for r in manifest_dirs):
                 add(f.rel, "go main")
-    for fn in infra.infra.serverless:
-        add(fn.path, "serverless")
     return roots
 
 
@@ -228,4 +226,14 @@ def _compose_and_kubernetes(infra: InfraFacts, by_root: dict[str, Component], ad
         found = by_name.get(obj.name) or by_dir_name.get(image_name) or by_name.get(image_name) \
             or by_dir_name.get(obj.name)
         unit(found, obj.name, "kubernetes", obj.ports, obj.images)
+    for fn in infra.infra.serverless:
+        comp = unit(by_name.get(fn.name), fn.name, "serverless", [], [])
+        parent = PurePosixPath(fn.path).parent.as_posix()
+        comp.path = comp.path or ("" if parent == "." else parent)
+        comp.language = comp.language or _RUNTIMES.get((fn.runtime or "").rstrip("0123456789.x"))
+        if fn.handler and fn.handler not in comp.entry_points:
+            comp.entry_points.append(fn.handler)
     return extra
+
+
+_RUNTIMES = {"python": "python", "nodejs": "javascript", "go": "go", "provided.al": "go", "java": "java"}
