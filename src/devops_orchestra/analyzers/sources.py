@@ -113,7 +113,7 @@ def connections(text: str) -> list[tuple[str, str, int]]:
 def _python(facts: FileFacts, text: str) -> None:
     try:
         tree = ast.parse(text)
-    except (SyntaxError, ValueError) as exc:
+    except (SyntaxError, ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
         facts.error = f"{facts.rel}:{getattr(exc, 'lineno', 1) or 1}: Python syntax error: {getattr(exc, 'msg', exc)}"
         return
     _python_imports(tree.body, facts.imports, top_level=True)
@@ -124,7 +124,11 @@ def _python(facts: FileFacts, text: str) -> None:
         facts.main_line = facts.main_line or 1
     from radon.visitors import ComplexityVisitor  # lazy: only when there is Python to measure
 
-    visitor = ComplexityVisitor.from_ast(tree)
+    try:
+        visitor = ComplexityVisitor.from_ast(tree)
+    except RecursionError:
+        facts.error = f"{facts.rel}: complexity not measured (nested too deeply)"
+        return
     blocks = [*visitor.functions, *(m for c in visitor.classes for m in c.methods)]
     facts.functions = len(blocks)
     facts.hotspots = [
