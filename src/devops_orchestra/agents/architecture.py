@@ -8,6 +8,7 @@ import asyncio
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import ClassVar, TypeVar
 
@@ -99,13 +100,15 @@ async def recorded_architecture_analysis(store: Store, target: Path, *, display_
     )
 
 
+@dataclass
 class _Collected:
-    def __init__(self) -> None:
-        self.facts: list[FileFacts] = []
-        self.manifests: list[tuple[str, str]] = []
-        self.infra: list[tuple[str, str, bool]] = []
-        self.secrets: list[ConfigSecret] = []
-        self.warnings: list[str] = []
+    """What one pass over the files keeps: per-file facts, and the text of the few files parsed later."""
+
+    facts: list[FileFacts] = field(default_factory=list)
+    manifests: list[tuple[str, str]] = field(default_factory=list)  # (path, text)
+    infra: list[tuple[str, str, bool]] = field(default_factory=list)  # (path, text, looks like Kubernetes)
+    secrets: list[ConfigSecret] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _read_all(inventory: Inventory) -> _Collected:
