@@ -39,7 +39,8 @@ def full_text(report: ArchitectureReport) -> str:
         ratio = f", test ratio {c.test_ratio}" if c.test_ratio else ""
         bits = [c.language or "-", ", ".join(c.frameworks), ", ".join(f":{p}" for p in c.ports),
                 f"{c.lines} lines, {c.test_files} test files{ratio}"]
-        out.append(f"  {c.name:<24} {c.path or '(' + ', '.join(c.kinds) + ')':<24} " + " · ".join(b for b in bits if b))
+        where = c.path or ("." if c.files else f"({', '.join(c.kinds)})")
+        out.append(f"  {c.name:<24} {where:<24} " + " · ".join(b for b in bits if b))
         if c.data_stores:
             out.append(f"  {'':<24} uses {', '.join(c.data_stores)}")
     if report.data_stores:

@@ -111,7 +111,7 @@ def assemble(
     for s in sightings:
         store(s.store, s.kind, s.evidence, s.host)
         comp = owner(s.path)
-        if comp and s.path not in tests:
+        if comp and s.used and s.path not in tests:
             usages.append(Usage(comp.name, s.store, s.kind, s.host, s.path, s.line))
 
     extra = _compose_and_kubernetes(infra, by_root, store, usages)
@@ -135,7 +135,7 @@ def _roots(stack: Stack, infra: InfraFacts, facts: list[FileFacts]) -> dict[str,
     roots: dict[str, set[str]] = defaultdict(set)
 
     def add(rel: str, why: str) -> None:
-        if not is_test_path(rel) and "examples/" not in rel and not rel.startswith("docs/"):
+        if not is_test_path(rel):
             parent = PurePosixPath(rel).parent.as_posix()
             roots["" if parent == "." else parent].add(why)
 
@@ -149,11 +149,12 @@ def _roots(stack: Stack, infra: InfraFacts, facts: list[FileFacts]) -> dict[str,
             roots[target].add("dockerfile")
         else:
             add(df.path, "dockerfile")
+    go_modules = {"" if d == "." else d for d in stack.go_modules.values()}
     for f in facts:
-        if f.language == "go" and f.main_line:
+        if f.language == "go" and f.main_line:  # a main package outside a Go module is a unit of its own
             parent = PurePosixPath(f.rel).parent.as_posix()
             key = "" if parent == "." else parent
-            if not any(key == r or key.startswith(r + "/") or r == "" for r in manifest_dirs):
+            if not any(key == r or key.startswith(r + "/") or r == "" for r in go_modules):
                 add(f.rel, "go main")
     return roots
 

@@ -20,7 +20,7 @@ _ASSIGNMENT = re.compile(
 )
 _K8S_NAME = re.compile(rf"""^\s*-?\s*name:\s*["']?(?P<key>{_KEY}(?:[_.-][\w.-]*)?)["']?\s*$""", re.IGNORECASE)
 _K8S_VALUE = re.compile(r"""^\s*value:\s*(?P<value>.+?)\s*$""")
-_URL_PASSWORD = re.compile(r"""\b[a-z][a-z0-9+.-]*://[^:@/\s'"]+:(?P<value>[^@/\s'"]+)@""", re.IGNORECASE)
+_URL_PASSWORD = re.compile(r"""\b[a-z][a-z0-9+.-]*://[^:@/\s'"]*:(?P<value>[^@/\s'"]+)@""", re.IGNORECASE)
 _PRIVATE_KEY = re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----")
 _PLACEHOLDER = re.compile(r"""^(\$\{?|\{\{|%\(|<|\*+$|x+$|changeme|change-me|todo|none|null|true|false|~|var\.|"""
                           r"""local\.|data\.|module\.|\[|\{|secretKeyRef|valueFrom)""", re.IGNORECASE)
@@ -66,5 +66,11 @@ def find_secrets(rel: str, text: str) -> list[ConfigSecret]:
 
 
 def _literal(value: str) -> bool:
+    """A value that looks like a credential: one word with a digit or a symbol, or a long one.
+
+    A plain word (`critical`, `enabled`) or a sentence is a setting or a description, not a secret.
+    """
     value = value.strip().strip("\"'`").strip()
-    return len(value) >= 4 and not _PLACEHOLDER.match(value) and not value.startswith("$")
+    if len(value) < 4 or _PLACEHOLDER.match(value) or value.startswith("$") or any(c.isspace() for c in value):
+        return False
+    return len(value) >= 16 or not value.isalpha()

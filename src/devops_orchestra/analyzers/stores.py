@@ -86,6 +86,7 @@ class Sighting:
     path: str
     line: int = 1
     host: str | None = None
+    used: bool = True  # False: infrastructure that provides the store, not code that talks to it
 
 
 def from_dependency(dep: Dependency) -> Sighting | None:
@@ -119,4 +120,4 @@ def from_terraform(rtype: str, body: dict[str, object], path: str, line: int) ->
         hit = _ENGINES.get(engine) or next((v for k, v in _ENGINES.items() if engine.startswith(k)), hit)
     if hit is None:
         return None
-    return Sighting(*hit, f"{path}:{line} {rtype}", path, line)
+    return Sighting(*hit, f"{path}:{line} {rtype}", path, line, used=False)
