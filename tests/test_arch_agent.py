@@ -53,6 +53,7 @@ async def test_components_are_merged_from_manifests_dockerfiles_and_compose(paym
     assert orders.dockerfile == "orders/Dockerfile" and set(orders.kinds) == {"manifest", "dockerfile", "compose"}
     assert orders.entry_points == ["orders/app/main.py:13", "orders/Dockerfile:1 (uvicorn app.main:app)"]
     assert orders.test_files == 1 and orders.test_ratio is not None
+    assert orders.health_checks == ["orders/app/main.py: health route"] and billing.health_checks == []
     assert (billing.language, billing.frameworks, billing.ports, billing.dockerfile) == (
         "javascript", ["Express"], [3000], None)
     assert billing.data_stores == ["PostgreSQL", "Stripe"]
@@ -169,3 +170,16 @@ def test_config_secrets_are_credentials_not_settings() -> None:
             "password_min_length: 12\nredis: redis://:s3cr3t@cache:6379/0\n# password: hunter2\n")
     assert [(s.line, s.kind) for s in find_secrets("app.yaml", text)] == [
         (1, "credential"), (5, "credential"), (7, "url password")]
+
+
+async def test_a_kubernetes_probe_counts_as_a_health_check(tmp_path: Path) -> None:
+    app = {"api/requirements.txt": "flask==3.0.3\n", "api/app.py": "from flask import Flask\napp = Flask(__name__)\n"}
+    write(tmp_path, app)
+    assert "arch:no-health-endpoint" in {f.rule_id for f in (await architecture_analysis(tmp_path)).findings}
+    write(tmp_path, {"k8s/api.yaml": (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api}\nspec:\n  template:\n    spec:\n"
+        "      containers:\n        - name: api\n          image: shop/api:3\n"
+        "          livenessProbe: {httpGet: {path: /livez, port: 5000}}\n")})
+    report = await architecture_analysis(tmp_path)
+    assert "arch:no-health-endpoint" not in {f.rule_id for f in report.findings}
+    assert report.components[0].health_checks == ["k8s/api.yaml: livenessProbe /livez"]

@@ -25,6 +25,7 @@ services:
       DATABASE_URL: postgres://app@db:5432/app
   db:
     image: postgres:16
+    healthcheck: {test: ["CMD", "pg_isready"]}
   cache:
     image: redis:7-alpine
 """
@@ -40,6 +41,8 @@ spec:
         - name: api
           image: registry.example.com/shop/api:1.4
           ports: [{containerPort: 8000}]
+          readinessProbe: {httpGet: {path: /readyz, port: 8000}}
+          livenessProbe: {tcpSocket: {port: 8000}}
 ---
 apiVersion: batch/v1
 kind: CronJob
@@ -101,8 +104,10 @@ def test_every_kind_of_infrastructure_is_read() -> None:
     assert services["api"].depends_on == ["cache", "db"] and services["db"].image == "postgres:16"
     assert services["db"].line == 8
     assert [(k.kind, k.name, k.namespace, k.line, k.ports) for k in inf.kubernetes] == [
-        ("Deployment", "api", "shop", 1, [8000]), ("CronJob", "nightly", None, 12, [])]
+        ("Deployment", "api", "shop", 1, [8000]), ("CronJob", "nightly", None, 14, [])]
     assert inf.kubernetes[1].images == ["shop/report:2"]
+    assert inf.kubernetes[0].probes == ["livenessProbe command/tcp", "readinessProbe /readyz"]
+    assert services["db"].healthcheck and not services["api"].healthcheck
     assert [(c.name, c.version) for c in inf.helm_charts] == [("shop", "0.4.2")]
     assert [(t.provider, t.type, t.name, t.line) for t in inf.terraform] == [
         ("aws", "aws_s3_bucket", "exports", 3), ("google", "google_sql_database_instance", "main", 7),

@@ -159,7 +159,7 @@ def _build(inventory: Inventory, got: _Collected, display_path: str, run_id: str
         *_cycle_findings(graph, source),
         *_layer_findings(graph, rules, source),
         *_god_modules(graph, got.facts, tests, source),
-        *_component_findings(assembly, got.facts, infra, tests, stack.manifests, source),
+        *_component_findings(assembly, stack.manifests, source),
         *_shared_databases(assembly, source),
         *_secret_findings(got.secrets, source),
         *_ci_findings(infra, got.facts),
@@ -306,16 +306,12 @@ def _god_modules(graph: Graph, facts: list[FileFacts], tests: set[str], source: 
     return out
 
 
-def _component_findings(assembly: Assembly, facts: list[FileFacts], infra: InfraFacts, tests: set[str],
-                        manifests: list[Manifest], source: SourceLines) -> list[Finding]:
-    health = {f.rel for f in facts if f.health_endpoint and f.rel not in tests}
-    checked = {d.path for d in infra.infra.dockerfiles if d.healthcheck}
+def _component_findings(assembly: Assembly, manifests: list[Manifest], source: SourceLines) -> list[Finding]:
     out = []
     for c in assembly.components:
         if not c.kinds or (c.path == "" and not {"manifest", "dockerfile", "go main"} & set(c.kinds)):
             continue  # compose or k8s units with no code here
         where = _component_file(c, manifests)
-        inside = c.path + "/" if c.path else ""
         if c.lines >= NO_TESTS_MIN_LINES and c.test_files == 0:
             out.append(_finding(
                 "no-tests", category="testing", severity=Severity.medium, title=f"Component {c.name} has no tests",
@@ -324,13 +320,13 @@ def _component_findings(assembly: Assembly, facts: list[FileFacts], infra: Infra
                 fix="Add tests beside the code (tests/, *_test.go, *.test.ts) and run them in CI.",
             ))
         serves = bool(WEB_FRAMEWORKS & set(c.frameworks))
-        if serves and not any(r.startswith(inside) for r in health) and c.dockerfile not in checked:
+        if serves and not c.health_checks:
             out.append(_finding(
                 "no-health-endpoint", category="operability", severity=Severity.low,
                 title=f"Component {c.name} has no health endpoint",
-                message=f"{c.name} serves HTTP ({', '.join(sorted(WEB_FRAMEWORKS & set(c.frameworks)))}) but no route "
-                        "like /health, /healthz or /ready was found and its Dockerfile has no HEALTHCHECK: an "
-                        "orchestrator cannot tell a hung instance from a working one.",
+                message=f"{c.name} serves HTTP ({', '.join(sorted(WEB_FRAMEWORKS & set(c.frameworks)))}) but has no "
+                        "route like /health, /healthz or /ready, no Dockerfile HEALTHCHECK, compose healthcheck "
+                        "or Kubernetes probe: an orchestrator cannot tell a hung instance from a working one.",
                 path=where, line=1, source=source, context=c.name, confidence="medium",
                 fix="Add a cheap GET /healthz (liveness) and /readyz (checks its database) and point the "
                     "Kubernetes probes or a Dockerfile HEALTHCHECK at them.",

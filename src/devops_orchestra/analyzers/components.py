@@ -96,6 +96,11 @@ def assemble(
             comp.dockerfile = df.path
             comp.ports += df.ports
             comp.images += df.base_images
+            comp.health_checks += [f"{df.path}: HEALTHCHECK"] if df.healthcheck else []
+    for f in facts:
+        comp = owner(f.rel) if f.health_endpoint and f.rel not in tests else None
+        if comp and len(comp.health_checks) < 3:
+            comp.health_checks.append(f"{f.rel}: health route")
 
     usages: list[Usage] = []
     found: dict[str, DataStore] = {}
@@ -182,7 +187,8 @@ def _compose_and_kubernetes(infra: InfraFacts, by_root: dict[str, Component], ad
     by_dir_name = {PurePosixPath(c.path).name: c for c in by_root.values() if c.path}
     store_services: dict[str, tuple[str, str]] = {}
 
-    def unit(found: Component | None, name: str, kind: str, ports: list[int], images: list[str]) -> Component:
+    def unit(found: Component | None, name: str, kind: str, ports: list[int], images: list[str],
+             health: list[str]) -> Component:
         """The component a compose service or workload is (a new one when it has no code here)."""
         if found is None:
             found = by_name[name] = Component(name=name, path="", kinds=[])
@@ -190,6 +196,7 @@ def _compose_and_kubernetes(infra: InfraFacts, by_root: dict[str, Component], ad
         found.kinds = sorted({*found.kinds, kind})
         found.ports += ports
         found.images += images
+        found.health_checks += health
         return found
 
     for svc in infra.infra.compose_services:
@@ -203,7 +210,7 @@ def _compose_and_kubernetes(infra: InfraFacts, by_root: dict[str, Component], ad
         build = (svc.build or "").removeprefix("./").rstrip("/")
         comp = by_root.get("" if build == "." else build) if svc.build is not None else None
         comp = unit(comp or by_name.get(svc.name) or by_dir_name.get(svc.name), svc.name, "compose", svc.ports,
-                    [svc.image] if svc.image else [])
+                    [svc.image] if svc.image else [], [f"{svc.file}: healthcheck"] if svc.healthcheck else [])
         for dep in svc.depends_on:
             if dep in store_services:
                 name, kind = store_services[dep]
@@ -226,9 +233,9 @@ def _compose_and_kubernetes(infra: InfraFacts, by_root: dict[str, Component], ad
         image_name = obj.images[0].split("@")[0].rsplit("/", 1)[-1].split(":")[0]
         found = by_name.get(obj.name) or by_dir_name.get(image_name) or by_name.get(image_name) \
             or by_dir_name.get(obj.name)
-        unit(found, obj.name, "kubernetes", obj.ports, obj.images)
+        unit(found, obj.name, "kubernetes", obj.ports, obj.images, [f"{obj.path}: {p}" for p in obj.probes])
     for fn in infra.infra.serverless:
-        comp = unit(by_name.get(fn.name), fn.name, "serverless", [], [])
+        comp = unit(by_name.get(fn.name), fn.name, "serverless", [], [], [])
         parent = PurePosixPath(fn.path).parent.as_posix()
         comp.path = comp.path or ("" if parent == "." else parent)
         comp.language = comp.language or _RUNTIMES.get((fn.runtime or "").rstrip("0123456789.x"))

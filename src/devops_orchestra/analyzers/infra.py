@@ -34,6 +34,7 @@ _CI_FILES = {
     "azure-pipelines.yml": "Azure Pipelines", ".travis.yml": "Travis CI", "bitbucket-pipelines.yml":
     "Bitbucket Pipelines", ".drone.yml": "Drone", ".buildkite/pipeline.yml": "Buildkite",
 }
+_PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
 _COMPOSE = re.compile(r"^(docker-)?compose(\.[\w-]+)?\.ya?ml$")
 
 
@@ -171,6 +172,7 @@ def _compose(rel: str, text: str) -> list[ComposeService]:
             build=(PurePosixPath(rel).parent / str(context)).as_posix() if context is not None else None,
             ports=[p for p in (_container_port(x) for x in body.get("ports") or []) if p],
             depends_on=sorted({*map(str, depends), *links}),
+            healthcheck=bool(_dict(body.get("healthcheck"))) and not _dict(body.get("healthcheck")).get("disable"),
             environment={str(k): str(v) for k, v in env.items() if v is not None} if isinstance(env, dict) else {},
         ))
     return out
@@ -199,7 +201,9 @@ def _kubernetes(rel: str, text: str) -> list[KubeObject]:
                      if isinstance(p, dict) and isinstance(p.get("port"), int)]
         out.append(KubeObject(path=rel, line=line, kind=doc["kind"], name=str(meta.get("name", "?")),
                               namespace=_str(meta.get("namespace")),
-                              images=[str(c["image"]) for c in containers if c.get("image")], ports=ports))
+                              images=[str(c["image"]) for c in containers if c.get("image")], ports=ports,
+                              probes=[f"{key} {_dict(_dict(c[key]).get('httpGet')).get('path') or 'command/tcp'}"
+                                      for c in containers for key in _PROBES if isinstance(c.get(key), dict)]))
     return out
 
 

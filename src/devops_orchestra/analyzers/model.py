@@ -74,6 +74,8 @@ class Component(_Model):
     images: list[str] = Field(default_factory=list)
     depends_on: list[str] = Field(default_factory=list)
     data_stores: list[str] = Field(default_factory=list)
+    health_checks: list[str] = Field(default_factory=list,
+                                     description="Health routes, Dockerfile HEALTHCHECK, compose healthcheck, probes.")
     files: int = 0
     lines: int = 0
     test_files: int = 0
@@ -99,6 +101,7 @@ class ComposeService(_Model):
     build: str | None = None
     ports: list[int] = Field(default_factory=list)
     depends_on: list[str] = Field(default_factory=list)
+    healthcheck: bool = False
     environment: dict[str, str] = Field(default_factory=dict, description="Values as written (may be secrets).",
                                         exclude=True)
 
@@ -111,6 +114,7 @@ class KubeObject(_Model):
     namespace: str | None = None
     images: list[str] = Field(default_factory=list)
     ports: list[int] = Field(default_factory=list)
+    probes: list[str] = Field(default_factory=list, description="Liveness/readiness/startup probes (HTTP path).")
 
 
 class HelmChart(_Model):
