@@ -102,7 +102,8 @@ async def test_diagrams_show_components_stores_and_infrastructure(payments: Arch
     assert system.startswith("flowchart LR\n")
     for line in ('c_orders["orders<br/>python · FastAPI · :8000"]', 's_PostgreSQL[("PostgreSQL<br/>database")]',
                  's_Stripe{{"Stripe"}}', "c_billing_svc --> s_PostgreSQL", "c_orders --> s_PostgreSQL",
-                 "infra_compose -. runs .-> c_orders", 'infra_ci["CI: GitHub Actions"]'):
+                 "infra_compose -. runs .-> c_orders", "infra_docker -. builds .-> c_orders",
+                 'infra_ci["CI: GitHub Actions"]'):
         assert line in system
     packages = payments.diagrams.packages
     assert 'p_orders_app_api["orders/app/api"]' in packages

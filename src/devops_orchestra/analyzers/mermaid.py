@@ -47,6 +47,8 @@ def system_diagram(components: list[Component], stores: list[DataStore], infra: 
         for dep in c.depends_on:
             if dep in names:
                 out.append(f"  {_id('c', c.name)} -.-> {_id('c', dep)}")
+        if c.dockerfile and infra.dockerfiles:
+            out.append(f"  infra_docker -. builds .-> {_id('c', c.name)}")
         if "kubernetes" in c.kinds and infra.kubernetes:
             out.append(f"  infra_k8s -. deploys .-> {_id('c', c.name)}")
         if "compose" in c.kinds and infra.compose_services:
