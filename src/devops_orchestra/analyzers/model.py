@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Any
 
-from devops_orchestra.models import _Model
+from pydantic import ConfigDict, Field
+
+from devops_orchestra.models import _lean_schema, _Model
 
 
-class Where(_Model):
+def _leaner_schema(schema: dict[str, Any]) -> None:
+    """These models are output only and sit in the tool's schema on every turn: no defaults either."""
+    _lean_schema(schema)
+    for prop in schema.get("properties", {}).values():
+        prop.pop("default", None)
+
+
+class _Out(_Model):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_leaner_schema)
+
+
+class Where(_Out):
     """A place in the analysed tree that a fact comes from."""
 
     path: str
     line: int = 1
 
 
-class LanguageStat(_Model):
+class LanguageStat(_Out):
     language: str
     files: int
     lines: int = Field(description="Non-blank lines.")
@@ -22,7 +35,7 @@ class LanguageStat(_Model):
     test_lines: int = 0
 
 
-class Manifest(_Model):
+class Manifest(_Out):
     path: str
     kind: str = Field(description="requirements.txt, pyproject.toml, package.json, go.mod, pom.xml, ...")
     package_manager: str
@@ -30,14 +43,14 @@ class Manifest(_Model):
     dependencies: int = 0
 
 
-class Framework(_Model):
+class Framework(_Out):
     name: str
     version: str | None = Field(default=None, description="As pinned or constrained in the manifest.")
     language: str
     path: str = Field(description="Manifest or source file it was found in.")
 
 
-class EntryPoint(_Model):
+class EntryPoint(_Out):
     kind: str = Field(description="main guard, package script, console script, go main package, docker cmd, ...")
     path: str
     line: int = 1
@@ -45,7 +58,7 @@ class EntryPoint(_Model):
     command: str | None = None
 
 
-class Dependency(_Model):
+class Dependency(_Out):
     """A third-party package a manifest or an import names (used to find frameworks and data stores)."""
 
     name: str
@@ -54,7 +67,7 @@ class Dependency(_Model):
     where: Where
 
 
-class DataStore(_Model):
+class DataStore(_Out):
     name: str = Field(description="PostgreSQL, Redis, S3, Stripe, ...")
     kind: str = Field(description="database, cache, queue, object storage, search, external service")
     host: str | None = Field(default=None, description="Host or compose service, when config names one.")
@@ -62,7 +75,7 @@ class DataStore(_Model):
     used_by: list[str] = Field(default_factory=list, description="Component names.")
 
 
-class Component(_Model):
+class Component(_Out):
     name: str
     path: str = Field(description="Directory relative to root; '' for compose/k8s units with no code here.")
     kinds: list[str] = Field(description="Why it counts: manifest, dockerfile, go main, compose, kubernetes, ...")
@@ -83,7 +96,7 @@ class Component(_Model):
     test_ratio: float | None = Field(default=None, description="Test lines per code line.")
 
 
-class DockerfileInfo(_Model):
+class DockerfileInfo(_Out):
     path: str
     base_images: list[str]
     ports: list[int] = Field(default_factory=list)
@@ -93,7 +106,7 @@ class DockerfileInfo(_Model):
     copies_from: list[str] = Field(default_factory=list, description="Local sources of COPY/ADD.")
 
 
-class ComposeService(_Model):
+class ComposeService(_Out):
     file: str
     name: str
     line: int = 1
@@ -106,7 +119,7 @@ class ComposeService(_Model):
                                         exclude=True)
 
 
-class KubeObject(_Model):
+class KubeObject(_Out):
     path: str
     line: int = 1
     kind: str
@@ -117,13 +130,13 @@ class KubeObject(_Model):
     probes: list[str] = Field(default_factory=list, description="Liveness/readiness/startup probes (HTTP path).")
 
 
-class HelmChart(_Model):
+class HelmChart(_Out):
     path: str
     name: str
     version: str | None = None
 
 
-class TerraformResource(_Model):
+class TerraformResource(_Out):
     path: str
     line: int = 1
     provider: str
@@ -132,12 +145,12 @@ class TerraformResource(_Model):
     block: str = "resource"  # resource | data | module
 
 
-class CiSystem(_Model):
+class CiSystem(_Out):
     name: str
     paths: list[str]
 
 
-class ServerlessFunction(_Model):
+class ServerlessFunction(_Out):
     path: str
     name: str
     handler: str | None = None
@@ -145,7 +158,7 @@ class ServerlessFunction(_Model):
     framework: str  # serverless, aws-sam, terraform
 
 
-class Infrastructure(_Model):
+class Infrastructure(_Out):
     dockerfiles: list[DockerfileInfo] = Field(default_factory=list)
     compose_services: list[ComposeService] = Field(default_factory=list)
     kubernetes: list[KubeObject] = Field(default_factory=list)
@@ -157,7 +170,7 @@ class Infrastructure(_Model):
     ci: list[CiSystem] = Field(default_factory=list)
 
 
-class ModuleStat(_Model):
+class ModuleStat(_Out):
     module: str
     path: str
     fan_in: int = Field(description="Internal modules importing it.")
@@ -165,13 +178,13 @@ class ModuleStat(_Model):
     lines: int = 0
 
 
-class PackageEdge(_Model):
+class PackageEdge(_Out):
     source: str
     target: str
     imports: int
 
 
-class ImportGraph(_Model):
+class ImportGraph(_Out):
     modules: int = 0
     internal_imports: int = 0
     external_packages: int = 0
@@ -182,7 +195,7 @@ class ImportGraph(_Model):
     most_depending: list[ModuleStat] = Field(default_factory=list)
 
 
-class Hotspot(_Model):
+class Hotspot(_Out):
     path: str
     function: str
     line: int
@@ -190,6 +203,6 @@ class Hotspot(_Model):
     lines: int
 
 
-class Diagrams(_Model):
+class Diagrams(_Out):
     components: str = Field(description="Mermaid flowchart: components, data stores, services, infrastructure.")
     packages: str = Field(description="Mermaid flowchart of the internal package graph.")
