@@ -26,6 +26,7 @@ async def test_tool_is_listed_lean_with_output_schema(server) -> None:  # type: 
     assert {"components", "data_stores", "infrastructure", "imports", "diagrams", "findings"} <= set(
         tool.output_schema["properties"])
     assert tool.annotations.read_only_hint is True
+    assert len(json.dumps(tool.model_dump(mode="json", exclude_none=True))) < 15_000  # context on every turn
 
 
 async def test_analysis_is_structured_recorded_and_has_a_markdown_resource(server) -> None:  # type: ignore[no-untyped-def]
