@@ -125,3 +125,13 @@ def test_test_code_imports_read_by_line_match_the_ast() -> None:
                                                                      for i in by_ast]
     assert [i.top_level for i in by_line] == [True, True, True, True, True, False, False]  # indented: lazy
     assert analyse("tests/test_x.py", "python", source, is_test=True).imports == by_line
+
+
+def test_analysing_a_package_directory_itself_keeps_its_name() -> None:
+    """Pointed at shop/ (which has an __init__.py), `from shop.domain import orders` still resolves."""
+    inner = {rel.removeprefix("shop/"): text for rel, text in PY.items()}
+    facts = [analyse(rel, "python", text) for rel, text in inner.items()]
+    g = build_graph(facts, {}, base_name="shop")
+    assert g.names["domain/orders.py"] == "shop.domain.orders"
+    assert ("api/routes.py", "domain/orders.py") in g.edges
+    assert {d.name for d in g.external} == {"flask", "stripe"}

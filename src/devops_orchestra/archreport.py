@@ -34,7 +34,8 @@ def full_text(report: ArchitectureReport) -> str:
                                              for f in report.frameworks[:15]))
     if report.manifests:
         out.append("Manifests: " + ", ".join(f"{m.path} ({m.package_manager})" for m in report.manifests[:15]))
-    out += ["", "Components:"]
+    out += ["", "Components:" if report.components else
+            "Components: none (no manifest, Dockerfile, Go main package, compose service, workload or function)"]
     for c in report.components:
         ratio = f", test ratio {c.test_ratio}" if c.test_ratio else ""
         bits = [c.language or "-", ", ".join(c.frameworks), ", ".join(f":{p}" for p in c.ports),

@@ -140,7 +140,7 @@ def _build(inventory: Inventory, got: _Collected, display_path: str, run_id: str
     stack = read_manifests(base, got.manifests)
     infra = read_infra(got.infra)
     rules, rule_warnings = load_rules(base)
-    graph = build_graph(got.facts, stack.go_modules)
+    graph = build_graph(got.facts, stack.go_modules, base.name)
 
     fws = frameworks(stack.dependencies)
     declared = {fw.name for fw in fws}

@@ -111,11 +111,12 @@ class Graph:
         return nodes, edges
 
 
-def build_graph(facts: Iterable[FileFacts], go_modules: dict[str, str]) -> Graph:
+def build_graph(facts: Iterable[FileFacts], go_modules: dict[str, str], base_name: str = "") -> Graph:
+    """base_name: the analysed directory's name, the top package when it holds an `__init__.py` itself."""
     files = [f for f in facts if f.language in ("python", "javascript", "typescript", "go")]
     names: dict[str, str] = {}
     lines: dict[str, int] = {}
-    py_modules = _python_modules([f.rel for f in files if f.language == "python"])
+    py_modules = _python_modules([f.rel for f in files if f.language == "python"], base_name)
     by_module: dict[str, list[str]] = defaultdict(list)
     for rel, (module, _) in py_modules.items():
         by_module[module].append(rel)
@@ -147,9 +148,10 @@ def build_graph(facts: Iterable[FileFacts], go_modules: dict[str, str]) -> Graph
     return Graph(names=names, edges=edges, external=list(external.values()), lines=lines)
 
 
-def _python_modules(rels: list[str]) -> dict[str, tuple[str, str]]:
+def _python_modules(rels: list[str], base_name: str) -> dict[str, tuple[str, str]]:
     """rel -> (dotted module name, source root): the package chain is the run of `__init__.py` above."""
     present = set(rels)
+    inside_package = "__init__.py" in present and base_name.isidentifier()  # e.g. analysing networkx/ itself
     out: dict[str, tuple[str, str]] = {}
     for rel in rels:
         path = PurePosixPath(rel)
@@ -158,6 +160,8 @@ def _python_modules(rels: list[str]) -> dict[str, tuple[str, str]]:
         while str(folder) != "." and f"{folder.as_posix()}/__init__.py" in present:
             parts.insert(0, folder.name)
             folder = folder.parent
+        if inside_package and str(folder) == ".":
+            parts.insert(0, base_name)
         out[rel] = (".".join(parts) or path.parent.name or path.stem, folder.as_posix())
     return out
 
