@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from devops_orchestra.analyzers.lines import error_line, line_at, line_of
 from devops_orchestra.analyzers.model import (
     CiSystem,
     ComposeService,
@@ -94,7 +95,7 @@ def read_infra(files: list[tuple[str, str, bool]]) -> InfraFacts:
             line = mark.line + 1 if mark is not None else 1
             out.warnings.append(f"{rel}:{line}: not valid YAML ({getattr(exc, 'problem', None) or exc}); left out")
         except (ValueError, TypeError, AttributeError) as exc:
-            out.warnings.append(f"{rel}:{_error_line(exc)}: could not read it ({str(exc).splitlines()[0][:200]})")
+            out.warnings.append(f"{rel}:{error_line(exc)}: could not read it ({str(exc).splitlines()[0][:200]})")
     out.infra.ci = [CiSystem(name=n, paths=sorted(p)) for n, p in sorted(ci.items())]
     out.infra.kubernetes_by_kind = dict(Counter(k.kind for k in out.infra.kubernetes).most_common())
     out.infra.terraform_by_provider = dict(Counter(t.provider for t in out.infra.terraform).most_common())
@@ -272,7 +273,7 @@ def _terraform(rel: str, text: str, out: InfraFacts) -> None:
                 for rname, body in (named or {}).items():
                     rtype, rname = _unquote(rtype), _unquote(rname)
                     resource = TerraformResource(
-                        path=rel, line=_line_of(text, f'{block} "{rtype}" "{rname}"'),
+                        path=rel, line=line_of(text, f'{block} "{rtype}" "{rname}"'),
                         provider=rtype.split("_")[0], type=rtype, name=rname, block=block,
                     )
                     out.infra.terraform.append(resource)
@@ -281,7 +282,7 @@ def _terraform(rel: str, text: str, out: InfraFacts) -> None:
         for mname, body in entry.items():
             source = _unquote(str((body or {}).get("source", "")))
             out.infra.terraform.append(TerraformResource(
-                path=rel, line=_line_of(text, f'module "{_unquote(mname)}"'), provider="module",
+                path=rel, line=line_of(text, f'module "{_unquote(mname)}"'), provider="module",
                 type=source or "module", name=_unquote(mname), block="module"))
     for resource, body in out.terraform_bodies:
         if resource.type == "aws_lambda_function" and resource.path == rel:
@@ -293,7 +294,7 @@ def _terraform(rel: str, text: str, out: InfraFacts) -> None:
 def _key_line(text: str, key: str) -> int:
     """The line of an indented YAML mapping key (a compose service name)."""
     m = re.search(rf"^[ \t]+{re.escape(key)}:[ \t]*(#.*)?$", text, re.MULTILINE)
-    return text.count("\n", 0, m.start()) + 1 if m else 1
+    return line_at(text, m.start()) if m else 1
 
 
 def _unquote(value: str) -> str:
@@ -306,13 +307,3 @@ def _dict(value: object) -> dict[str, Any]:
 
 def _str(value: object) -> str | None:
     return str(value) if value is not None else None
-
-
-def _line_of(text: str, needle: str) -> int:
-    at = text.find(needle)
-    return text.count("\n", 0, at) + 1 if at >= 0 else 1
-
-
-def _error_line(exc: BaseException) -> int:
-    m = re.search(r"line (\d+)", str(exc))
-    return int(m[1]) if m else 1

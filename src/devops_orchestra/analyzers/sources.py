@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
+from devops_orchestra.analyzers.lines import line_at
+
 HOTSPOT_MIN_COMPLEXITY = 10  # functions below this are not worth naming (McCabe's own threshold)
 CODE_LANGUAGES = frozenset({"python", "javascript", "typescript", "go", "java"})
 
@@ -62,7 +64,7 @@ def analyse(rel: str, language: str | None, text: str, is_test: bool = False) ->
     if not is_test:
         facts.health_endpoint = bool(_HEALTH.search(text))
     if not is_test and any(hint in text for hint in _PORT_HINTS):
-        facts.ports = [(int(m[m.lastindex or 1]), text.count("\n", 0, m.start()) + 1) for m in _PORT.finditer(text)
+        facts.ports = [(int(m[m.lastindex or 1]), line_at(text, m.start())) for m in _PORT.finditer(text)
                        if 0 < int(m[m.lastindex or 1]) < 65536]
     if language == "python" and is_test:
         facts.imports = python_imports_by_line(text)  # two thirds of a big project's Python can be tests
@@ -76,7 +78,7 @@ def analyse(rel: str, language: str | None, text: str, is_test: bool = False) ->
             _go(facts, text)
         elif language == "java":
             m = _JAVA_MAIN.search(text)
-            facts.main_line = text.count("\n", 0, m.start()) + 1 if m else None
+            facts.main_line = line_at(text, m.start()) if m else None
         if not is_test:
             _lizard(facts, text)
     return facts
@@ -105,7 +107,7 @@ def connections(text: str) -> list[tuple[str, str, int]]:
         start = max(0, at - 16)
         m = CONNECTION.search(text, start, at + 260)
         if m and m.start() <= at:
-            out.append((m[1].lower(), m[2], text.count("\n", 0, m.start()) + 1))
+            out.append((m[1].lower(), m[2], line_at(text, m.start())))
         at = text.find("://", at + 3)
     return out
 
@@ -171,7 +173,7 @@ def python_imports_by_line(text: str) -> list[Import]:
     """
     out = []
     for m in _PY_IMPORT.finditer(text):
-        line = text.count("\n", 0, m.start()) + 1
+        line = line_at(text, m.start())
         top = not m[1]
         if m[5] is not None:
             out += [Import(n.split()[0], line, top) for n in m[5].split(",") if n.strip()]
@@ -196,7 +198,7 @@ _JS_IMPORT = re.compile(
 def _js_imports(text: str) -> list[Import]:
     out = []
     for m in _JS_IMPORT.finditer(text):
-        line = text.count("\n", 0, m.start(2)) + 1
+        line = line_at(text, m.start(2))
         out.append(Import(m[2], line, top_level=not m[1]))  # a dynamic import() loads lazily
     return out
 
@@ -213,14 +215,14 @@ def _go(facts: FileFacts, text: str) -> None:
     m = _GO_PACKAGE.search(text)
     facts.go_package = m[1] if m else None
     for block in _GO_IMPORT_BLOCK.finditer(text):
-        offset = text.count("\n", 0, block.start(1)) + 1
+        offset = line_at(text, block.start(1))
         for spec in _GO_SPEC.finditer(block[1]):
             facts.imports.append(Import(spec[1], offset + block[1].count("\n", 0, spec.start(1))))
     for one in _GO_IMPORT_ONE.finditer(text):
-        facts.imports.append(Import(one[1], text.count("\n", 0, one.start()) + 1))
+        facts.imports.append(Import(one[1], line_at(text, one.start())))
     main = _GO_MAIN.search(text)
     if facts.go_package == "main" and main:
-        facts.main_line = text.count("\n", 0, main.start()) + 1
+        facts.main_line = line_at(text, main.start())
 
 
 _LIZARD_SUFFIX = {"javascript": ".js", "typescript": ".ts", "go": ".go", "java": ".java"}

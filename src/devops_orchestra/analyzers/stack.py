@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from devops_orchestra.analyzers.lines import error_line, line_at, line_of
 from devops_orchestra.analyzers.model import Dependency, EntryPoint, Framework, Manifest, Where
 
 # file name -> (kind, package manager, ecosystem)
@@ -73,7 +74,7 @@ def read_manifests(base: Path, texts: Iterable[tuple[str, str]]) -> Stack:
         try:
             _read_one(base, rel, name, text, stack)
         except (ValueError, SyntaxError, ET.ParseError, configparser.Error) as exc:
-            stack.warnings.append(f"{rel}:{_error_line(exc)}: could not parse {name}: {_first_line(exc)}")
+            stack.warnings.append(f"{rel}:{error_line(exc)}: could not parse {name}: {_first_line(exc)}")
     return stack
 
 
@@ -132,13 +133,13 @@ def _read_one(base: Path, rel: str, name: str, text: str, stack: Stack) -> None:
         for spec in _strings(proj.get("dependencies")):
             parsed = _pep508(spec)
             if parsed:
-                dep(*parsed, line=_line_of(text, spec))
+                dep(*parsed, line=line_of(text, spec))
         for dep_name, spec in (poetry.get("dependencies") or {}).items():
             if dep_name.lower() != "python":
                 version = spec if isinstance(spec, str) else spec.get("version") if isinstance(spec, dict) else None
-                dep(dep_name, version, _line_of(text, dep_name))
+                dep(dep_name, version, line_of(text, dep_name))
         for script, target in {**proj.get("scripts", {}), **poetry.get("scripts", {})}.items():
-            stack.entry_points.append(EntryPoint(kind="console script", path=rel, line=_line_of(text, script),
+            stack.entry_points.append(EntryPoint(kind="console script", path=rel, line=line_of(text, script),
                                                  name=script, command=str(target)))
     elif name == "setup.py":
         project = _read_setup_py(rel, text, dep, stack)
@@ -149,16 +150,16 @@ def _read_one(base: Path, rel: str, name: str, text: str, stack: Stack) -> None:
         for spec in cfg.get("options", "install_requires", fallback="").splitlines():
             parsed = _pep508(spec)
             if parsed:
-                dep(*parsed, line=_line_of(text, spec.strip()))
+                dep(*parsed, line=line_of(text, spec.strip()))
         for line in cfg.get("options.entry_points", "console_scripts", fallback="").splitlines():
             if "=" in line:
                 script, target = (s.strip() for s in line.split("=", 1))
-                stack.entry_points.append(EntryPoint(kind="console script", path=rel, line=_line_of(text, line.strip()),
+                stack.entry_points.append(EntryPoint(kind="console script", path=rel, line=line_of(text, line.strip()),
                                                      name=script, command=target))
     elif name == "Pipfile":
         data = tomllib.loads(text)
         for dep_name, spec in (data.get("packages") or {}).items():
-            dep(dep_name, spec if isinstance(spec, str) and spec != "*" else None, _line_of(text, dep_name))
+            dep(dep_name, spec if isinstance(spec, str) and spec != "*" else None, line_of(text, dep_name))
     elif name in ("package.json", "composer.json"):
         data = json.loads(text)
         if not isinstance(data, dict):
@@ -170,13 +171,13 @@ def _read_one(base: Path, rel: str, name: str, text: str, stack: Stack) -> None:
                 else "npm"
         for section in ("dependencies", "devDependencies", "require"):
             for dep_name, version in (data.get(section) or {}).items():
-                dep(dep_name, str(version), _line_of(text, f'"{dep_name}"'))
+                dep(dep_name, str(version), line_of(text, f'"{dep_name}"'))
         for script, command in (data.get("scripts") or {}).items():
             if script in ("start", "serve", "dev", "main") or script.startswith("start:"):
                 stack.entry_points.append(EntryPoint(kind="package script", path=rel, name=script,
-                                                     line=_line_of(text, f'"{script}"'), command=str(command)))
+                                                     line=line_of(text, f'"{script}"'), command=str(command)))
         if isinstance(data.get("main"), str):
-            stack.entry_points.append(EntryPoint(kind="package main", path=rel, line=_line_of(text, '"main"'),
+            stack.entry_points.append(EntryPoint(kind="package main", path=rel, line=line_of(text, '"main"'),
                                                  command=data["main"]))
     elif name == "go.mod":
         project = _read_go_mod(rel, text, dep)
@@ -186,15 +187,15 @@ def _read_one(base: Path, rel: str, name: str, text: str, stack: Stack) -> None:
         project = _read_pom(rel, text, dep)
     elif name in ("build.gradle", "build.gradle.kts"):
         for m in re.finditer(r"""["']([\w.-]+):([\w.-]+):([\w.+-]+)["']""", text):
-            dep(f"{m[1]}:{m[2]}", m[3], text.count("\n", 0, m.start()) + 1)
+            dep(f"{m[1]}:{m[2]}", m[3], line_at(text, m.start()))
         for m in re.finditer(r"""id\s*\(?\s*["']org\.springframework\.boot["']\s*\)?\s*version\s*["']([\w.-]+)""",
                              text):
-            dep("org.springframework.boot:plugin", m[1], text.count("\n", 0, m.start()) + 1)
+            dep("org.springframework.boot:plugin", m[1], line_at(text, m.start()))
     elif name == "Cargo.toml":
         data = tomllib.loads(text)
         project = data.get("package", {}).get("name")
         for dep_name, spec in (data.get("dependencies") or {}).items():
-            dep(dep_name, spec if isinstance(spec, str) else None, _line_of(text, dep_name))
+            dep(dep_name, spec if isinstance(spec, str) else None, line_of(text, dep_name))
     elif name == "Gemfile":
         for i, line in enumerate(text.splitlines(), 1):
             gem = re.match(r"""\s*gem\s+["']([\w.-]+)["'](?:\s*,\s*["']([^"']+)["'])?""", line)
@@ -222,11 +223,6 @@ def _pep508(spec: str) -> tuple[str, str | None] | None:
 
 def _strings(value: object) -> list[str]:
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
-
-
-def _line_of(text: str, needle: str) -> int:
-    at = text.find(needle)
-    return text.count("\n", 0, at) + 1 if at >= 0 else 1
 
 
 def _read_setup_py(rel: str, text: str, dep: Any, stack: Stack) -> str | None:
@@ -286,24 +282,12 @@ def _read_pom(rel: str, text: str, dep: Any) -> str | None:
     if parent is not None:
         group, artifact = find(parent, "groupId"), find(parent, "artifactId")
         if group and artifact:
-            dep(f"{group}:{artifact}", find(parent, "version"), _line_of(text, f"<artifactId>{artifact}<"))
+            dep(f"{group}:{artifact}", find(parent, "version"), line_of(text, f"<artifactId>{artifact}<"))
     for d in root.iterfind(f".//{p}dependencies/{p}dependency", ns):
         group, artifact = find(d, "groupId"), find(d, "artifactId")
         if group and artifact:
-            dep(f"{group}:{artifact}", find(d, "version"), _line_of(text, f"<artifactId>{artifact}<"))
+            dep(f"{group}:{artifact}", find(d, "version"), line_of(text, f"<artifactId>{artifact}<"))
     return find(root, "artifactId")
-
-
-def _error_line(exc: BaseException) -> int:
-    for attr in ("lineno", "line"):
-        value = getattr(exc, attr, None)
-        if isinstance(value, int):
-            return value
-    position = getattr(exc, "position", None)  # ElementTree
-    if isinstance(position, tuple):
-        return int(position[0])
-    m = re.search(r"line (\d+)", str(exc))
-    return int(m[1]) if m else 1
 
 
 def _first_line(exc: BaseException) -> str:
