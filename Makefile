@@ -32,6 +32,7 @@ bench: setup
 	$(BIN)/python bench/compliance.py
 	$(BIN)/python bench/review.py
 	$(BIN)/python bench/sql_vs_squawk.py
+	$(BIN)/python bench/architecture.py
 
 clean:
 	rm -rf $(VENV)

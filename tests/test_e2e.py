@@ -66,7 +66,7 @@ def test_mcp_inspector_cli_lists_and_calls_the_tool() -> None:
     assert listed.returncode == 0, listed.stderr[-2000:]
     tools = json.loads(listed.stdout)["tools"]
     assert {"security_scan", "scan_history", "compare_runs", "verify_fix", "compliance_check", "dora_metrics",
-            "sql_analysis", "generate_pipeline", "init_config"} <= {
+            "sql_analysis", "generate_pipeline", "init_config", "architecture_analysis"} <= {
         t["name"] for t in tools}
     called = subprocess.run(
         [*base, "--method", "tools/call", "--tool-name", "security_scan",

@@ -113,6 +113,13 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("path", nargs="?", default=".", type=Path)
     init.set_defaults(handler=_init)
 
+    arch = sub.add_parser("arch", help="architecture analysis of a directory: components, stores, imports, findings")
+    arch.add_argument("path", nargs="?", default=".", type=Path)
+    arch.add_argument("--format", choices=["text", "json"], default="text")
+    arch.add_argument("--diagram", type=Path, default=None, metavar="FILE",
+                      help="write the Mermaid diagrams: both in fenced blocks to a .md file, else the system flowchart")
+    arch.set_defaults(handler=_arch)
+
     tools = sub.add_parser("tools", help="the scanners: install the pinned versions, or show what is there")
     tools.add_argument("action", choices=["install", "status"])
     tools.set_defaults(handler=_tools)
@@ -311,6 +318,31 @@ def _compare(args: argparse.Namespace) -> int:
         for f in findings:
             where = f"{f.location.path}:{f.location.start_line}"
             print(f"  {label:<5} [{f.severity.value}] {where} {f.title} ({f.rule_id})")
+    return 0
+
+
+def _arch(args: argparse.Namespace) -> int:
+    from devops_orchestra.agents.architecture import recorded_architecture_analysis
+    from devops_orchestra.archreport import full_text
+    from devops_orchestra.errors import PathError
+    from devops_orchestra.store import open_store
+    from devops_orchestra.workspace import Roots
+
+    target = Roots([Path("/")]).resolve(str(args.path.absolute()))
+    if not target.is_dir():
+        raise PathError(f"{args.path} is a file: give a directory (a repository or one service's folder).")
+    report = asyncio.run(recorded_architecture_analysis(open_store(), target, display_path=str(args.path)))
+    if args.diagram:
+        d = report.diagrams
+        text = (f"```mermaid\n{d.components}```\n\n```mermaid\n{d.packages}```\n"
+                if args.diagram.suffix.lower() == ".md" else d.components)
+        args.diagram.write_text(text, encoding="utf-8")
+    if args.format == "json":
+        print(report.model_dump_json(indent=2, exclude_none=True))
+    else:
+        print(full_text(report))
+        if args.diagram:
+            print(f"\nDiagram written to {args.diagram}")
     return 0
 
 

@@ -13,7 +13,7 @@ from devops_orchestra.cache import ScanCache
 from devops_orchestra.scanners.checkov_warm import WarmCheckov
 from devops_orchestra.state import AppState
 from devops_orchestra.store import open_store
-from devops_orchestra.tools import compliance, dora, history, prompts, review, security
+from devops_orchestra.tools import architecture, compliance, dora, history, prompts, review, security
 from devops_orchestra.tools import pipeline as pipeline_tools
 from devops_orchestra.tools import sql as sql_tools
 from devops_orchestra.workspace import Roots
@@ -24,7 +24,9 @@ INSTRUCTIONS = (
     "show earlier runs and what changed; compliance_check maps findings and repository checks to SOC 2, HIPAA "
     "and PCI DSS controls; dora_metrics measures delivery from git history; generate_pipeline writes validated "
     "Dockerfiles, CI, Kubernetes and Terraform;"
-    " sql_analysis checks SQL: migration safety (locks, rewrites, breaking changes), queries and injection."
+    " sql_analysis checks SQL: migration safety (locks, rewrites, breaking changes), queries and injection;"
+    " architecture_analysis maps the system (components, data stores, infrastructure, import graph) with "
+    "findings and Mermaid diagrams."
 )
 
 
@@ -55,6 +57,7 @@ def create_server(roots: list[Path]) -> MCPServer[AppState]:
     dora.register(server)
     sql_tools.register(server)
     pipeline_tools.register(server)
+    architecture.register(server)
     review.register(server)
     prompts.register(server)
     return server
