@@ -29,6 +29,7 @@ ALONE = {
     "security": ("security_scan", {}),
     "compliance": ("compliance_check", {}),
     "sql": ("sql_analysis", {}),
+    "architecture": ("architecture_analysis", {}),
 }
 
 

@@ -19,28 +19,30 @@ SAFE = {"app.py": "def add(a: int, b: int) -> int:\n    return a + b\n"}
 
 
 def _planned(report_plan: list) -> dict[str, bool]:  # type: ignore[type-arg]
-    return {p.agent: p.run for p in report_plan if p.agent != "dora"}
+    return {p.agent: p.run for p in report_plan if p.agent not in ("dora", "pipeline")}  # on request only
 
 
 def test_plan_follows_the_repository(tmp_path: Path) -> None:
     example = review_module.plan(build_inventory(EXAMPLE), "")
-    assert _planned(example) == {"security": True, "compliance": True, "sql": True}
+    assert _planned(example) == {"security": True, "compliance": True, "sql": True, "architecture": True}
     assert next(p for p in example if p.agent == "sql").why == "database code ('psycopg2' in api/db.py)"
     assert next(p for p in example if p.agent == "compliance").why.startswith("infrastructure code present")
     write(tmp_path, SAFE)
     plain = review_module.plan(build_inventory(tmp_path), "")
-    assert _planned(plain) == {"security": True, "compliance": False, "sql": False}
+    assert _planned(plain) == {"security": True, "compliance": False, "sql": False, "architecture": True}
 
 
 def test_plan_follows_the_request() -> None:
     inventory = build_inventory(EXAMPLE)
     asked = review_module.plan(inventory, "check SOC2 gaps please")
-    assert _planned(asked) == {"security": False, "compliance": True, "sql": False}
+    assert _planned(asked) == {"security": False, "compliance": True, "sql": False, "architecture": False}
     assert next(p for p in asked if p.agent == "compliance").why == "the request asks for it ('SOC2')"
     assert _planned(review_module.plan(inventory, "review this before I merge")) == {
-        "security": True, "compliance": True, "sql": True}
+        "security": True, "compliance": True, "sql": True, "architecture": True}
     assert _planned(review_module.plan(inventory, "is this migration safe?")) == {
-        "security": False, "compliance": False, "sql": True}
+        "security": False, "compliance": False, "sql": True, "architecture": False}
+    piped = review_module.plan(inventory, "generate a deployment pipeline")
+    assert [p.agent for p in piped if p.run] == ["pipeline"]
 
 
 async def test_agents_share_one_security_scan(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -54,8 +56,9 @@ async def test_agents_share_one_security_scan(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(review_module, "security_scan", counted)
     report = await review(EXAMPLE)
     assert len(calls) == 1
-    assert [(r.agent, r.status) for r in report.agents] == [("security", "ok"), ("compliance", "ok"), ("sql", "ok")]
-    assert any(f.rule_id.startswith("sql:") for f in report.findings)
+    assert [(r.agent, r.status) for r in report.agents] == [
+        ("security", "ok"), ("compliance", "ok"), ("sql", "ok"), ("architecture", "ok")]
+    assert {f.rule_id.split(":")[0] for f in report.findings} >= {"sql", "arch", "semgrep", "checkov"}
     assert report.verdict == "blocked by gate" and report.verdict_reasons[0].startswith("no-critical-findings")
     ids = [f.id for f in report.findings]
     assert len(ids) == len(set(ids)) and any(f.controls for f in report.findings)

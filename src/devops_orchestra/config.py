@@ -15,6 +15,7 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from devops_orchestra.errors import OrchestraError
+from devops_orchestra.policy import ConfigSection as ComplianceSection
 
 CONFIG_NAME = "devops_orchestra.yaml"
 
@@ -141,6 +142,7 @@ class OrchestraConfig(_Section):
     observability: Observability = Field(default_factory=Observability)
     chatops: ChatOps = Field(default_factory=ChatOps)
     architecture: dict[str, Any] | None = Field(default=None, description="Read by the architecture agent.")
+    compliance: ComplianceSection | None = Field(default=None, description="Read by the compliance agent.")
 
     def to_yaml(self) -> str:
         data = self.model_dump(mode="json", exclude_none=True)

@@ -74,10 +74,12 @@ class ArchitectureReport(AgentReport):
 
 
 async def architecture_analysis(target: Path, *, progress: Progress | None = None, display_path: str = ".",
-                                run_id: str | None = None) -> ArchitectureReport:
-    """Analyse the directory target. Blocking work runs in a worker thread."""
+                                run_id: str | None = None, inventory: Inventory | None = None) -> ArchitectureReport:
+    """Analyse the directory target (inventory: its inventory, when the caller has it). Blocking work runs in
+    a worker thread."""
     started = time.perf_counter()
-    inventory = await asyncio.to_thread(build_inventory, target)
+    if inventory is None:
+        inventory = await asyncio.to_thread(build_inventory, target)
     if progress:
         await progress(1, 3, f"inventory: {len(inventory.files)} files, {len(inventory.skipped)} left out")
     collected = await asyncio.to_thread(_read_all, inventory)

@@ -11,13 +11,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from devops_orchestra import proc
+from devops_orchestra.agents.architecture import architecture_analysis
 from devops_orchestra.agents.compliance import compliance_check
 from devops_orchestra.agents.dora import dora_metrics
 from devops_orchestra.agents.dora import short_text as dora_text
-from devops_orchestra.agents.runs import findings_fields, rank_key, recorded
+from devops_orchestra.agents.pipeline import generate
+from devops_orchestra.agents.runs import findings_fields, new_run_id, rank_key, recorded
 from devops_orchestra.agents.security import Progress, security_scan
 from devops_orchestra.agents.sql import MIGRATION_DIRS, sql_analysis
 from devops_orchestra.cache import ScanCache
+from devops_orchestra.generators.lint import linter_versions
 from devops_orchestra.models import (
     AgentInfo,
     AgentList,
@@ -129,6 +133,24 @@ async def _run_sql(shared: Shared) -> Outcome:
                                     f"{sum(report.files_by_kind.values())} files")
 
 
+def _code_applies(inv: Inventory) -> str | None:
+    code = inv.with_language("python", "javascript", "typescript", "go", "java")
+    return f"{len(code)} source files: components, import cycles, layering, missing tests and CI" if code else None
+
+
+async def _run_architecture(shared: Shared) -> Outcome:
+    report = await architecture_analysis(shared.target, inventory=await shared.whole_repository())
+    return Outcome(report.findings, f"{len(report.components)} components, {len(report.data_stores)} data stores, "
+                                    f"{report.findings_total} findings")
+
+
+async def _run_pipeline(shared: Shared) -> Outcome:
+    runner = (shared.runners or {}).get("checkov", proc.run)
+    report = await generate(shared.target, new_run_id(), display_path=".", checkov_runner=runner)
+    return Outcome(report.findings, f"{len(report.files)} files generated, validation "
+                                    f"{'clean' if report.clean else 'NOT clean'} (nothing written)")
+
+
 async def _run_dora(shared: Shared) -> Outcome:
     report = await asyncio.to_thread(dora_metrics, shared.target)
     return Outcome([], dora_text(report).split(": ", 1)[-1])
@@ -149,6 +171,14 @@ AGENTS: tuple[AgentSpec, ...] = (
     AgentSpec("sql", "SQL migration safety (locks, rewrites, breaking changes), query anti-patterns and injection.",
               ("sql_analysis",), ("semgrep",),
               re.compile(r"\bsql\b|migration|quer(y|ies)|database|schema", re.I), _sql_applies, _run_sql),
+    AgentSpec("architecture", "Components, data stores, infrastructure and the import graph, judged and drawn.",
+              ("architecture_analysis",), (),
+              re.compile(r"architect|diagram|component|dependency graph|import cycle|layer", re.I),
+              _code_applies, _run_architecture),
+    AgentSpec("pipeline", "Dockerfile, CI workflow, Kubernetes and Terraform generated, then linted before use.",
+              ("generate_pipeline", "init_config"), ("checkov", "hadolint", "actionlint", "check-jsonschema"),
+              re.compile(r"pipeline|dockerfile|deploy(?!ment frequency)|kubernetes|helm|terraform|workflow", re.I),
+              _on_request_only, _run_pipeline),
     AgentSpec("dora", "Deployment frequency, lead time, change failure rate and time to restore from git history.",
               ("dora_metrics",), (),
               re.compile(r"dora|lead time|deploy\w* frequency|change failure|time to restore|delivery", re.I),
@@ -281,7 +311,7 @@ def short_text(report: ReviewReport, top: int = 8) -> str:
 
 def describe_agents() -> AgentList:
     """Each agent, its tools, and whether the scanners it needs are installed."""
-    installed = {name: scanner.version() for name, scanner in ALL.items()}
+    installed = {**linter_versions(), **{name: scanner.version() for name, scanner in ALL.items()}}
     return AgentList(agents=[
         AgentInfo(name=a.name, description=a.description, tools=list(a.tools),
                   scanners=[ScannerStatus(name=s, installed=installed.get(s) is not None, version=installed.get(s))

