@@ -33,7 +33,7 @@ class Severity(StrEnum):
 _SEVERITY_RANK = {Severity.critical: 4, Severity.high: 3, Severity.medium: 2, Severity.low: 1, Severity.info: 0}
 
 Confidence = Literal["high", "medium", "low"]
-ScannerName = Literal["semgrep", "bandit", "secrets", "checkov", "deps", "sql", "architecture", "compliance",
+ScannerName = Literal["semgrep", "bandit", "secrets", "checkov", "deps", "sql", "architecture",
                       "hadolint", "actionlint", "check-jsonschema", "parse"]
 RunStatus = Literal["ok", "failed", "timeout", "skipped", "unavailable"]
 
@@ -76,9 +76,7 @@ class Finding(_Model):
     id: str = Field(description="Stable across edits above it.")
     rule_id: str
     scanner: ScannerName
-    sources: list[str] = Field(
-        default_factory=list, description="Other rules that found the same problem here."
-    )
+    sources: list[str] = Field(default_factory=list, description="Other rules that found it too.")
     category: str
     severity: Severity
     confidence: Confidence = "medium"
@@ -90,7 +88,7 @@ class Finding(_Model):
     remediation: Remediation
     in_test_code: bool = False
     status: Literal["new", "existing"] | None = None
-    controls: list[str] | None = Field(default=None, description="Compliance controls it breaks.")
+    controls: list[str] | None = None  # compliance controls it breaks, e.g. "soc2:CC6.7"
 
 
 class ScannerRun(_Model):

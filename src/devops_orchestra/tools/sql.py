@@ -30,9 +30,9 @@ def register(server: MCPServer[AppState]) -> None:
         name="sql_analysis",
         title="SQL analysis",
         description=(
-            "Is this migration safe for production, and is this SQL sound? Checks .sql migrations, Alembic and "
-            "Django migrations, queries and SQL injection in code (or inline `sql`). Findings have the statement's "
-            f"line and a safe rewrite. Rules: {RULES_URI}."
+            "Is this migration safe for production, is this SQL sound? Checks .sql, Alembic and Django migrations, "
+            "queries and SQL injection in code (or inline `sql`), with the statement's line and a safe rewrite. "
+            f"Rules: {RULES_URI}."
         ),
         annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False),
     )
