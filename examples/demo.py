@@ -1,4 +1,5 @@
-"""`make demo`: start the MCP server over stdio, as an IDE would, and ask it for a security scan.
+"""`make demo`: start the MCP server over stdio, as an IDE would, ask it for a security scan, then for a
+review by every agent that applies (security, compliance, SQL, architecture) with one verdict.
 
 Usage: python examples/demo.py [DIRECTORY]   (default: the bundled examples/vulnshop)
 """
@@ -35,8 +36,11 @@ async def main(target: Path) -> int:
         if report.truncated and report.full_report:  # the rest is one resource read away
             full = await client.read_resource(report.full_report)
             report = SecurityReport.model_validate_json(full.contents[0].text)  # type: ignore[union-attr]
+        print(f"Calling review on {target} ...", file=sys.stderr)
+        reviewed = await client.call_tool("review", {"path": "."}, progress_callback=progress)
     print(full_text(report, detail_from=Severity.high))  # what to fix first in full, the rest in a line
-    return 0
+    print("\n" + reviewed.content[0].text)  # type: ignore[union-attr]
+    return 1 if reviewed.is_error else 0
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 """review: the plan from repository and request, agents run once each with one shared scan, one verdict."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 from mcp import Client
 
@@ -12,6 +14,7 @@ from devops_orchestra.agents.review import review
 from devops_orchestra.server import create_server
 from devops_orchestra.workspace import build_inventory
 from tests.conftest import EXAMPLE, write
+from tests.test_sarif import SCHEMA
 
 pytestmark = pytest.mark.scanners
 
@@ -107,3 +110,15 @@ def test_dora_runs_only_when_asked() -> None:
     assert not next(p for p in review_module.plan(inventory, "") if p.agent == "dora").run
     asked = review_module.plan(inventory, "what is our lead time?")
     assert [p.agent for p in asked if p.run] == ["dora"]
+
+
+async def test_every_agents_run_is_a_findings_resource_and_sarif() -> None:
+    """The review's full report (findings.json) and SARIF resources serve a review run like any other."""
+    async with Client(create_server([EXAMPLE])) as client:
+        result = await client.call_tool("review", {"max_findings": 5})
+        run_id = result.structured_content["run_id"]
+        full = json.loads((await client.read_resource(result.structured_content["full_report"])).contents[0].text)
+        sarif = json.loads((await client.read_resource(f"orchestra://runs/{run_id}/sarif")).contents[0].text)
+    assert full["verdict"] == "blocked by gate" and len(full["findings"]) == full["findings_total"] > 5
+    jsonschema.Draft4Validator(SCHEMA).validate(sarif)
+    assert len(sarif["runs"][0]["results"]) == full["findings_total"]

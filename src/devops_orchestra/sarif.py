@@ -1,4 +1,4 @@
-"""SARIF 2.1.0 for a security report, in the shape GitHub code scanning accepts."""
+"""SARIF 2.1.0 for any agent's report, in the shape GitHub code scanning accepts."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from devops_orchestra import __version__
-from devops_orchestra.models import ComplianceReport, Finding, SecurityReport, Severity
+from devops_orchestra.models import AgentReport, Finding, ScannerRun, Severity
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "devopsOrchestraFindingId/v1"
@@ -19,11 +19,12 @@ _SECURITY_SEVERITY = {Severity.critical: "9.5", Severity.high: "8.0", Severity.m
                       Severity.low: "2.0", Severity.info: "0.0"}
 
 
-def to_sarif(report: SecurityReport | ComplianceReport) -> dict[str, Any]:
+def to_sarif(report: AgentReport) -> dict[str, Any]:
     rules: dict[str, dict[str, Any]] = {}
     for f in report.findings:  # worst first, so a rule is described by its most severe finding
         rules.setdefault(f.rule_id, _rule(f))
     index = {rule_id: i for i, rule_id in enumerate(rules)}
+    scanners: list[ScannerRun] = getattr(report, "scanners", [])  # reports of agents that run scanners
     return {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
@@ -37,11 +38,11 @@ def to_sarif(report: SecurityReport | ComplianceReport) -> dict[str, Any]:
             "originalUriBaseIds": {ROOT_ID: {"uri": _directory_uri(report.root)}},
             "results": [_result(f, index[f.rule_id]) for f in report.findings],
             "invocations": [{
-                "executionSuccessful": all(r.status in ("ok", "skipped") for r in report.scanners),
+                "executionSuccessful": all(r.status in ("ok", "skipped") for r in scanners),
                 "toolExecutionNotifications": [
                     {"level": "error" if r.status != "ok" else "warning",
                      "message": {"text": f"{r.name}: {r.error or w}"}}
-                    for r in report.scanners if r.status not in ("ok", "skipped") or r.warnings
+                    for r in scanners if r.status not in ("ok", "skipped") or r.warnings
                     for w in (r.warnings or [r.error or ""])
                 ],
             }],

@@ -218,6 +218,12 @@ class Store:
                     found[finding_id] = Finding.model_validate_json(row[0])
         return found
 
+    def agent_of(self, run_id: str) -> str | None:
+        """The agent of a finished run, None when there is no such run."""
+        with self._connect() as db:
+            row = db.execute("SELECT agent FROM runs WHERE run_id = ? AND state = 'finished'", (run_id,)).fetchone()
+        return str(row[0]) if row else None
+
     def findings(self, run_id: str) -> list[Finding] | None:
         """Every finding of a finished run of any agent, worst first; None when there is no such run."""
         with self._connect() as db:

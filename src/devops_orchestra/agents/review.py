@@ -82,6 +82,7 @@ class AgentSpec:
     keywords: re.Pattern[str]
     applies: Callable[[Inventory], str | None]  # why it applies by default, or None
     run: Callable[[Shared], Awaitable[Outcome]]
+    unasked: str = "nothing in the repository calls for it"
 
 
 def _security_applies(inv: Inventory) -> str | None:
@@ -178,11 +179,11 @@ AGENTS: tuple[AgentSpec, ...] = (
     AgentSpec("pipeline", "Dockerfile, CI workflow, Kubernetes and Terraform generated, then linted before use.",
               ("generate_pipeline", "init_config"), ("checkov", "hadolint", "actionlint", "check-jsonschema"),
               re.compile(r"pipeline|dockerfile|deploy(?!ment frequency)|kubernetes|helm|terraform|workflow", re.I),
-              _on_request_only, _run_pipeline),
+              _on_request_only, _run_pipeline, "runs when asked, e.g. 'generate a deployment pipeline'"),
     AgentSpec("dora", "Deployment frequency, lead time, change failure rate and time to restore from git history.",
               ("dora_metrics",), (),
               re.compile(r"dora|lead time|deploy\w* frequency|change failure|time to restore|delivery", re.I),
-              _on_request_only, _run_dora),
+              _on_request_only, _run_dora, "runs when asked, e.g. 'what is our lead time?'"),
 )
 
 
@@ -198,7 +199,7 @@ def plan(inventory: Inventory, request: str) -> list[PlannedAgent]:
             why = f"the request asks for it ({asked.group(0)!r})" if asked else "the request asks for other agents"
         else:
             run = by_repo is not None
-            why = by_repo or "nothing in the repository calls for it"
+            why = by_repo or agent.unasked
         planned.append(PlannedAgent(agent=agent.name, tools=list(agent.tools), scanners=list(agent.scanners),
                                     why=why, run=run))
     return planned

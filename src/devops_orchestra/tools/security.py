@@ -9,10 +9,20 @@ from mcp.server.mcpserver.exceptions import ResourceError
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
+from devops_orchestra.agents.architecture import ArchitectureReport
 from devops_orchestra.agents.security import recorded_security_scan
 from devops_orchestra.agents.verify import FixVerification
 from devops_orchestra.agents.verify import verify_fix as check_fixes
-from devops_orchestra.models import AgentReport, ComplianceReport, SecurityReport, Severity
+from devops_orchestra.generators.model import GeneratedArtifacts
+from devops_orchestra.models import (
+    AgentReport,
+    ComplianceReport,
+    DoraReport,
+    ReviewReport,
+    SecurityReport,
+    Severity,
+    SqlReport,
+)
 from devops_orchestra.report import markdown, page, short_text
 from devops_orchestra.sarif import to_sarif
 from devops_orchestra.state import AppState
@@ -92,21 +102,21 @@ def register(server: MCPServer[AppState]) -> None:
     @server.resource(
         FINDINGS_URI,
         name="security-findings",
-        title="Every finding of a security scan or compliance check",
+        title="A run of any agent with every finding, as JSON",
         mime_type="application/json",
     )
     async def findings_json(run_id: str, ctx: Context[AppState]) -> str:
-        report = await stored_scan(ctx, run_id)
+        report = await stored_any(ctx, run_id)
         return json.dumps(report.model_dump(mode="json", exclude_none=True), indent=1)
 
     @server.resource(
         SARIF_URI,
         name="security-sarif",
-        title="A security scan or compliance check as SARIF 2.1.0 (GitHub code scanning)",
+        title="A run of any agent as SARIF 2.1.0 (GitHub code scanning)",
         mime_type="application/sarif+json",
     )
     async def sarif(run_id: str, ctx: Context[AppState]) -> str:
-        return json.dumps(to_sarif(await stored_scan(ctx, run_id)), indent=1)
+        return json.dumps(to_sarif(await stored_any(ctx, run_id)), indent=1)
 
     @server.resource(
         MARKDOWN_URI,
@@ -125,12 +135,15 @@ async def stored_report(ctx: Context[AppState], run_id: str, kind: type[R]) -> R
     return report
 
 
-async def stored_scan(ctx: Context[AppState], run_id: str) -> SecurityReport | ComplianceReport:
-    """A run of either agent that scans: both have findings and scanner runs to export."""
+# Every agent's report, by the name its runs are stored under.
+REPORT_KINDS: dict[str, type[AgentReport]] = {kind.agent: kind for kind in (
+    SecurityReport, ComplianceReport, SqlReport, ArchitectureReport, GeneratedArtifacts, ReviewReport, DoraReport)}
+
+
+async def stored_any(ctx: Context[AppState], run_id: str) -> AgentReport:
+    """The whole report of a finished run of any agent."""
     store = ctx.request_context.lifespan_context.store
-    report: SecurityReport | ComplianceReport | None = await asyncio.to_thread(store.report, run_id, SecurityReport)
-    if report is None:
-        report = await asyncio.to_thread(store.report, run_id, ComplianceReport)
-    if report is None:
-        raise ResourceError(f"No finished scan {run_id}: scan_history lists the runs there are.")
-    return report
+    agent = await asyncio.to_thread(store.agent_of, run_id)
+    if agent is None or agent not in REPORT_KINDS:
+        raise ResourceError(f"No finished run {run_id}: scan_history lists the runs there are.")
+    return await stored_report(ctx, run_id, REPORT_KINDS[agent])
