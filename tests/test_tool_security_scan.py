@@ -102,7 +102,7 @@ async def test_empty_directory_scans_clean(tmp_path: Path) -> None:
 
 async def test_unknown_run_resource_is_an_error(server) -> None:  # type: ignore[no-untyped-def]
     async with Client(server) as client:
-        with pytest.raises(Exception, match="No finished scan nope"):
+        with pytest.raises(Exception, match="No finished run nope"):
             await client.read_resource("orchestra://runs/nope/findings.json")
 
 
