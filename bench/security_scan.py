@@ -100,7 +100,8 @@ def keys_of(findings: list[Finding], scanned: set[str], tests: set[str]) -> set[
 async def scan_through_server(tree: Path) -> dict[str, Any]:
     """One security_scan call on a warm stdio server; CPU from /proc of the server and its helpers."""
     params = StdioServerParameters(command=sys.executable,
-                                   args=["-m", "devops_orchestra", "serve", "--root", str(tree)])
+                                   args=["-m", "devops_orchestra", "serve", "--root", str(tree)],
+                                   env={**os.environ, "DEVOPS_ORCHESTRA_NO_CACHE": "1"})  # all the work, every time
     async with Client(params) as client:
         await client.list_tools()
         server = _server_pid(tree)

@@ -14,12 +14,13 @@ import time
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Literal
-
-import git
+from typing import TYPE_CHECKING, Literal
 
 from devops_orchestra.agents.runs import findings_fields
 from devops_orchestra.errors import PathError
+
+if TYPE_CHECKING:
+    import git
 from devops_orchestra.models import Band, DeploymentRecord, DoraMetric, DoraReport
 
 DeploymentSource = Literal["auto", "tags", "merges"]
@@ -64,6 +65,8 @@ def dora_metrics(target: Path, *, days: int = 90, deployments: DeploymentSource 
 
 
 def _open(target: Path) -> git.Repo:
+    import git  # here, not at the top: gitpython costs 30 ms of every server start
+
     try:
         return git.Repo(target, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
@@ -71,6 +74,8 @@ def _open(target: Path) -> git.Repo:
 
 
 def _default_branch(repo: git.Repo) -> str:
+    import git
+
     try:  # what the remote calls its default branch
         ref = str(repo.git.symbolic_ref("refs/remotes/origin/HEAD", short=True))
         return ref.removeprefix("origin/")

@@ -19,7 +19,6 @@ from devops_orchestra.agents.dora import short_text as dora_text
 from devops_orchestra.agents.pipeline import generate
 from devops_orchestra.agents.runs import findings_fields, new_run_id, rank_key, recorded
 from devops_orchestra.agents.security import Progress, security_scan
-from devops_orchestra.agents.sql import MIGRATION_DIRS, sql_analysis
 from devops_orchestra.cache import ScanCache
 from devops_orchestra.generators.lint import linter_versions
 from devops_orchestra.models import (
@@ -111,6 +110,8 @@ async def _run_compliance(shared: Shared) -> Outcome:
 
 
 def _sql_applies(inv: Inventory) -> str | None:
+    from devops_orchestra.agents.sql import MIGRATION_DIRS  # sqlglot only when a review runs
+
     sql_files = [f.rel for f in inv.files if f.rel.lower().endswith(".sql")]
     if sql_files:
         return f"{len(sql_files)} SQL files (e.g. {sql_files[0]})"
@@ -128,6 +129,8 @@ def _sql_applies(inv: Inventory) -> str | None:
 
 
 async def _run_sql(shared: Shared) -> Outcome:
+    from devops_orchestra.agents.sql import sql_analysis
+
     report = await sql_analysis(shared.target, inventory=shared.inventory)
     s = report.summary
     return Outcome(report.findings, f"{s.total} findings (critical {s.critical}, high {s.high}) in "

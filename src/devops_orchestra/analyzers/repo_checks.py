@@ -12,9 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-import hcl2
-from lark import LarkError, Token, Tree
-
 from devops_orchestra.models import Evidence
 
 CheckStatus = Literal["pass", "fail", "not_applicable"]
@@ -194,6 +191,9 @@ class Resource:
 
 def _resources(repo: Repo, rel: str) -> list[Resource]:
     """Top-level `resource "type" "name"` blocks with their line."""
+    import hcl2  # here, not at the top: its grammar costs 80 ms of every server start
+    from lark import LarkError, Tree
+
     text = repo.text(rel)
     if text is None:
         return []
@@ -209,6 +209,8 @@ def _resources(repo: Repo, rel: str) -> list[Resource]:
 
 
 def _label(node: object) -> str:
+    from lark import Token, Tree
+
     if isinstance(node, Token):
         return str(node)
     if isinstance(node, Tree):

@@ -11,13 +11,14 @@ import json
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path, PurePosixPath
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from devops_orchestra import __version__
 from devops_orchestra.config import ConfigError, OrchestraConfig, Service
 from devops_orchestra.generators.model import ArtifactName, Unsatisfied
+
+if TYPE_CHECKING:
+    import jinja2
 from devops_orchestra.generators.stack import IMAGES, POETRY_VERSION, Component, dns_name
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -67,6 +68,8 @@ class Plan:
 
 @functools.cache
 def _env(ci: bool) -> jinja2.Environment:
+    import jinja2  # here, not at the top: it costs 60 ms of every server start
+
     delimiters: dict[str, Any] = dict(
         variable_start_string="<<", variable_end_string=">>", block_start_string="<%", block_end_string="%>",
         comment_start_string="<#", comment_end_string="#>") if ci else {}

@@ -9,7 +9,6 @@ from mcp.server.mcpserver.exceptions import ResourceError
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from devops_orchestra.agents.sql import recorded_sql_analysis
 from devops_orchestra.errors import OrchestraError
 from devops_orchestra.models import SqlReport
 from devops_orchestra.report import page
@@ -50,6 +49,8 @@ def register(server: MCPServer[AppState]) -> None:
             if sql is not None and len(sql) > MAX_INLINE_CHARS:
                 raise OrchestraError("`sql` is over 1,000,000 characters: save it to a file and pass its `path`.")
             target = state.roots.resolve(path)
+            from devops_orchestra.agents.sql import recorded_sql_analysis  # sqlglot: 50-100 ms, not at start
+
             report = await recorded_sql_analysis(state.store, target, sql=sql, dialect=dialect,
                                                  display_path=path if sql is None else "<inline>")
         shown = page(report, max_findings, FINDINGS_URI.format(run_id=report.run_id), short_text)
