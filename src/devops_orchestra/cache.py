@@ -35,7 +35,7 @@ def default_path() -> Path:
     return user_path("DEVOPS_ORCHESTRA_CACHE", "XDG_CACHE_HOME", "scan-cache.sqlite3")
 
 
-SCANNER_POLICIES = ("semgrep", "catalog")
+SCANNER_POLICIES = ("semgrep", "catalog", "sql")
 
 
 @cache

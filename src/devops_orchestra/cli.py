@@ -369,11 +369,13 @@ def _add_sql_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sql.add_argument("--format", choices=["text", "json"], default="text")
     sql.add_argument("--fail-on", choices=SEVERITIES, default=None,
                      help="exit 1 when a finding at or above this severity exists")
+    sql.add_argument("--no-cache", action="store_true", help="run semgrep on every file again")
     sql.set_defaults(handler=_sql)
 
 
 def _sql(args: argparse.Namespace) -> int:
     from devops_orchestra.agents.sql import check_dialect, recorded_sql_analysis
+    from devops_orchestra.cache import ScanCache
     from devops_orchestra.models import Severity
     from devops_orchestra.sql_report import full_text
     from devops_orchestra.store import open_store
@@ -386,7 +388,7 @@ def _sql(args: argparse.Namespace) -> int:
         return 2
     target = Roots([Path("/")]).resolve(str(args.path.absolute()))  # the shell may read anything
     report = asyncio.run(recorded_sql_analysis(
-        open_store(), target, sql=args.sql, dialect=args.dialect,
+        open_store(), target, sql=args.sql, dialect=args.dialect, cache=None if args.no_cache else ScanCache(),
         display_path="<inline>" if args.sql is not None else str(args.path)))
     print(report.model_dump_json(indent=2, exclude_none=True) if args.format == "json" else full_text(report), end="")
     if args.fail_on and any(f.severity.rank >= Severity(args.fail_on).rank for f in report.findings):

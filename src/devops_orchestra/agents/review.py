@@ -131,7 +131,7 @@ def _sql_applies(inv: Inventory) -> str | None:
 async def _run_sql(shared: Shared) -> Outcome:
     from devops_orchestra.agents.sql import sql_analysis
 
-    report = await sql_analysis(shared.target, inventory=shared.inventory)
+    report = await sql_analysis(shared.target, inventory=shared.inventory, cache=shared.cache)
     s = report.summary
     return Outcome(report.findings, f"{s.total} findings (critical {s.critical}, high {s.high}) in "
                                     f"{sum(report.files_by_kind.values())} files")

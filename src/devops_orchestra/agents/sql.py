@@ -16,6 +16,7 @@ from devops_orchestra.agents.security import _judge_test_code, cores, default_ti
 from devops_orchestra.analyzers.sql.catalog import RULES
 from devops_orchestra.analyzers.sql.files import analyse_python, analyse_sql, is_down_migration
 from devops_orchestra.analyzers.sql.statements import DIALECTS, Hit
+from devops_orchestra.cache import ScanCache, keys_for
 from devops_orchestra.errors import PathError, ScannerFailed, ScannerTimeout, ScannerUnavailable
 from devops_orchestra.models import Finding, Location, Remediation, RunStatus, ScannerRun, SqlReport
 from devops_orchestra.scanners import semgrep_sql
@@ -40,10 +41,11 @@ def check_dialect(dialect: str | None) -> str | None:
 
 async def sql_analysis(target: Path, *, sql: str | None = None, dialect: str | None = None,
                        display_path: str = ".", run_id: str | None = None,
-                       inventory: Inventory | None = None) -> SqlReport:
+                       inventory: Inventory | None = None, cache: ScanCache | None = None) -> SqlReport:
     """Analyse inline sql, or every SQL, Python migration and source file under target (a dir or a file).
 
     inventory: target's inventory when the caller has built it already.
+    cache: what semgrep said about each JavaScript/TypeScript, Go and Java file before.
     """
     started = time.perf_counter()
     check_dialect(dialect)
@@ -63,7 +65,7 @@ async def sql_analysis(target: Path, *, sql: str | None = None, dialect: str | N
                             f"({', '.join(sorted(READ_SUFFIXES))}): pass one of those, or a directory.")
         findings, kinds = await asyncio.to_thread(_analyse_files, inventory, dialect)
         runs = [_own_run(started, sum(kinds.values()), findings)]
-        semgrep_run, semgrep_findings = await _semgrep(inventory, dialect)
+        semgrep_run, semgrep_findings = await _semgrep(inventory, dialect, cache)
         if semgrep_run.files:
             kinds["semgrep"] = semgrep_run.files
         runs.append(semgrep_run)
@@ -105,22 +107,28 @@ def _analyse_files(inventory: Inventory, dialect: str | None) -> tuple[list[Find
     return findings, kinds
 
 
-async def _semgrep(inventory: Inventory, dialect: str | None) -> tuple[ScannerRun, list[Finding]]:
+async def _semgrep(inventory: Inventory, dialect: str | None,
+                   cache: ScanCache | None) -> tuple[ScannerRun, list[Finding]]:
     """Injection (the security agent's semgrep rules) and query anti-patterns in literal SQL, in
-    JavaScript/TypeScript, Go and Java files that mention SQL."""
+    JavaScript/TypeScript, Go and Java files that mention SQL; files the cache knows are not scanned again."""
     started = time.perf_counter()
     files = [f for f in inventory.with_language(*SEMGREP_LANGUAGES) if _mentions_sql(inventory.base, f)]
     semgrep_version = toolchain.version("semgrep")
+    keys = keys_for("semgrep-sql", f"{semgrep_version}\0{dialect}", files) if cache and semgrep_version else {}
+    cached = await asyncio.to_thread(cache.lookup, keys) if cache else {}
 
     def record(status: RunStatus, error: str | None = None, **extra: Any) -> ScannerRun:
         return ScannerRun.model_validate({"name": "semgrep", "version": semgrep_version, "status": status,
-                                          "error": error,
-                                          "files": len(files), "duration_s": round(time.perf_counter() - started, 2),
-                                          **extra})
+                                          "error": error, "files": len(files), "cached": len(cached),
+                                          "duration_s": round(time.perf_counter() - started, 2), **extra})
 
     if not files:
         return record("skipped", "no JavaScript/TypeScript, Go or Java that mentions SQL"), []
-    job = ScanJob(base=inventory.base, files=files, cores=cores(), timeout_s=default_timeout_s())
+    todo = [f for f in files if f.rel not in cached]
+    findings = [f for found in cached.values() for f in found]
+    if not todo:
+        return record("ok", findings=len(findings)), findings
+    job = ScanJob(base=inventory.base, files=todo, cores=cores(), timeout_s=default_timeout_s())
     try:
         result = await semgrep_sql.scan(job)
     except ScannerUnavailable as exc:
@@ -130,13 +138,16 @@ async def _semgrep(inventory: Inventory, dialect: str | None) -> tuple[ScannerRu
     except ScannerFailed as exc:
         return record("failed", str(exc)), []
     rule_id = "sql:injection"
-    findings = [f.model_copy(update={
+    found = [f.model_copy(update={
         "id": fingerprint(rule_id, f.location.path, f.location.snippet or ""), "rule_id": rule_id,
         "sources": [f.rule_id, *f.sources]}) for f in result.injections]
     for lit in result.literals:
         lines = (inventory.base / lit.path).read_text(encoding="utf-8").splitlines()
-        findings += [_finding(h, lit.path, lines) for h in analyse_sql(
+        found += [_finding(h, lit.path, lines) for h in analyse_sql(
             lit.text, dialect, line_offset=lit.line - 1, migrations=False, parse_errors=False)]
+    if cache and not result.warnings:  # a file semgrep complained about is asked again next time
+        await asyncio.to_thread(cache.store, {f.rel: keys[f.rel] for f in todo}, found)
+    findings += found
     return record("ok", findings=len(findings), warnings=result.warnings[:10]), findings
 
 

@@ -51,7 +51,7 @@ def register(server: MCPServer[AppState]) -> None:
             target = state.roots.resolve(path)
             from devops_orchestra.agents.sql import recorded_sql_analysis  # sqlglot: 50-100 ms, not at start
 
-            report = await recorded_sql_analysis(state.store, target, sql=sql, dialect=dialect,
+            report = await recorded_sql_analysis(state.store, target, sql=sql, dialect=dialect, cache=state.cache,
                                                  display_path=path if sql is None else "<inline>")
         shown = page(report, max_findings, FINDINGS_URI.format(run_id=report.run_id), short_text)
         return structured(shown, short_text(shown))
