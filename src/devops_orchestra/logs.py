@@ -8,6 +8,17 @@ import sys
 import structlog
 
 
+class _Stderr:
+    """sys.stderr as it is when a line is written, not when logging was configured: a caller (a test's
+    capture, an embedding program) may have replaced and closed the one there was then."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure(level: str = "INFO") -> None:
     renderer: structlog.types.Processor = (
         structlog.dev.ConsoleRenderer() if sys.stderr.isatty() else structlog.processors.JSONRenderer()
@@ -20,7 +31,7 @@ def configure(level: str = "INFO") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_Stderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
-    logging.basicConfig(stream=sys.stderr, level=level)
+    logging.basicConfig(stream=_Stderr(), level=level)
