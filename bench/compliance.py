@@ -32,13 +32,18 @@ REPO = Path(__file__).resolve().parents[1]
 WARM_UP_S = 4.0  # the server imports checkov in the background at start
 
 
-async def measure(tree: Path, state: Path, rounds: int, cache: bool) -> dict[str, list[float]]:
+def server_params(tree: Path, state: Path, cache: bool) -> StdioServerParameters:
+    """A stdio server on tree with its own run store and scan cache under state; cache off: all the work."""
     env = {**os.environ, "DEVOPS_ORCHESTRA_STORE": str(state / "runs.sqlite3"),
            "DEVOPS_ORCHESTRA_CACHE": str(state / "cache.sqlite3")}
     if not cache:
         env["DEVOPS_ORCHESTRA_NO_CACHE"] = "1"
-    params = StdioServerParameters(command=sys.executable, args=["-m", "devops_orchestra", "serve", "--root",
-                                                                 str(tree)], env=env)
+    return StdioServerParameters(command=sys.executable, args=["-m", "devops_orchestra", "serve", "--root",
+                                                               str(tree)], env=env)
+
+
+async def measure(tree: Path, state: Path, rounds: int, cache: bool) -> dict[str, list[float]]:
+    params = server_params(tree, state, cache)
     times: dict[str, list[float]] = {"security_scan": [], "compliance_check": []}
     async with Client(params) as client:
         await client.list_tools()

@@ -21,10 +21,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mcp import Client, StdioServerParameters
+from mcp import Client
+
+sys.path.insert(0, str(Path(__file__).parent))
+from compliance import WARM_UP_S, server_params
 
 REPO = Path(__file__).resolve().parents[1]
-WARM_UP_S = 4.0  # the server imports checkov in the background at start
 # Each agent review may run, and the call that runs that agent alone.
 ALONE = {
     "security": ("security_scan", {}),
@@ -35,13 +37,7 @@ ALONE = {
 
 
 async def measure(tree: Path, state: Path, rounds: int, cache: bool) -> dict[str, Any]:
-    env = {**os.environ, "DEVOPS_ORCHESTRA_STORE": str(state / "runs.sqlite3"),
-           "DEVOPS_ORCHESTRA_CACHE": str(state / "cache.sqlite3")}
-    if not cache:
-        env["DEVOPS_ORCHESTRA_NO_CACHE"] = "1"
-    params = StdioServerParameters(command=sys.executable, args=["-m", "devops_orchestra", "serve", "--root",
-                                                                 str(tree)], env=env)
-    async with Client(params) as client:
+    async with Client(server_params(tree, state, cache)) as client:
         await client.list_tools()
         await asyncio.sleep(WARM_UP_S)
         plan = (await client.call_tool("review", {"plan_only": True})).structured_content or {}
