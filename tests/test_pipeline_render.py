@@ -174,6 +174,18 @@ def test_cloud_run_canary_and_gcp_registry(tmp_path: Path) -> None:
     assert doc["jobs"]["deploy"]["permissions"] == {"contents": "read", "id-token": "write"}
 
 
+def test_ecs_canary_is_listed_as_unmet_not_silently_rolled(tmp_path: Path) -> None:
+    """ECS has no canary or blue-green without CodeDeploy: the workflow deploys rolling and says why."""
+    root = write(tmp_path / "svc", FLASK)
+    config = parse("project: {name: shop}\ndeployment:\n  strategy: blue-green\n"
+                   "  services: [{name: api, port: 8000, runtime: ecs}]\n")
+    plan = render.render(config, stack.detect(root), ["github-actions"])
+    [gap] = [u for u in plan.unsatisfied if u.rule_id == "pipeline:deploy-strategy"]
+    assert "CodeDeploy" in gap.reason and gap.paths == [plan.files[0].path]
+    rolling = parse("deployment:\n  services: [{name: api, port: 8000, runtime: ecs}]\n")
+    assert not render.render(rolling, stack.detect(root), ["github-actions"]).unsatisfied
+
+
 def test_chatops_notifies_slack_about_the_deploy(tmp_path: Path) -> None:
     root = write(tmp_path / "svc", FLASK)
     config = parse("chatops: {enabled: true, platform: slack, channel: '#deploys', notify_on: [failure, deploy]}\n")

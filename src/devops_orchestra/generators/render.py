@@ -165,6 +165,13 @@ def github_actions(config: OrchestraConfig, components: list[Component], plan: P
             rule_id="pipeline:deploy", title=f"No deploy step for runtime {runtime}", paths=[GHA_PATH],
             reason=f"The templates deploy containers to kubernetes, ECS or Cloud Run; {runtime} is not one. "
                    "The deploy job fails with a message until you add your own step."))
+    if runtime == "ecs" and config.deployment.strategy != "rolling":
+        plan.unsatisfied.append(Unsatisfied(
+            rule_id="pipeline:deploy-strategy", title=f"No {config.deployment.strategy} deploy for ECS",
+            paths=[GHA_PATH],
+            reason=f"A {config.deployment.strategy} deploy on ECS needs CodeDeploy (a deployment group and an "
+                   "appspec), which the templates do not generate; the workflow deploys ECS rolling, with the "
+                   "deployment circuit breaker rolling back a failed release."))
     supported = _with_test_commands(config, supported)
     plan.files.append(Rendered("github-actions", GHA_PATH, template(
         "github-actions.ci.j2", components=supported, services=[s for s, _ in pairs], actions=ACTIONS, pairs=pairs,
