@@ -122,3 +122,23 @@ async def test_every_agents_run_is_a_findings_resource_and_sarif() -> None:
     assert full["verdict"] == "blocked by gate" and len(full["findings"]) == full["findings_total"] > 5
     jsonschema.Draft4Validator(SCHEMA).validate(sarif)
     assert len(sarif["runs"][0]["results"]) == full["findings_total"]
+
+
+async def test_sql_agent_reads_the_security_scans_semgrep(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beside the security scan, the SQL agent starts no semgrep of its own and finds exactly what it finds alone."""
+    from devops_orchestra.agents.sql import sql_analysis
+    from devops_orchestra.scanners import semgrep_sql
+
+    alone = await sql_analysis(EXAMPLE)
+    own_runs = []
+    real = semgrep_sql.scan
+
+    async def counted(job):  # type: ignore[no-untyped-def]
+        own_runs.append(job)
+        return await real(job)
+
+    monkeypatch.setattr(semgrep_sql, "scan", counted)
+    report = await review(EXAMPLE)
+    assert own_runs == []
+    assert {f.id for f in report.findings if f.rule_id.startswith("sql:")} == {f.id for f in alone.findings}
+    assert not any("sql-literal" in f.rule_id or "sql-literal" in " ".join(f.sources) for f in report.findings)

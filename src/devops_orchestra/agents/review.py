@@ -4,10 +4,12 @@ shared work done once (one inventory, one security scan), and give one verdict o
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +36,7 @@ from devops_orchestra.models import (
     Verdict,
 )
 from devops_orchestra.proc import Runner
-from devops_orchestra.scanners import ALL
+from devops_orchestra.scanners import ALL, semgrep_sql
 from devops_orchestra.store import Store
 from devops_orchestra.workspace import Inventory, build_inventory, changed_files
 
@@ -52,13 +54,37 @@ class Shared:
     cache: ScanCache | None
     runners: Mapping[str, Runner] | None
     changed_only: bool
+    sql_rides_along: bool  # the SQL agent runs beside the security scan, so their semgrep runs are one
     _scan: asyncio.Task[SecurityReport] | None = None
+    _semgrep: semgrep_sql.Prescanned = field(default_factory=semgrep_sql.Prescanned)
 
     def security(self) -> asyncio.Task[SecurityReport]:
         if self._scan is None:
+            runners = {**(self.runners or {}), **({"semgrep": self._semgrep_for_both} if self.sql_rides_along else {})}
             self._scan = asyncio.create_task(security_scan(
-                self.target, inventory=self.inventory, cache=self.cache, runners=self.runners))
+                self.target, inventory=self.inventory, cache=self.cache, runners=runners))
         return self._scan
+
+    async def _semgrep_for_both(self, argv: Sequence[str], *, cwd: Path, timeout_s: float,
+                                env: Mapping[str, str] | None = None, nice: int = 0) -> proc.ProcResult:
+        """The security scan's semgrep with the SQL agent's rules too: one process start serves both agents
+        (the SQL agent reads what it needs from these outputs, the security agent never sees it)."""
+        files_at = max(i for i, a in enumerate(argv) if a == "--config") + 2
+        result = await proc.run([*argv[:files_at], "--config", str(semgrep_sql.rules()), *argv[files_at:]],
+                                cwd=cwd, timeout_s=timeout_s, env=env, nice=nice)
+        try:
+            raw = json.loads(result.stdout)
+        except ValueError:
+            return result  # the security scanner says what went wrong
+        self._semgrep.raws.append(raw)
+        self._semgrep.files.update(a.removeprefix("./") for a in argv[files_at:])
+        own = {**raw, "results": [r for r in raw.get("results", []) if not semgrep_sql.is_literal(r)]}
+        return dataclasses.replace(result, stdout=json.dumps(own).encode())
+
+    async def sql_semgrep(self) -> semgrep_sql.Prescanned:
+        """What the security scan's semgrep found for the SQL agent, once it has run (nothing if it failed)."""
+        await asyncio.gather(self.security(), return_exceptions=True)
+        return self._semgrep
 
     async def whole_repository(self) -> Inventory:
         """The inventory of every file, for checks of the repository as a whole (CI, CODEOWNERS...)."""
@@ -131,7 +157,8 @@ def _sql_applies(inv: Inventory) -> str | None:
 async def _run_sql(shared: Shared) -> Outcome:
     from devops_orchestra.agents.sql import sql_analysis
 
-    report = await sql_analysis(shared.target, inventory=shared.inventory, cache=shared.cache)
+    report = await sql_analysis(shared.target, inventory=shared.inventory, cache=shared.cache,
+                                prescanned=shared.sql_semgrep if shared.sql_rides_along else None)
     s = report.summary
     return Outcome(report.findings, f"{s.total} findings (critical {s.critical}, high {s.high}) in "
                                     f"{sum(report.files_by_kind.values())} files")
@@ -229,8 +256,10 @@ async def review(
         duration_s=0.0, **findings_fields([]), verdict="plan only",
     )
     if not plan_only:
-        shared = Shared(target, inventory, cache, runners, changed_only=changed is not None)
         chosen = [a for a, p in zip(AGENTS, report.plan, strict=True) if p.run]
+        names = {a.name for a in chosen}
+        shared = Shared(target, inventory, cache, runners, changed_only=changed is not None,
+                        sql_rides_along="sql" in names and bool({"security", "compliance"} & names))
         runs, outcomes = await _run_all(chosen, shared, progress)
         findings = _merge([f for o in outcomes.values() for f in o.findings])
         gate = outcomes["compliance"].gate if "compliance" in outcomes else None

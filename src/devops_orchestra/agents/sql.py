@@ -6,6 +6,7 @@ import asyncio
 import re
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from importlib.metadata import version
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -41,11 +42,14 @@ def check_dialect(dialect: str | None) -> str | None:
 
 async def sql_analysis(target: Path, *, sql: str | None = None, dialect: str | None = None,
                        display_path: str = ".", run_id: str | None = None,
-                       inventory: Inventory | None = None, cache: ScanCache | None = None) -> SqlReport:
+                       inventory: Inventory | None = None, cache: ScanCache | None = None,
+                       prescanned: Callable[[], Awaitable[semgrep_sql.Prescanned]] | None = None) -> SqlReport:
     """Analyse inline sql, or every SQL, Python migration and source file under target (a dir or a file).
 
     inventory: target's inventory when the caller has built it already.
     cache: what semgrep said about each JavaScript/TypeScript, Go and Java file before.
+    prescanned: gets semgrep outputs with our rules that another agent's run produces (awaited only when
+    semgrep is needed); the files they cover are not scanned again.
     """
     started = time.perf_counter()
     check_dialect(dialect)
@@ -65,7 +69,7 @@ async def sql_analysis(target: Path, *, sql: str | None = None, dialect: str | N
                             f"({', '.join(sorted(READ_SUFFIXES))}): pass one of those, or a directory.")
         findings, kinds = await asyncio.to_thread(_analyse_files, inventory, dialect)
         runs = [_own_run(started, sum(kinds.values()), findings)]
-        semgrep_run, semgrep_findings = await _semgrep(inventory, dialect, cache)
+        semgrep_run, semgrep_findings = await _semgrep(inventory, dialect, cache, prescanned)
         if semgrep_run.files:
             kinds["semgrep"] = semgrep_run.files
         runs.append(semgrep_run)
@@ -107,8 +111,9 @@ def _analyse_files(inventory: Inventory, dialect: str | None) -> tuple[list[Find
     return findings, kinds
 
 
-async def _semgrep(inventory: Inventory, dialect: str | None,
-                   cache: ScanCache | None) -> tuple[ScannerRun, list[Finding]]:
+async def _semgrep(inventory: Inventory, dialect: str | None, cache: ScanCache | None,
+                   prescanned: Callable[[], Awaitable[semgrep_sql.Prescanned]] | None,
+                   ) -> tuple[ScannerRun, list[Finding]]:
     """Injection (the security agent's semgrep rules) and query anti-patterns in literal SQL, in
     JavaScript/TypeScript, Go and Java files that mention SQL; files the cache knows are not scanned again."""
     started = time.perf_counter()
@@ -128,9 +133,13 @@ async def _semgrep(inventory: Inventory, dialect: str | None,
     findings = [f for found in cached.values() for f in found]
     if not todo:
         return record("ok", findings=len(findings)), findings
-    job = ScanJob(base=inventory.base, files=todo, cores=cores(), timeout_s=default_timeout_s())
+    shared = await prescanned() if prescanned else semgrep_sql.Prescanned()
+    own = [f for f in todo if f.rel not in shared.files]
     try:
-        result = await semgrep_sql.scan(job)
+        result = semgrep_sql.from_raw(shared.raws, inventory.base, only={f.rel for f in todo})
+        if own:
+            job = ScanJob(base=inventory.base, files=own, cores=cores(), timeout_s=default_timeout_s())
+            result = result + await semgrep_sql.scan(job)
     except ScannerUnavailable as exc:
         return record("unavailable", str(exc)), []
     except ScannerTimeout as exc:

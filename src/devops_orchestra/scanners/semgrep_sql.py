@@ -3,7 +3,7 @@ constant SQL passed to query calls in JavaScript/TypeScript, Go and Java (whose 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,19 +28,47 @@ class SqlScan:
     literals: list[SqlLiteral]
     warnings: list[str]
 
+    def __add__(self, other: SqlScan) -> SqlScan:
+        return SqlScan(self.injections + other.injections, self.literals + other.literals,
+                       self.warnings + other.warnings)
+
+
+def rules() -> Path:
+    """Our rules that point at literal SQL; run beside the security pack, whose injection rules we read too."""
+    return policies_dir() / "sql" / "semgrep"
+
 
 async def scan(job: ScanJob) -> SqlScan:
     """Raise ScannerUnavailable, ScannerFailed or ScannerTimeout like every adapter."""
-    configs = (policies_dir() / "semgrep", policies_dir() / "sql" / "semgrep")
+    configs = (policies_dir() / "semgrep", rules())
     raws = await run_json_batches("semgrep", lambda exe, files: command(exe, files, *configs), job, ok_exits=(0, 1))
-    results = [r for raw in raws for r in raw.get("results", [])]
-    literal_hits = [r for r in results if _rule(r).startswith(LITERAL_RULE)]
-    others = {"results": [r for r in results if not _rule(r).startswith(LITERAL_RULE)]}
+    return from_raw(raws, job.base)
+
+
+def from_raw(raws: list[dict[str, Any]], base: Path, only: set[str] | None = None) -> SqlScan:
+    """What semgrep's JSON outputs (both rule sets) say for the SQL agent; only: just these files."""
+    results = [r for raw in raws for r in raw.get("results", [])
+               if only is None or str(r.get("path", "")).removeprefix("./") in only]
+    literal_hits = [r for r in results if is_literal(r)]
+    others = {"results": [r for r in results if not is_literal(r)]}
     return SqlScan(
-        injections=[f for f in parse(others, job.base) if f.category == "sql-injection"],
-        literals=[lit for r in literal_hits if (lit := _literal(r, job.base)) is not None],
-        warnings=[warning(e) for raw in raws for e in raw.get("errors", [])],
+        injections=[f for f in parse(others, base) if f.category == "sql-injection"],
+        literals=[lit for r in literal_hits if (lit := _literal(r, base)) is not None],
+        warnings=[warning(e) for raw in raws for e in raw.get("errors", [])
+                  if only is None or str(e.get("path", "")).removeprefix("./") in only],
     )
+
+
+@dataclass
+class Prescanned:
+    """semgrep outputs that another run already produced with both rule sets, and the files it covered."""
+
+    raws: list[dict[str, Any]] = field(default_factory=list)
+    files: set[str] = field(default_factory=set)
+
+
+def is_literal(hit: dict[str, Any]) -> bool:
+    return _rule(hit).startswith(LITERAL_RULE)
 
 
 def _rule(hit: dict[str, Any]) -> str:
