@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from devops_orchestra.models import AgentReport, Finding, Severity, SeveritySummary
 from devops_orchestra.store import Store
+from devops_orchestra.workspace import Inventory
 
 R = TypeVar("R", bound=AgentReport)
 CONFIDENCE_RANK = {"high": 2, "medium": 1, "low": 0}
@@ -31,6 +32,19 @@ def summarise(findings: list[Finding]) -> SeveritySummary:
     for f in findings:
         counts[f.severity.value] += 1
     return SeveritySummary(**counts, total=len(findings))
+
+
+def judge_test_code(findings: list[Finding], inventory: Inventory) -> list[Finding]:
+    """Findings in test code stay visible but rank last, as info."""
+    test_paths = {f.rel for f in inventory.files if f.is_test}
+    return [
+        f.model_copy(update={
+            "in_test_code": True,
+            "severity": Severity.info,
+            "message": f"In test code (would be {f.severity.value} elsewhere): {f.message}",
+        }) if f.location.path in test_paths else f
+        for f in findings
+    ]
 
 
 def findings_fields(findings: list[Finding]) -> dict[str, Any]:

@@ -13,7 +13,14 @@ from typing import Any
 import structlog
 
 from devops_orchestra import proc
-from devops_orchestra.agents.runs import CONFIDENCE_RANK, findings_fields, new_run_id, rank_key, recorded
+from devops_orchestra.agents.runs import (
+    CONFIDENCE_RANK,
+    findings_fields,
+    judge_test_code,
+    new_run_id,
+    rank_key,
+    recorded,
+)
 from devops_orchestra.cache import ScanCache, keys_for
 from devops_orchestra.errors import ScannerFailed, ScannerTimeout, ScannerUnavailable
 from devops_orchestra.models import Finding, ScannerRun, SecurityReport, Severity
@@ -115,7 +122,7 @@ async def security_scan(
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    findings = _judge_test_code([f for o in outcomes for f in o.findings], inventory)
+    findings = judge_test_code([f for o in outcomes for f in o.findings], inventory)
     findings = [f for f in _merge_duplicates(findings) if f.severity.rank >= min_severity.rank]
     findings.sort(key=rank_key)
     scope = inventory.scope()
@@ -201,19 +208,6 @@ def _progress_line(run: ScannerRun) -> str:
     if run.status == "ok":
         return f"{run.name}: {run.findings} findings in {run.duration_s:.1f} s"
     return f"{run.name}: {run.status} ({run.error})"
-
-
-def _judge_test_code(findings: list[Finding], inventory: Inventory) -> list[Finding]:
-    """Findings in test code stay visible but rank last, as info."""
-    test_paths = {f.rel for f in inventory.files if f.is_test}
-    return [
-        f.model_copy(update={
-            "in_test_code": True,
-            "severity": Severity.info,
-            "message": f"In test code (would be {f.severity.value} elsewhere): {f.message}",
-        }) if f.location.path in test_paths else f
-        for f in findings
-    ]
 
 
 def _merge_duplicates(findings: list[Finding]) -> list[Finding]:

@@ -12,8 +12,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from devops_orchestra import toolchain
-from devops_orchestra.agents.runs import new_run_id, rank_key, recorded, summarise
-from devops_orchestra.agents.security import _judge_test_code, cores, default_timeout_s
+from devops_orchestra.agents.runs import judge_test_code, new_run_id, rank_key, recorded, summarise
+from devops_orchestra.agents.security import cores, default_timeout_s
 from devops_orchestra.analyzers.sql.catalog import RULES
 from devops_orchestra.analyzers.sql.files import analyse_python, analyse_sql, is_down_migration
 from devops_orchestra.analyzers.sql.statements import DIALECTS, Hit
@@ -73,7 +73,7 @@ async def sql_analysis(target: Path, *, sql: str | None = None, dialect: str | N
         if semgrep_run.files:
             kinds["semgrep"] = semgrep_run.files
         runs.append(semgrep_run)
-        findings = _judge_test_code(findings + semgrep_findings, inventory)
+        findings = judge_test_code(findings + semgrep_findings, inventory)
     findings.sort(key=rank_key)
     scope = inventory.scope()
     scope.test_findings_demoted = sum(f.in_test_code for f in findings)
