@@ -62,6 +62,9 @@ async def test_agents_share_one_security_scan(monkeypatch: pytest.MonkeyPatch) -
     assert [(r.agent, r.status) for r in report.agents] == [
         ("security", "ok"), ("compliance", "ok"), ("sql", "ok"), ("architecture", "ok")]
     assert {f.rule_id.split(":")[0] for f in report.findings} >= {"sql", "arch", "semgrep", "checkov"}
+    # Compliance judges the other agents' findings too: SQL injection and secrets in config files.
+    assert all("pci-dss:6.2.4" in (f.controls or []) for f in report.findings if f.rule_id == "sql:injection")
+    assert any("soc2:C1.1" in (f.controls or []) for f in report.findings if f.rule_id == "arch:secret-in-config")
     assert report.verdict == "blocked by gate" and report.verdict_reasons[0].startswith("no-critical-findings")
     ids = [f.id for f in report.findings]
     assert len(ids) == len(set(ids)) and any(f.controls for f in report.findings)

@@ -49,10 +49,12 @@ async def compliance_check(
     run_id: str = "",
     inventory: Inventory | None = None,
     scan: SecurityReport | None = None,
+    extra_findings: Sequence[Finding] = (),
 ) -> ComplianceReport:
     """Judge target against frameworks (default: every framework the policies define).
 
     inventory, scan: target's inventory and security scan, when the caller has them already.
+    extra_findings: other agents' findings on target (SQL injection, secrets in config...), judged too.
     """
     started = time.perf_counter()
     policies = await asyncio.to_thread(lambda: load_policies(target if target.is_dir() else target.parent))
@@ -66,10 +68,12 @@ async def compliance_check(
     wanted: list[str] = sorted({check for fw in chosen for c in fw.controls for check in c.checks})
     checks = await asyncio.to_thread(lambda: {name: CHECKS[name](repo) for name in wanted})
 
+    known = {f.id for f in scan.findings}
+    pool = scan.findings + [f for f in extra_findings if f.id not in known]
     broken: dict[str, list[str]] = {}
-    results = [_judge_framework(fw, scan.findings, checks, scan.scanners, broken) for fw in chosen]
+    results = [_judge_framework(fw, pool, checks, scan.scanners, broken) for fw in chosen]
     findings = sorted((f.model_copy(update={"controls": broken[f.id]}) if f.id in broken else f
-                       for f in scan.findings), key=rank_key)
+                       for f in pool), key=rank_key)
     return ComplianceReport(
         run_id=run_id or scan.run_id,
         root=scan.root,

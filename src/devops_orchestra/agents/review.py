@@ -57,6 +57,7 @@ class Shared:
     sql_rides_along: bool  # the SQL agent runs beside the security scan, so their semgrep runs are one
     _scan: asyncio.Task[SecurityReport] | None = None
     _semgrep: semgrep_sql.Prescanned = field(default_factory=semgrep_sql.Prescanned)
+    agents: dict[str, asyncio.Task[tuple[AgentRun, Outcome | None]]] = field(default_factory=dict)
 
     def security(self) -> asyncio.Task[SecurityReport]:
         if self._scan is None:
@@ -85,6 +86,11 @@ class Shared:
         """What the security scan's semgrep found for the SQL agent, once it has run (nothing if it failed)."""
         await asyncio.gather(self.security(), return_exceptions=True)
         return self._semgrep
+
+    async def findings_of(self, *names: str) -> list[Finding]:
+        """The findings of other agents of this review, once they are done (none from one that failed)."""
+        done = await asyncio.gather(*(self.agents[n] for n in names if n in self.agents), return_exceptions=True)
+        return [f for d in done if isinstance(d, tuple) and d[1] for f in d[1].findings]
 
     async def whole_repository(self) -> Inventory:
         """The inventory of every file, for checks of the repository as a whole (CI, CODEOWNERS...)."""
@@ -128,7 +134,8 @@ async def _run_security(shared: Shared) -> Outcome:
 
 async def _run_compliance(shared: Shared) -> Outcome:
     report = await compliance_check(shared.target, inventory=await shared.whole_repository(),
-                                    scan=await shared.security())
+                                    scan=await shared.security(),
+                                    extra_findings=await shared.findings_of("sql", "architecture"))
     scores = ", ".join(f"{f.framework} {f.score:g}%" if f.score is not None else f"{f.framework} -"
                        for f in report.frameworks)
     failed = [f for f in report.findings if f.controls]
@@ -283,7 +290,8 @@ async def _run_all(chosen: list[AgentSpec], shared: Shared,
         return AgentRun(agent=agent.name, status="ok", duration_s=round(time.perf_counter() - t0, 2),
                         findings=len(outcome.findings), summary=outcome.summary), outcome
 
-    tasks = [asyncio.create_task(one(a)) for a in chosen]
+    shared.agents = {a.name: asyncio.create_task(one(a)) for a in chosen}
+    tasks = list(shared.agents.values())
     runs: dict[str, AgentRun] = {}
     outcomes: dict[str, Outcome] = {}
     try:
