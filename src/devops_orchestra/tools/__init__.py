@@ -1,13 +1,18 @@
 """MCP tools: thin wrappers that validate arguments, resolve paths and call an agent."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel
 
 from devops_orchestra.errors import OrchestraError
+from devops_orchestra.models import AgentReport
+from devops_orchestra.report import page
+
+R = TypeVar("R", bound=AgentReport)
 
 
 @contextmanager
@@ -26,3 +31,10 @@ def structured(model: BaseModel, text: str) -> CallToolResult:
         content=[TextContent(type="text", text=text)],
         structured_content=model.model_dump(mode="json", exclude_none=True),
     )
+
+
+def paged(report: R, max_findings: int, full_report_uri: str, text: Callable[[R], str]) -> CallToolResult:
+    """An agent's report as a tool result: its first findings within the response budget, the rest behind
+    full_report_uri, and text(report) beside it."""
+    shown = page(report, max_findings, full_report_uri, text)
+    return structured(shown, text(shown))

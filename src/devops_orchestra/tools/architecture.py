@@ -11,9 +11,8 @@ from pydantic import Field
 from devops_orchestra.agents.architecture import ArchitectureReport, recorded_architecture_analysis
 from devops_orchestra.archreport import markdown, short_text
 from devops_orchestra.errors import PathError
-from devops_orchestra.report import page
 from devops_orchestra.state import AppState
-from devops_orchestra.tools import structured, tool_errors
+from devops_orchestra.tools import paged, tool_errors
 
 ARCHITECTURE_URI = "orchestra://runs/{run_id}/architecture.md"
 
@@ -44,8 +43,7 @@ def register(server: MCPServer[AppState]) -> None:
                 state.store, target, display_path=path,
                 progress=lambda done, total, msg: ctx.report_progress(done, total, msg),
             )
-        shown = page(report, max_findings, ARCHITECTURE_URI.format(run_id=report.run_id), short_text)
-        return structured(shown, short_text(shown))
+        return paged(report, max_findings, ARCHITECTURE_URI.format(run_id=report.run_id), short_text)
 
     @server.resource(
         ARCHITECTURE_URI,

@@ -9,9 +9,8 @@ from pydantic import Field
 from devops_orchestra.agents.compliance import recorded_compliance_check
 from devops_orchestra.compliance_report import markdown, short_text
 from devops_orchestra.models import ComplianceReport
-from devops_orchestra.report import page
 from devops_orchestra.state import AppState
-from devops_orchestra.tools import structured, tool_errors
+from devops_orchestra.tools import paged, tool_errors
 from devops_orchestra.tools.security import FINDINGS_URI, stored_report
 
 MARKDOWN_URI = "orchestra://runs/{run_id}/compliance.md"
@@ -44,8 +43,9 @@ def register(server: MCPServer[AppState]) -> None:
                 state.store, target, frameworks=frameworks, display_path=path, runners=state.runners,
                 cache=state.cache, progress=lambda done, total, msg: ctx.report_progress(done, total, msg),
             )
-        shown = page(report, max_findings, FINDINGS_URI.format(run_id=report.run_id), short_text)
-        return structured(shown, short_text(shown) + f"\nFull report: {MARKDOWN_URI.format(run_id=report.run_id)}")
+        full = MARKDOWN_URI.format(run_id=report.run_id)
+        return paged(report, max_findings, FINDINGS_URI.format(run_id=report.run_id),
+                     lambda r: f"{short_text(r)}\nFull report: {full}")
 
     @server.resource(
         MARKDOWN_URI,

@@ -9,9 +9,8 @@ from pydantic import Field
 
 from devops_orchestra.agents.review import describe_agents, recorded_review, short_text
 from devops_orchestra.models import AgentList, ReviewReport
-from devops_orchestra.report import page
 from devops_orchestra.state import AppState
-from devops_orchestra.tools import structured, tool_errors
+from devops_orchestra.tools import paged, structured, tool_errors
 from devops_orchestra.tools.security import FINDINGS_URI
 
 # review runs the security agent, whose deps scanner may ask OSV about package versions.
@@ -44,8 +43,7 @@ def register(server: MCPServer[AppState]) -> None:
                 cache=state.cache, runners=state.runners, display_path=path,
                 progress=lambda done, total, msg: ctx.report_progress(done, total, msg),
             )
-        shown = page(report, max_findings, FINDINGS_URI.format(run_id=report.run_id), short_text)
-        return structured(shown, short_text(shown))
+        return paged(report, max_findings, FINDINGS_URI.format(run_id=report.run_id), short_text)
 
     @server.tool(name="list_agents", title="List agents", annotations=READ_ONLY,
                  description="Each DevOps agent: what it does, its tools, the scanners it needs and whether "

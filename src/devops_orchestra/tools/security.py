@@ -23,10 +23,10 @@ from devops_orchestra.models import (
     Severity,
     SqlReport,
 )
-from devops_orchestra.report import markdown, page, short_text
+from devops_orchestra.report import markdown, short_text
 from devops_orchestra.sarif import to_sarif
 from devops_orchestra.state import AppState
-from devops_orchestra.tools import structured, tool_errors
+from devops_orchestra.tools import paged, structured, tool_errors
 
 R = TypeVar("R", bound=AgentReport)
 FINDINGS_URI = "orchestra://runs/{run_id}/findings.json"
@@ -77,8 +77,7 @@ def register(server: MCPServer[AppState]) -> None:
                 staged=staged,
                 cache=state.cache,
             )
-        shown = page(report, max_findings, FINDINGS_URI.format(run_id=report.run_id), short_text)
-        return structured(shown, short_text(shown))
+        return paged(report, max_findings, FINDINGS_URI.format(run_id=report.run_id), short_text)
 
     @server.tool(
         name="verify_fix",

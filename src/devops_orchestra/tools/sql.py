@@ -11,10 +11,9 @@ from pydantic import Field
 
 from devops_orchestra.errors import OrchestraError
 from devops_orchestra.models import SqlReport
-from devops_orchestra.report import page
 from devops_orchestra.sql_report import rules_markdown, short_text
 from devops_orchestra.state import AppState
-from devops_orchestra.tools import structured, tool_errors
+from devops_orchestra.tools import paged, tool_errors
 
 FINDINGS_URI = "orchestra://runs/{run_id}/sql.json"
 RULES_URI = "orchestra://sql/rules"
@@ -53,8 +52,7 @@ def register(server: MCPServer[AppState]) -> None:
 
             report = await recorded_sql_analysis(state.store, target, sql=sql, dialect=dialect, cache=state.cache,
                                                  display_path=path if sql is None else "<inline>")
-        shown = page(report, max_findings, FINDINGS_URI.format(run_id=report.run_id), short_text)
-        return structured(shown, short_text(shown))
+        return paged(report, max_findings, FINDINGS_URI.format(run_id=report.run_id), short_text)
 
     @server.resource(FINDINGS_URI, name="sql-findings", title="Every finding of a SQL analysis",
                      mime_type="application/json")
