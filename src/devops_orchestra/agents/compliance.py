@@ -149,18 +149,14 @@ def _judge(control: Control, hits: list[Finding], checks: dict[str, CheckResult]
         evidence += [e for r in failing.values() for e in r.evidence]
         return _result(control, "fail", why, evidence)
 
-    why, evidence = [], []
-    if control.violated_by:
-        covered, words = _coverage(control.violated_by.needs, scanners)
-        if covered:
-            why.append(words)
-    judged = bool(why) or any(r.status == "pass" for r in own.values())
+    covered, words = _coverage(control.violated_by.needs, scanners) if control.violated_by else (False, "")
+    judged = covered or any(r.status == "pass" for r in own.values())
+    # What the scanners did or could not do explains a pass they support, or why nothing could be judged.
+    why = [words] if words and (covered or not judged) else []
     why += [f"{n}: {r.detail}" for n, r in own.items()]
     evidence = [e for r in own.values() if r.status == "pass" for e in r.evidence]
     if judged:
         return _result(control, "pass", why, evidence)
-    if control.violated_by:
-        why.insert(0, _coverage(control.violated_by.needs, scanners)[1])
     return _result(control, "not_assessable", why or ["a repository cannot show it"], evidence)
 
 
