@@ -36,6 +36,8 @@ MCP_PATH = "/mcp"
 # later) takes a place in the scan queue, so a new heavy tool cannot bypass it by being forgotten here.
 LIGHT_TOOLS = frozenset({"scan_history", "compare_runs", "list_agents"})
 MIN_TOKEN_LENGTH = 16
+# A shell command that makes a good token (shown in error messages; the server itself prints nothing to stdout).
+MAKE_TOKEN = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 
@@ -91,14 +93,13 @@ def load_tokens(env_value: str | None, tokens_file: Path | None) -> tuple[str, .
     if not tokens:
         raise OrchestraError(
             f"the HTTP server needs at least one bearer token: set {TOKENS_ENV}=TOKEN[,TOKEN...] or pass "
-            "--tokens-file PATH (one token a line). Make one with: "
-            "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            f"--tokens-file PATH (one token a line). Make one with: {MAKE_TOKEN}"
         )
     short = [t for t in tokens if len(t) < MIN_TOKEN_LENGTH]
     if short:
         raise OrchestraError(
             f"{len(short)} token(s) shorter than {MIN_TOKEN_LENGTH} characters: use long random tokens, "
-            "e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            f"e.g. {MAKE_TOKEN}"
         )
     return tuple(tokens)
 
