@@ -6,35 +6,107 @@ only ever reported for a line on which some plugin's analyze_line answered, so a
 plugin answers on yields nothing. This checks that first, with detect-secrets' own line reading and
 plugins, and hands every other file to detect-secrets unchanged. Files of unknown type go straight to
 detect-secrets, which may read them a second time with its eager transformers.
+
+Asking every plugin about every line is itself most of the cost, so each plugin is asked only about the
+lines that pass its gate: a cheap search that every line the plugin could answer on must match (a
+literal its regexes cannot match without, or for the entropy plugins a quoted string long enough to
+pass their limit). A gate can only let too much through, never hold a secret back.
 Usage: python secrets_fast.py <detect-secrets arguments>  (the same as the `detect-secrets` command).
 Run as a script, so that starting it imports nothing of devops_orchestra.
 """
 
 import functools
+import math
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from re import _constants as sre  # type: ignore[attr-defined]
+from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
 
-_BACKREFERENCE = re.compile(r"\\[1-9]|\(\?P=")
-_FLAG_LETTERS = {re.IGNORECASE: "i", re.MULTILINE: "m", re.DOTALL: "s", re.VERBOSE: "x"}
+Literals = frozenset[str] | None  # strings one of which every match contains; None: nothing known
+Sieve = Callable[[list[str]], Iterable[str]]  # a file's lines -> those worth asking a plugin about
 
 
-def _scoped(regexes: Any) -> list[str] | None:
-    """Regexes as alternatives that keep their own flags, or None if that cannot be done."""
-    parts = []
-    for regex in regexes:
-        if regex.groupindex or _BACKREFERENCE.search(regex.pattern):  # numbering would shift when combined
+def _better(a: Literals, b: Literals) -> Literals:
+    """The more selective of two requirements: the longer shortest string, then the fewer strings."""
+    if a is None or b is None:
+        return a if b is None else b
+    return min(a, b, key=lambda s: (-min(map(len, s)), len(s)))
+
+
+def _required(items: Iterable[tuple[Any, Any]]) -> Literals:
+    """Literals one of which every match of this parsed regex sequence contains."""
+    best: Literals = None
+    run: list[str] = []
+    for op, av in [*items, (None, None)]:  # a sentinel closes the last literal run
+        if op is sre.LITERAL:
+            run.append(chr(av))
+            continue
+        if run:
+            best = _better(best, frozenset({"".join(run)}))
+            run = []
+        needed: Literals = None
+        if op is sre.SUBPATTERN and not av[1] and not av[2]:  # a group that changes no flags
+            needed = _required(av[3])
+        elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT) and av[0] >= 1:
+            needed = _required(av[2])
+        elif op is sre.BRANCH:
+            branches = [_required(branch) for branch in av[1]]
+            if all(branches):
+                needed = frozenset().union(*branches)  # type: ignore[arg-type]
+        best = _better(best, needed)
+    return best
+
+
+def literal_gate(patterns: Iterable[re.Pattern[str]]) -> re.Pattern[str] | None:
+    """A search every line some pattern matches must also match, or None when a pattern gives no hold."""
+    literals: set[str] = set()
+    ignore_case = 0
+    for pattern in patterns:
+        needed = _required(sre_parse.parse(pattern.pattern, pattern.flags))
+        if not needed or not all(needed):
             return None
-        flags = "".join(letter for flag, letter in _FLAG_LETTERS.items() if regex.flags & flag)
-        part = f"(?{flags}:{regex.pattern})" if flags else f"(?:{regex.pattern})"
-        try:
-            re.compile(part)
-        except re.error:
-            return None
-        parts.append(part)
-    return parts
+        literals |= needed
+        ignore_case |= pattern.flags & re.IGNORECASE  # too loose for a case-sensitive one: still safe
+    return re.compile("|".join(map(re.escape, sorted(literals))), ignore_case)
+
+
+def entropy_gate(plugin: Any) -> re.Pattern[str]:
+    """A quoted run of the plugin's characters long enough to pass its entropy limit: a string of n
+    characters has at most log2(n) bits each. One character less than that, for rounding's sake."""
+    shortest = max(1, math.floor(2 ** plugin.entropy_limit))
+    return re.compile(rf"['\"][{re.escape(plugin.charset)}]{{{shortest},}}['\"]")
+
+
+def regex_sieve(patterns: list[re.Pattern[str]]) -> Sieve:
+    """The lines some pattern matches, each searched for only where the literal gate lets it."""
+    gate = literal_gate(patterns)
+
+    def candidates(lines: list[str]) -> Iterator[str]:
+        gated = list(filter(gate.search, lines)) if gate else lines
+        for pattern in patterns:
+            yield from filter(pattern.search, gated)
+
+    return candidates
+
+
+def sieve(plugin: Any) -> Sieve:
+    """The lines of a file worth asking this plugin about."""
+    from detect_secrets.plugins import keyword
+    from detect_secrets.plugins.base import RegexBasedDetector
+    from detect_secrets.plugins.high_entropy_strings import HighEntropyStringsPlugin
+    from detect_secrets.plugins.jwt import JwtTokenDetector  # filters what its regex finds
+
+    if isinstance(plugin, HighEntropyStringsPlugin):
+        return functools.partial(filter, entropy_gate(plugin).search)
+    if isinstance(plugin, keyword.KeywordDetector):  # its regexes for every file type
+        gate = literal_gate({p for table in keyword.REGEX_BY_FILETYPE.values() for p in table})
+        return functools.partial(filter, gate.search) if gate else list
+    if type(plugin).analyze_string in (RegexBasedDetector.analyze_string, JwtTokenDetector.analyze_string):
+        return regex_sieve(plugin.denylist)  # these report only what their regexes find
+    return list
 
 
 def main() -> int:
@@ -44,25 +116,14 @@ def main() -> int:
 
     from detect_secrets.core import scan
     from detect_secrets.main import main as detect_secrets_main
-    from detect_secrets.plugins.base import RegexBasedDetector
     from detect_secrets.settings import get_plugins
     from detect_secrets.util.filetype import FileType, determine_file_type
 
     full_scan = scan.scan_file
 
     @functools.cache  # built once, after detect-secrets has read its settings
-    def line_checks() -> tuple[Any, list[Any]]:
-        """One regex for every plugin that reports only where one of its regexes matches; the others."""
-        others, parts = [], []
-        for plugin in get_plugins():
-            scoped = None
-            if type(plugin).analyze_string is RegexBasedDetector.analyze_string:
-                scoped = _scoped(plugin.denylist)
-            if scoped is None:
-                others.append(plugin)
-            else:
-                parts += scoped
-        return (re.compile("|".join(parts)) if parts else None), others
+    def sieved_plugins() -> list[tuple[Sieve, Any]]:
+        return [(sieve(plugin), plugin) for plugin in get_plugins()]
 
     def may_hold_secret(filename: str) -> bool:
         if determine_file_type(filename) == FileType.OTHER:
@@ -70,14 +131,10 @@ def main() -> int:
         lines = next(scan._get_lines_from_file(filename), None)  # the lines detect-secrets would read
         if lines is None:
             return True  # unreadable: let detect-secrets say so
-        combined, others = line_checks()
-        for number, line in enumerate(lines, start=1):
-            line = line.rstrip()
-            # One search stands for every regex plugin (a match is only a maybe: the full scan decides).
-            if combined is not None and combined.search(line):
-                return True
-            for plugin in others:
-                if plugin.analyze_line(filename=filename, line=line, line_number=number):
+        lines = [line.rstrip() for line in lines]
+        for candidates, plugin in sieved_plugins():
+            for line in candidates(lines):
+                if plugin.analyze_line(filename=filename, line=line):
                     return True
         return False
 
