@@ -127,10 +127,10 @@ def test_a_broken_scanner_is_a_run_record_not_a_lost_scan(
 ) -> None:
     fake = _fake_scanner(tmp_path, script)
     real = toolchain.executable
-    monkeypatch.setattr(toolchain, "executable", lambda name: fake if name == "bandit" else real(name))
-    report = asyncio.run(security_scan(EXAMPLE / "api", scanners=["bandit", "secrets"], timeout_s=8))
+    monkeypatch.setattr(toolchain, "executable", lambda name: fake if name == "semgrep" else real(name))
+    report = asyncio.run(security_scan(EXAMPLE / "api", scanners=["semgrep", "secrets"], timeout_s=8))
     runs = {r.name: r for r in report.scanners}
-    assert runs["bandit"].status == status and message in (runs["bandit"].error or "")
+    assert runs["semgrep"].status == status and message in (runs["semgrep"].error or "")
     assert runs["secrets"].status == "ok" and any(f.scanner == "secrets" for f in report.findings)
 
 

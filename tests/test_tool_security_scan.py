@@ -124,16 +124,16 @@ async def test_cancelled_call_leaves_no_scanner_running(tmp_path: Path, monkeypa
     from tests.test_proc import _alive
 
     pidfile = tmp_path / "scanner.pid"
-    fake = tmp_path / "fake-bandit"
+    fake = tmp_path / "fake-semgrep"
     fake.write_text(f"#!/bin/sh\necho $$ > {pidfile}\nexec sleep 60\n")
     fake.chmod(0o755)
     real = toolchain.executable
-    monkeypatch.setattr(toolchain, "executable", lambda name: fake if name == "bandit" else real(name))
+    monkeypatch.setattr(toolchain, "executable", lambda name: fake if name == "semgrep" else real(name))
     write(tmp_path, {"src/app.py": "x = 1\n"})
     async with Client(create_server([tmp_path])) as client:
         with anyio.move_on_after(20) as scope:
             async with anyio.create_task_group() as tg:
-                tg.start_soon(client.call_tool, "security_scan", {"path": "src", "scanners": ["bandit"]})
+                tg.start_soon(client.call_tool, "security_scan", {"path": "src", "scanners": ["semgrep"]})
                 while not pidfile.exists() or not pidfile.read_text().strip():  # noqa: ASYNC110 - a file
                     await anyio.sleep(0.05)
                 pid = int(pidfile.read_text())

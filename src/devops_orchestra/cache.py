@@ -98,8 +98,10 @@ class ScanCache:
                         found[by_key[key]] = _FINDINGS.validate_json(data)
                     except ValidationError:
                         continue  # an entry that does not parse is a miss
+            db.execute("BEGIN IMMEDIATE")  # one commit, not one per entry
             db.executemany("UPDATE entries SET used = ? WHERE key = ?",
                            [(time.time(), key) for key, rel in by_key.items() if rel in found])
+            db.execute("COMMIT")
         finally:
             db.close()
         return found

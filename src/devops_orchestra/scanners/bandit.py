@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ from devops_orchestra.scanners.base import (
 )
 from devops_orchestra.workspace import Inventory, SourceFile
 
+FAST_ENTRY = Path(__file__).with_name("bandit_fast.py")
+
 
 class BanditScanner:
     name: ScannerName = "bandit"
@@ -41,8 +44,10 @@ class BanditScanner:
         with tempfile.TemporaryDirectory(prefix="devops-orchestra-bandit-") as tmp:
             config = Path(tmp) / "bandit.yaml"
             config.write_text(json.dumps({"assert_used": {"skips": skips}}))  # JSON is YAML
-            raws = await run_json_batches("bandit", lambda exe, files: [
-                exe, "--format", "json", "--quiet", "--configfile", str(config), *file_args(files),
+            # bandit's own command line, through bandit_fast.py: same arguments, same output, less CPU.
+            raws = await run_json_batches("bandit", lambda _, files: [
+                sys.executable, str(FAST_ENTRY), "--format", "json", "--quiet", "--configfile", str(config),
+                *file_args(files),
             ], job, ok_exits=(0, 1))  # 1: it found something
         results = [hit for raw in raws for hit in raw.get("results", [])]
         warnings = [
