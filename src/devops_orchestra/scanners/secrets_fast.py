@@ -21,8 +21,8 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from re import _constants as sre  # type: ignore[attr-defined]
-from re import _parser as sre_parse  # type: ignore[attr-defined]
+from re import _constants as sre
+from re import _parser as sre_parse
 from typing import Any
 
 Literals = frozenset[str] | None  # strings one of which every match contains; None: nothing known
@@ -93,18 +93,22 @@ def regex_sieve(patterns: list[re.Pattern[str]]) -> Sieve:
 
 
 def sieve(plugin: Any) -> Sieve:
-    """The lines of a file worth asking this plugin about."""
+    """The lines of a file worth asking this plugin about. A plugin whose way of reading a line is not
+    the one its detect-secrets class has (a custom plugin, say) is asked about every line."""
     from detect_secrets.plugins import keyword
-    from detect_secrets.plugins.base import RegexBasedDetector
+    from detect_secrets.plugins.base import BasePlugin, RegexBasedDetector
     from detect_secrets.plugins.high_entropy_strings import HighEntropyStringsPlugin
     from detect_secrets.plugins.jwt import JwtTokenDetector  # filters what its regex finds
 
-    if isinstance(plugin, HighEntropyStringsPlugin):
+    kind = type(plugin)
+    if (kind.analyze_line, kind.analyze_string) == (HighEntropyStringsPlugin.analyze_line,
+                                                    HighEntropyStringsPlugin.analyze_string):
         return functools.partial(filter, entropy_gate(plugin).search)
-    if isinstance(plugin, keyword.KeywordDetector):  # its regexes for every file type
+    if kind is keyword.KeywordDetector:  # its regexes for every file type
         gate = literal_gate({p for table in keyword.REGEX_BY_FILETYPE.values() for p in table})
         return functools.partial(filter, gate.search) if gate else list
-    if type(plugin).analyze_string in (RegexBasedDetector.analyze_string, JwtTokenDetector.analyze_string):
+    if kind.analyze_line is BasePlugin.analyze_line and kind.analyze_string in (
+            RegexBasedDetector.analyze_string, JwtTokenDetector.analyze_string):
         return regex_sieve(plugin.denylist)  # these report only what their regexes find
     return list
 
