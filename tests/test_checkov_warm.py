@@ -50,15 +50,45 @@ async def test_timeout_kills_the_scan_and_the_warm_process_serves_on() -> None:
         await warm.close()
 
 
-async def test_a_dead_warm_process_falls_back_to_a_fresh_checkov() -> None:
+async def test_a_dead_warm_process_falls_back_to_a_fresh_checkov_and_is_replaced() -> None:
     warm = await _warm()
     try:
         assert await warm.ready() and warm.pid
-        os.killpg(warm.pid, signal.SIGKILL)
+        first = warm.pid
+        os.killpg(first, signal.SIGKILL)
         await asyncio.sleep(0.2)
         assert not await warm.ready()
-        result = await warm.run([_checkov(), *ARGS[1:]], cwd=EXAMPLE, timeout_s=120)
+        result = await warm.run([_checkov(), *ARGS[1:]], cwd=EXAMPLE, timeout_s=120)  # this one runs cold
         assert result.returncode == 1 and b"CKV_DOCKER" in result.stdout
+        assert warm.pid != first and await warm.ready()  # a new warm process, checkov imported
+        again = await warm.run(ARGS, cwd=EXAMPLE, timeout_s=60)
+        assert again.returncode == 1 and b"CKV_DOCKER" in again.stdout and warm.cpu_s > 0
+    finally:
+        await warm.close()
+
+
+async def test_a_warm_process_dying_mid_scan_loses_no_scan(tmp_path: Path) -> None:
+    for i in range(600):  # a scan that takes the warm checkov seconds
+        (tmp_path / f"b{i}.tf").write_text(f'resource "aws_s3_bucket" "b{i}" {{\n  bucket = "b{i}"\n}}\n')
+    warm = await _warm()
+    try:
+        assert await warm.ready() and warm.pid
+        first = warm.pid
+        argv = [_checkov(), "--skip-download", "--quiet", "--compact", "--output", "json", "--framework",
+                "terraform", "--directory", str(tmp_path)]
+        scan = asyncio.create_task(warm.run(argv, cwd=tmp_path, timeout_s=300))
+        await asyncio.sleep(0.5)
+        scanning = _children(first)
+        assert scanning  # the scan runs in the warm process's child
+        os.kill(first, signal.SIGKILL)
+        for _ in range(30):  # the orphaned scan is killed at once, long before it would have finished
+            if not any(map(_running, scanning)):
+                break
+            await asyncio.sleep(0.05)
+        assert not any(map(_running, scanning)) and not scan.done()
+        result = await scan  # answered by a fresh checkov instead
+        assert result.returncode == 1 and b"CKV_AWS" in result.stdout
+        assert warm.pid != first
     finally:
         await warm.close()
 
@@ -82,6 +112,23 @@ def _checkov() -> str:
     exe = toolchain.executable("checkov")
     assert exe
     return str(exe)
+
+
+def _children(parent: int) -> list[int]:
+    return [int(p.name) for p in Path("/proc").iterdir()
+            if p.name.isdigit() and _stat(p.name)[1:2] == [str(parent)]]
+
+
+def _running(pid: int) -> bool:
+    return _stat(str(pid))[:1] not in ([], ["Z"])
+
+
+def _stat(pid: str) -> list[str]:
+    """A process's state and parent pid, or [] once it is gone."""
+    try:
+        return (Path("/proc") / pid / "stat").read_text().rsplit(")", 1)[1].split()[:2]
+    except OSError:
+        return []
 
 
 def _zygotes() -> list[int]:

@@ -11,6 +11,7 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import structlog
 
@@ -19,14 +20,21 @@ from devops_orchestra.errors import ScannerTimeout
 
 log = structlog.get_logger(__name__)
 ZYGOTE = Path(__file__).with_name("checkov_zygote.py")
+REPLACEMENTS = 3  # a warm checkov that keeps dying is given up on: scans then start checkov each time
+
+
+class _Gone(Exception):
+    """The warm process died (killed, out of memory) before it answered."""
 
 
 class WarmCheckov:
-    """Same call as proc.run; falls back to a cold checkov process when the warm one is not there."""
+    """Same call as proc.run; falls back to a cold checkov process when the warm one is not there, and
+    replaces a warm one that died. Its memory does not grow with use: each scan runs in a forked child."""
 
     def __init__(self) -> None:
         self._proc: asyncio.subprocess.Process | None = None
         self._ready: asyncio.Task[bool] | None = None
+        self._replaced = 0
         self._lock = asyncio.Lock()  # one request at a time on the zygote's pipe
         self.cpu_s = 0.0  # CPU seconds its scans used (they run in its children, out of our own count)
 
@@ -65,17 +73,31 @@ class WarmCheckov:
         nice: int = 0,
     ) -> proc.ProcResult:
         async with self._lock:
-            if not await self.ready():
-                return await proc.run(argv, cwd=cwd, timeout_s=timeout_s, env=env, nice=nice)
-            with tempfile.TemporaryDirectory(prefix="devops-orchestra-checkov-") as tmp:
-                out, err = Path(tmp) / "stdout", Path(tmp) / "stderr"
-                started = time.perf_counter()
-                code = await self._request(
-                    {"args": list(argv[1:]), "cwd": str(cwd), "env": dict(env or {}),
-                     "stdout": str(out), "stderr": str(err)},
-                    timeout_s,
-                )
-                return proc.ProcResult(code, out.read_bytes(), err.read_bytes(), time.perf_counter() - started)
+            if await self.ready():
+                with tempfile.TemporaryDirectory(prefix="devops-orchestra-checkov-") as tmp:
+                    out, err = Path(tmp) / "stdout", Path(tmp) / "stderr"
+                    started = time.perf_counter()
+                    try:
+                        code = await self._request(
+                            {"args": list(argv[1:]), "cwd": str(cwd), "env": dict(env or {}),
+                             "stdout": str(out), "stderr": str(err)},
+                            timeout_s,
+                        )
+                    except _Gone:
+                        pass  # this scan runs cold, below
+                    else:
+                        return proc.ProcResult(code, out.read_bytes(), err.read_bytes(),
+                                               time.perf_counter() - started)
+            await self._replace_if_dead()
+            return await proc.run(argv, cwd=cwd, timeout_s=timeout_s, env=env, nice=nice)
+
+    async def _replace_if_dead(self) -> None:
+        if self._proc is None or self._proc.returncode is None or self._replaced >= REPLACEMENTS:
+            return
+        self._replaced += 1
+        log.warning("warm checkov exited; starting a new one", exit_code=self._proc.returncode,
+                    replacement=self._replaced)
+        await self.start()
 
     @property
     def pid(self) -> int | None:
@@ -92,9 +114,15 @@ class WarmCheckov:
 
     async def _request(self, request: dict[str, object], timeout_s: float) -> int:
         assert self._proc and self._proc.stdin and self._proc.stdout
-        self._proc.stdin.write((json.dumps(request) + "\n").encode())
-        await self._proc.stdin.drain()
-        child = json.loads(await self._proc.stdout.readline())["pid"]
+        try:
+            self._proc.stdin.write((json.dumps(request) + "\n").encode())
+            await self._proc.stdin.drain()
+        except (BrokenPipeError, ConnectionResetError):
+            await self._gone()
+        started = await self._proc.stdout.readline()
+        if not started:
+            await self._gone()
+        child = json.loads(started)["pid"]
         done = asyncio.ensure_future(self._proc.stdout.readline())
         try:
             line = await asyncio.wait_for(asyncio.shield(done), timeout_s)
@@ -105,6 +133,15 @@ class WarmCheckov:
             if isinstance(exc, TimeoutError):
                 raise ScannerTimeout(f"checkov ran longer than {timeout_s:.0f} s and was stopped") from None
             raise
+        if not line:  # died mid-scan: its orphaned child's answer would have nowhere to go
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child, signal.SIGKILL)
+            await self._gone()
         result = json.loads(line)
         self.cpu_s += float(result.get("cpu_s", 0.0))
         return int(result["exit"])
+
+    async def _gone(self) -> NoReturn:
+        assert self._proc
+        await self._proc.wait()
+        raise _Gone
