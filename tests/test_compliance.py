@@ -11,6 +11,7 @@ import pytest
 from mcp import Client
 
 from devops_orchestra.agents.compliance import compliance_check
+from devops_orchestra.agents.review import compliance_with_evidence
 from devops_orchestra.models import ComplianceReport, ControlResult
 from devops_orchestra.server import create_server
 from tests.conftest import EXAMPLE, write
@@ -31,7 +32,7 @@ WELL_RUN = {
 
 @pytest.fixture(scope="module")
 def vulnshop() -> ComplianceReport:
-    return asyncio.run(compliance_check(EXAMPLE))
+    return asyncio.run(compliance_with_evidence(EXAMPLE))  # as the tool and the CLI run it
 
 
 def _control(report: ComplianceReport, framework: str, control: str) -> ControlResult:
@@ -46,6 +47,17 @@ def test_failing_control_names_the_findings_and_the_fix(vulnshop: ComplianceRepo
     assert all(e.finding_id for e in transit.evidence)
     by_id = {f.id: f for f in vulnshop.findings}
     assert "soc2:CC6.7" in (by_id[transit.evidence[0].finding_id or ""].controls or [])
+
+
+def test_other_agents_findings_count_as_evidence(vulnshop: ComplianceReport) -> None:
+    """What the SQL and architecture agents find breaks controls too, as it does in a review."""
+    assert _control(vulnshop, "soc2", "C1.1").status == "fail"
+    # the .env database password that detect-secrets does not see
+    env = [f for f in vulnshop.findings if f.rule_id == "arch:secret-in-config"
+           and (f.location.path, f.location.start_line) == ("config/settings.env", 5)]
+    assert env and "soc2:C1.1" in (env[0].controls or [])
+    injection = [f for f in vulnshop.findings if f.rule_id == "sql:injection"]
+    assert injection and all("pci-dss:6.2.4" in (f.controls or []) for f in injection)
 
 
 def test_repository_checks_fail_with_what_is_missing(vulnshop: ComplianceReport) -> None:

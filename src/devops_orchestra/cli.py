@@ -212,7 +212,7 @@ def _scan(args: argparse.Namespace) -> int:
 
 def _comply(args: argparse.Namespace) -> int:
     from devops_orchestra import compliance_report
-    from devops_orchestra.agents.compliance import recorded_compliance_check
+    from devops_orchestra.agents.review import recorded_compliance_check
     from devops_orchestra.cache import ScanCache
     from devops_orchestra.store import open_store
     from devops_orchestra.workspace import Roots

@@ -102,6 +102,18 @@ async def recorded_architecture_analysis(store: Store, target: Path, *, display_
     )
 
 
+def config_secret_findings(inventory: Inventory) -> list[Finding]:
+    """Blocking: only the secret-in-config findings, from the config files alone (what compliance needs)."""
+    secrets: list[ConfigSecret] = []
+    for f in inventory.files:
+        if is_config(f.rel) and not f.is_test:  # as the full analysis reads them
+            try:
+                secrets += find_secrets(f.rel, (inventory.base / f.rel).read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError):
+                continue
+    return _secret_findings(secrets, SourceLines(inventory.base))
+
+
 @dataclass
 class _Collected:
     """What one pass over the files keeps: per-file facts, and the text of the few files parsed later."""

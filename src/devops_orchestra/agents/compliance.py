@@ -7,9 +7,8 @@ import asyncio
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
-from devops_orchestra.agents.runs import findings_fields, rank_key, recorded
+from devops_orchestra.agents.runs import findings_fields, rank_key
 from devops_orchestra.agents.security import Progress, security_scan
 from devops_orchestra.analyzers.repo_checks import CHECKS, CheckResult, Repo
 from devops_orchestra.cache import ScanCache
@@ -26,7 +25,6 @@ from devops_orchestra.models import (
 )
 from devops_orchestra.policy import Control, Framework, Gate, Needs, Policies, load_policies
 from devops_orchestra.proc import Runner
-from devops_orchestra.store import Store
 from devops_orchestra.workspace import Inventory, build_inventory
 
 EVIDENCE_SHOWN = 3
@@ -87,13 +85,6 @@ async def compliance_check(
         scope=scan.scope,
         warnings=repo.warnings,
     )
-
-
-async def recorded_compliance_check(store: Store, target: Path, **options: Any) -> ComplianceReport:
-    """compliance_check, kept in the run store."""
-    arguments = {k: v for k, v in options.items() if k in ("frameworks", "display_path")}
-    return await recorded(store, agent="compliance", target=target, path=str(options.get("display_path", ".")),
-                          arguments=arguments, run=lambda run_id: compliance_check(target, run_id=run_id, **options))
 
 
 def _choose(policies: Policies, names: Sequence[str] | None) -> list[Framework]:

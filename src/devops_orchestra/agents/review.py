@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from devops_orchestra import proc
-from devops_orchestra.agents.architecture import architecture_analysis
+from devops_orchestra.agents.architecture import architecture_analysis, config_secret_findings
 from devops_orchestra.agents.compliance import compliance_check
 from devops_orchestra.agents.dora import dora_metrics
 from devops_orchestra.agents.dora import short_text as dora_text
@@ -27,6 +27,7 @@ from devops_orchestra.models import (
     AgentInfo,
     AgentList,
     AgentRun,
+    ComplianceReport,
     Finding,
     GateResult,
     PlannedAgent,
@@ -40,9 +41,17 @@ from devops_orchestra.scanners import ALL, semgrep_sql
 from devops_orchestra.store import Store
 from devops_orchestra.workspace import Inventory, build_inventory, changed_files
 
-# Code that talks to a database: the SQL agent applies even without .sql files.
-DB_CODE = re.compile(r"\b(sqlalchemy|psycopg2?|pymysql|mysqlclient|sqlite3|django\.db|asyncpg|"
-                     r"database/sql|java\.sql|jdbc:|knex|sequelize|typeorm|prisma|mysql2|\bpg\b)")
+# Code that talks to a database: the SQL agent applies even without .sql files. Imports, not mere words
+# (networkx says "knex" and "pg" in prose and has no database).
+DB_CODE = re.compile(
+    r"^\s*(?:import|from)\s+(?P<python>sqlalchemy|psycopg2?|pymysql|MySQLdb|sqlite3|django\.db|asyncpg)\b"
+    r"""|(?:require\(\s*|from\s+|import\s+)['"](?P<js>pg|mysql2?|knex|sequelize|typeorm|@prisma/client|"""
+    r"""sqlite3|better-sqlite3)['"]"""
+    r'|"(?P<go>database/sql)"|\b(?P<java>java\.sql)\.|\b(?P<jdbc>jdbc):',
+    re.MULTILINE,
+)
+DB_WORDS = re.compile(r"\b(?:sqlalchemy|psycopg2?|pymysql|MySQLdb|sqlite3|django\.db|asyncpg|pg|mysql2?|knex|"
+                      r"sequelize|typeorm|prisma|database/sql|java\.sql|jdbc)\b")  # in every DB_CODE match: fast
 
 
 @dataclass
@@ -55,6 +64,7 @@ class Shared:
     runners: Mapping[str, Runner] | None
     changed_only: bool
     sql_rides_along: bool  # the SQL agent runs beside the security scan, so their semgrep runs are one
+    scan_progress: Progress | None = None
     _scan: asyncio.Task[SecurityReport] | None = None
     _semgrep: semgrep_sql.Prescanned = field(default_factory=semgrep_sql.Prescanned)
     agents: dict[str, asyncio.Task[tuple[AgentRun, Outcome | None]]] = field(default_factory=dict)
@@ -63,7 +73,7 @@ class Shared:
         if self._scan is None:
             runners = {**(self.runners or {}), **({"semgrep": self._semgrep_for_both} if self.sql_rides_along else {})}
             self._scan = asyncio.create_task(security_scan(
-                self.target, inventory=self.inventory, cache=self.cache, runners=runners))
+                self.target, inventory=self.inventory, cache=self.cache, runners=runners, progress=self.scan_progress))
         return self._scan
 
     async def _semgrep_for_both(self, argv: Sequence[str], *, cwd: Path, timeout_s: float,
@@ -153,11 +163,12 @@ def _sql_applies(inv: Inventory) -> str | None:
         return f"{len(migrations)} Python migration files (e.g. {migrations[0]})"
     for f in inv.with_language("python", "javascript", "typescript", "go", "java"):
         try:
-            hit = DB_CODE.search((inv.base / f.rel).read_text(encoding="utf-8"))
+            text = (inv.base / f.rel).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue
+        hit = DB_CODE.search(text) if DB_WORDS.search(text) else None
         if hit:
-            return f"database code ({hit.group(0)!r} in {f.rel})"
+            return f"database code ({hit.group(hit.lastgroup or 0)!r} in {f.rel})"
     return None
 
 
@@ -280,17 +291,7 @@ async def review(
 
 async def _run_all(chosen: list[AgentSpec], shared: Shared,
                    progress: Progress | None) -> tuple[list[AgentRun], dict[str, Outcome]]:
-    async def one(agent: AgentSpec) -> tuple[AgentRun, Outcome | None]:
-        t0 = time.perf_counter()
-        try:
-            outcome = await agent.run(shared)
-        except Exception as exc:  # one agent failing is part of the answer, not the end of it
-            return AgentRun(agent=agent.name, status="failed", duration_s=round(time.perf_counter() - t0, 2),
-                            summary="failed", error=f"{type(exc).__name__}: {exc}"), None
-        return AgentRun(agent=agent.name, status="ok", duration_s=round(time.perf_counter() - t0, 2),
-                        findings=len(outcome.findings), summary=outcome.summary), outcome
-
-    shared.agents = {a.name: asyncio.create_task(one(a)) for a in chosen}
+    shared.agents = {a.name: asyncio.create_task(_run_agent(a, shared)) for a in chosen}
     tasks = list(shared.agents.values())
     runs: dict[str, AgentRun] = {}
     outcomes: dict[str, Outcome] = {}
@@ -309,6 +310,51 @@ async def _run_all(chosen: list[AgentSpec], shared: Shared,
             shared._scan.cancel()
         await asyncio.gather(*tasks, *([shared._scan] if shared._scan else []), return_exceptions=True)
     return [runs[a.name] for a in chosen], outcomes
+
+
+async def _run_agent(agent: AgentSpec, shared: Shared) -> tuple[AgentRun, Outcome | None]:
+    t0 = time.perf_counter()
+    try:
+        outcome = await agent.run(shared)
+    except Exception as exc:  # one agent failing is part of the answer, not the end of it
+        return AgentRun(agent=agent.name, status="failed", duration_s=round(time.perf_counter() - t0, 2),
+                        summary="failed", error=f"{type(exc).__name__}: {exc}"), None
+    return AgentRun(agent=agent.name, status="ok", duration_s=round(time.perf_counter() - t0, 2),
+                    findings=len(outcome.findings), summary=outcome.summary), outcome
+
+
+async def compliance_with_evidence(
+    target: Path,
+    *,
+    cache: ScanCache | None = None,
+    runners: Mapping[str, Runner] | None = None,
+    progress: Progress | None = None,
+    **options: Any,
+) -> ComplianceReport:
+    """compliance_check on its own, judging what a review's compliance agent judges: the security scan, the
+    SQL agent's findings where it applies (its semgrep run shared as in a review) and the architecture
+    agent's secrets in config files. So the same repository gets the same control results from either."""
+    inventory = await asyncio.to_thread(build_inventory, target)
+    sql = [a for a in AGENTS if a.name == "sql" and a.applies(inventory)]
+    shared = Shared(target, inventory, cache, runners, changed_only=False, sql_rides_along=bool(sql),
+                    scan_progress=progress)
+    shared.agents = {a.name: asyncio.create_task(_run_agent(a, shared)) for a in sql}
+    try:
+        config_secrets = await asyncio.to_thread(config_secret_findings, inventory)
+        return await compliance_check(target, inventory=inventory, scan=await shared.security(),
+                                      extra_findings=config_secrets + await shared.findings_of("sql"), **options)
+    finally:  # cancelled or failed: stop the SQL agent and the scanners
+        for task in [*shared.agents.values(), shared.security()]:
+            task.cancel()
+        await asyncio.gather(*shared.agents.values(), shared.security(), return_exceptions=True)
+
+
+async def recorded_compliance_check(store: Store, target: Path, **options: Any) -> ComplianceReport:
+    """compliance_with_evidence, kept in the run store."""
+    arguments = {k: v for k, v in options.items() if k in ("frameworks", "display_path")}
+    return await recorded(store, agent="compliance", target=target, path=str(options.get("display_path", ".")),
+                          arguments=arguments,
+                          run=lambda run_id: compliance_with_evidence(target, run_id=run_id, **options))
 
 
 def _merge(findings: list[Finding]) -> list[Finding]:

@@ -6,7 +6,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from devops_orchestra.agents.compliance import recorded_compliance_check
+from devops_orchestra.agents.review import recorded_compliance_check
 from devops_orchestra.compliance_report import markdown, short_text
 from devops_orchestra.models import ComplianceReport
 from devops_orchestra.state import AppState
@@ -23,7 +23,8 @@ def register(server: MCPServer[AppState]) -> None:
         description=(
             "Judge a repository against SOC 2, HIPAA and PCI DSS (and the organisation's own policies): every "
             "control pass, fail or not_assessable with file-and-line evidence, remediation, a score per "
-            "framework and the gate result. Runs the security scanners once."
+            "framework and the gate result. Runs the security scanners once; the SQL and architecture agents' "
+            "findings count too."
         ),
         annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True),
     )
