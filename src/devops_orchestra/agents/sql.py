@@ -47,7 +47,7 @@ async def sql_analysis(target: Path, *, sql: str | None = None, dialect: str | N
     """Analyse inline sql, or every SQL, Python migration and source file under target (a dir or a file).
 
     inventory: target's inventory when the caller has built it already.
-    cache: what semgrep said about each JavaScript/TypeScript, Go and Java file before.
+    cache: what our analyses and semgrep found in each file before.
     prescanned: gets semgrep outputs with our rules that another agent's run produces (awaited only when
     semgrep is needed); the files they cover are not scanned again.
     """
@@ -67,7 +67,7 @@ async def sql_analysis(target: Path, *, sql: str | None = None, dialect: str | N
         if is_file and target.suffix.lower() not in READ_SUFFIXES:
             raise PathError(f"{display_path!r} is not a file with SQL in it that this agent reads "
                             f"({', '.join(sorted(READ_SUFFIXES))}): pass one of those, or a directory.")
-        findings, kinds = await asyncio.to_thread(_analyse_files, inventory, dialect)
+        findings, kinds = await asyncio.to_thread(_analyse_files, inventory, dialect, cache)
         runs = [_own_run(started, sum(kinds.values()), findings)]
         semgrep_run, semgrep_findings = await _semgrep(inventory, dialect, cache, prescanned)
         if semgrep_run.files:
@@ -92,23 +92,45 @@ async def recorded_sql_analysis(store: Store, target: Path, **options: Any) -> S
                           arguments=arguments, run=lambda run_id: sql_analysis(target, run_id=run_id, **options))
 
 
-def _analyse_files(inventory: Inventory, dialect: str | None) -> tuple[list[Finding], Counter[str]]:
-    """Blocking: our own analyses of every .sql and .py file."""
+KINDS = ("sql", "alembic", "django", "code")  # what a file read as; each kind keeps its own cache entries
+
+
+def _analyse_files(inventory: Inventory, dialect: str | None,
+                   cache: ScanCache | None) -> tuple[list[Finding], Counter[str]]:
+    """Blocking: our own analyses of every .sql and .py file; files the cache knows are not read again.
+    A file's entry sits under the kind it was read as, so a cached file still counts as that kind."""
+    files = [f for f in inventory.files if PurePosixPath(f.rel).suffix.lower() in (".sql", ".py")]
+    analyser = f"sqlglot {version('sqlglot')}\0{dialect}"
+    keys = {kind: keys_for(f"sql-{kind}", analyser, files) for kind in KINDS} if cache else {}
+    known = {kind: cache.lookup(keys[kind]) for kind in KINDS} if cache else {}
     findings: list[Finding] = []
     kinds: Counter[str] = Counter()
-    for f in inventory.files:
-        rel = PurePosixPath(f.rel)
-        if rel.suffix.lower() not in (".sql", ".py"):
-            continue
-        text = (inventory.base / f.rel).read_text(encoding="utf-8")
-        if rel.suffix.lower() == ".sql":
-            hits, kind = analyse_sql(text, dialect, migrations=not is_down_migration(rel.name)), "sql"
+    fresh: dict[str, list[tuple[str, list[Finding]]]] = {kind: [] for kind in KINDS}
+    for f in files:
+        kind = next((k for k in KINDS if f.rel in known.get(k, {})), None)
+        if kind:
+            found = known[kind][f.rel]
         else:
-            hits, kind = analyse_python(text, dialect, is_migration_path=bool(MIGRATION_DIRS & set(rel.parts[:-1])))
+            found, kind = _analyse_file(inventory.base, f.rel, dialect)
+            fresh[kind].append((f.rel, found))
         kinds[kind] += 1
-        lines = text.splitlines()
-        findings += [_finding(h, f.rel, lines) for h in hits]
+        findings += found
+    if cache:
+        for kind, done in fresh.items():
+            if done:
+                cache.store({rel: keys[kind][rel] for rel, _ in done}, [f for _, found in done for f in found])
     return findings, kinds
+
+
+def _analyse_file(base: Path, rel: str, dialect: str | None) -> tuple[list[Finding], str]:
+    path = PurePosixPath(rel)
+    text = (base / rel).read_text(encoding="utf-8")
+    if path.suffix.lower() == ".sql":
+        hits, kind = analyse_sql(text, dialect, migrations=not is_down_migration(path.name)), "sql"
+    else:
+        hits, kind = analyse_python(text, dialect, is_migration_path=bool(MIGRATION_DIRS & set(path.parts[:-1])))
+    lines = text.splitlines()
+    return [_finding(h, rel, lines) for h in hits], kind
 
 
 async def _semgrep(inventory: Inventory, dialect: str | None, cache: ScanCache | None,
