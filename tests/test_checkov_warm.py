@@ -1,6 +1,7 @@
 """The warm checkov: the same findings as a fresh checkov, without its start-up, and never stuck."""
 
 import asyncio
+import contextlib
 import os
 import signal
 from pathlib import Path
@@ -11,6 +12,7 @@ from devops_orchestra.agents.security import security_scan
 from devops_orchestra.errors import ScannerTimeout
 from devops_orchestra.scanners.checkov_warm import WarmCheckov
 from tests.conftest import EXAMPLE
+from tests.test_proc import _alive
 
 pytestmark = pytest.mark.scanners
 ARGS = ["checkov", "--skip-download", "--quiet", "--compact", "--output", "json", "--framework", "dockerfile",
@@ -82,10 +84,10 @@ async def test_a_warm_process_dying_mid_scan_loses_no_scan(tmp_path: Path) -> No
         assert scanning  # the scan runs in the warm process's child
         os.kill(first, signal.SIGKILL)
         for _ in range(30):  # the orphaned scan is killed at once, long before it would have finished
-            if not any(map(_running, scanning)):
+            if not any(map(_alive, scanning)):
                 break
             await asyncio.sleep(0.05)
-        assert not any(map(_running, scanning)) and not scan.done()
+        assert not any(map(_alive, scanning)) and not scan.done()
         result = await scan  # answered by a fresh checkov instead
         assert result.returncode == 1 and b"CKV_AWS" in result.stdout
         assert warm.pid != first
@@ -115,31 +117,22 @@ def _checkov() -> str:
 
 
 def _children(parent: int) -> list[int]:
-    return [int(p.name) for p in Path("/proc").iterdir()
-            if p.name.isdigit() and _stat(p.name)[1:2] == [str(parent)]]
+    """Processes whose parent is this pid, running or not."""
+    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _parent(p.name) == parent]
 
 
-def _running(pid: int) -> bool:
-    return _stat(str(pid))[:1] not in ([], ["Z"])
-
-
-def _stat(pid: str) -> list[str]:
-    """A process's state and parent pid, or [] once it is gone."""
+def _parent(pid: str) -> int | None:
     try:
-        return (Path("/proc") / pid / "stat").read_text().rsplit(")", 1)[1].split()[:2]
+        return int((Path("/proc") / pid / "stat").read_text().rsplit(")", 1)[1].split()[1])
     except OSError:
-        return []
+        return None  # gone
 
 
 def _zygotes() -> list[int]:
     """Live warm-checkov processes started by this test process (other tests run in parallel)."""
     found = []
-    for proc in Path("/proc").iterdir():
-        try:
-            if proc.name.isdigit() and b"checkov_zygote.py" in (proc / "cmdline").read_bytes():
-                state, parent = (proc / "stat").read_text().rsplit(")", 1)[1].split()[:2]
-                if state != "Z" and int(parent) == os.getpid():
-                    found.append(int(proc.name))
-        except OSError:
-            continue
+    for pid in _children(os.getpid()):
+        with contextlib.suppress(OSError):
+            if _alive(pid) and b"checkov_zygote.py" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(pid)
     return found

@@ -93,10 +93,13 @@ def _lower_priority(pid: int, nice: int) -> None:
         Path(f"/proc/{pid}/autogroup").write_text(str(nice))
 
 
+def kill_group(pid: int) -> None:
+    """SIGKILL to a process group, gone already or not."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+
+
 async def _kill(proc: asyncio.subprocess.Process) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    kill_group(proc.pid)
     # Reap it even if we are being cancelled, so no zombie stays behind.
     await asyncio.shield(proc.wait())

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
-import signal
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -63,8 +60,7 @@ class WarmCheckov:
         if self._ready:
             self._ready.cancel()
         if self._proc and self._proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self._proc.pid, signal.SIGKILL)
+            proc.kill_group(self._proc.pid)
             await self._proc.wait()
         self._proc = self._ready = None
 
@@ -127,15 +123,13 @@ class WarmCheckov:
         try:
             line = await asyncio.wait_for(asyncio.shield(done), timeout_s)
         except BaseException as exc:  # timeout or a cancelled call: kill the scan, keep the zygote in step
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(child, signal.SIGKILL)
+            proc.kill_group(child)
             await asyncio.shield(done)
             if isinstance(exc, TimeoutError):
                 raise ScannerTimeout(f"checkov ran longer than {timeout_s:.0f} s and was stopped") from None
             raise
         if not line:  # died mid-scan: its orphaned child's answer would have nowhere to go
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(child, signal.SIGKILL)
+            proc.kill_group(child)
             await self._gone()
         result = json.loads(line)
         self.cpu_s += float(result.get("cpu_s", 0.0))

@@ -41,7 +41,7 @@ def register(server: MCPServer[AppState]) -> None:
                                 "repository root or one service's folder.")
             report = await recorded_architecture_analysis(
                 state.store, target, display_path=path,
-                progress=lambda done, total, msg: ctx.report_progress(done, total, msg),
+                progress=ctx.report_progress,
             )
         return paged(report, max_findings, ARCHITECTURE_URI.format(run_id=report.run_id), short_text)
 

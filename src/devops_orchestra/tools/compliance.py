@@ -42,7 +42,7 @@ def register(server: MCPServer[AppState]) -> None:
             target = state.roots.resolve(path)
             report = await recorded_compliance_check(
                 state.store, target, frameworks=frameworks, display_path=path, runners=state.runners,
-                cache=state.cache, progress=lambda done, total, msg: ctx.report_progress(done, total, msg),
+                cache=state.cache, progress=ctx.report_progress,
             )
         full = MARKDOWN_URI.format(run_id=report.run_id)
         return paged(report, max_findings, FINDINGS_URI.format(run_id=report.run_id),

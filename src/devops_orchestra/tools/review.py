@@ -41,7 +41,7 @@ def register(server: MCPServer[AppState]) -> None:
             report = await recorded_review(
                 state.store, target, request=request, changed_since=changed_since, plan_only=plan_only,
                 cache=state.cache, runners=state.runners, display_path=path,
-                progress=lambda done, total, msg: ctx.report_progress(done, total, msg),
+                progress=ctx.report_progress,
             )
         return paged(report, max_findings, FINDINGS_URI.format(run_id=report.run_id), short_text)
 

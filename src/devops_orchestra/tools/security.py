@@ -70,7 +70,7 @@ def register(server: MCPServer[AppState]) -> None:
                 target,
                 scanners=scanners,
                 min_severity=Severity(min_severity),
-                progress=lambda done, total, msg: ctx.report_progress(done, total, msg),
+                progress=ctx.report_progress,
                 display_path=path,
                 runners=state.runners,
                 changed_since=changed_since,
