@@ -102,6 +102,14 @@ class Shared:
         done = await asyncio.gather(*(self.agents[n] for n in names if n in self.agents), return_exceptions=True)
         return [f for d in done if isinstance(d, tuple) and d[1] for f in d[1].findings]
 
+    async def stop(self) -> None:
+        """Cancel the agents and the security scan (which kills their scanners) and wait for them; a no-op
+        for those already done."""
+        tasks = [*self.agents.values(), *([self._scan] if self._scan else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     async def whole_repository(self) -> Inventory:
         """The inventory of every file, for checks of the repository as a whole (CI, CODEOWNERS...)."""
         return await asyncio.to_thread(build_inventory, self.target) if self.changed_only else self.inventory
@@ -304,11 +312,7 @@ async def _run_all(chosen: list[AgentSpec], shared: Shared,
             if progress:
                 await progress(len(runs), len(tasks), f"{run.agent}: {run.summary}")
     finally:  # cancelled: cancel every agent, which kills their scanners
-        for task in tasks:
-            task.cancel()
-        if shared._scan:
-            shared._scan.cancel()
-        await asyncio.gather(*tasks, *([shared._scan] if shared._scan else []), return_exceptions=True)
+        await shared.stop()
     return [runs[a.name] for a in chosen], outcomes
 
 
@@ -344,9 +348,7 @@ async def compliance_with_evidence(
         return await compliance_check(target, inventory=inventory, scan=await shared.security(),
                                       extra_findings=config_secrets + await shared.findings_of("sql"), **options)
     finally:  # cancelled or failed: stop the SQL agent and the scanners
-        for task in [*shared.agents.values(), shared.security()]:
-            task.cancel()
-        await asyncio.gather(*shared.agents.values(), shared.security(), return_exceptions=True)
+        await shared.stop()
 
 
 async def recorded_compliance_check(store: Store, target: Path, **options: Any) -> ComplianceReport:
