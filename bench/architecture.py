@@ -44,7 +44,7 @@ def fetch(name: str, into: Path) -> Path:
 
 def lines_of(tree: Path) -> int:
     from devops_orchestra.analyzers.sources import count_lines
-    from devops_orchestra.workspace import build_inventory
+    from devops_orchestra.core.workspace import build_inventory
 
     inventory = build_inventory(tree)
     return sum(count_lines((tree / f.rel).read_text("utf-8")) for f in inventory.files

@@ -25,7 +25,7 @@ from typing import Any
 
 from mcp import Client, StdioServerParameters
 
-from devops_orchestra import toolchain
+from devops_orchestra.core import toolchain
 
 sys.path.insert(0, str(Path(__file__).parent))
 from security_scan import PARSERS, cli_argv, timed

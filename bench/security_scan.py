@@ -31,12 +31,12 @@ from typing import Any
 
 from mcp import Client, StdioServerParameters
 
-from devops_orchestra import toolchain
 from devops_orchestra.agents.security import cores
-from devops_orchestra.catalog import policies_dir
+from devops_orchestra.core import toolchain
+from devops_orchestra.core.paths import policies_dir
+from devops_orchestra.core.workspace import build_inventory
 from devops_orchestra.models import Finding, SecurityReport
 from devops_orchestra.scanners import bandit, checkov, secrets, semgrep
-from devops_orchestra.workspace import build_inventory
 
 REPO = Path(__file__).resolve().parents[1]
 PARSERS = {"semgrep": semgrep.parse, "bandit": bandit.parse, "secrets": secrets.parse, "checkov": checkov.parse}

@@ -12,7 +12,7 @@ from pathlib import Path
 from mcp import Client, StdioServerParameters
 
 from devops_orchestra.models import SecurityReport, Severity
-from devops_orchestra.report import full_text
+from devops_orchestra.render.security import full_text
 
 
 async def main(target: Path) -> int:

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from devops_orchestra.agents.architecture import ArchitectureReport, architecture_analysis
+from devops_orchestra.agents.architecture import architecture_analysis
+from devops_orchestra.models import ArchitectureReport
 from tests.conftest import write
 
 BILLING_JS = (

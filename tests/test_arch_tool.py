@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from mcp import Client
 
-from devops_orchestra.agents.architecture import ArchitectureReport
-from devops_orchestra.server import create_server
+from devops_orchestra.models import ArchitectureReport
+from devops_orchestra.server.app import create_server
 from tests.conftest import EXAMPLE, write
 
 

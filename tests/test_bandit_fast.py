@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from devops_orchestra import toolchain
+from devops_orchestra.core import toolchain
 from devops_orchestra.scanners.bandit import FAST_ENTRY
 from tests.conftest import EXAMPLE, write
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from mcp import Client
 
-from devops_orchestra.cache import ScanCache, keys_for
+from devops_orchestra.core.cache import ScanCache, keys_for
+from devops_orchestra.core.workspace import build_inventory
 from devops_orchestra.models import SecurityReport
-from devops_orchestra.server import create_server
-from devops_orchestra.workspace import build_inventory
+from devops_orchestra.server.app import create_server
 from tests.conftest import EXAMPLE
 
 pytestmark = pytest.mark.scanners

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from devops_orchestra import catalog, toolchain
+from devops_orchestra.core import toolchain
 from devops_orchestra.models import Severity
+from devops_orchestra.scanners import catalog
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.scanners

@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 from mcp import Client
 
-from devops_orchestra.errors import PathError
+from devops_orchestra.core.errors import PathError
+from devops_orchestra.core.workspace import changed_files
 from devops_orchestra.models import SecurityReport
-from devops_orchestra.server import create_server
-from devops_orchestra.workspace import changed_files
+from devops_orchestra.server.app import create_server
 from tests.conftest import write
 
 pytestmark = pytest.mark.scanners

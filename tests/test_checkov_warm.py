@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from devops_orchestra.agents.security import security_scan
-from devops_orchestra.errors import ScannerTimeout
+from devops_orchestra.core.errors import ScannerTimeout
 from devops_orchestra.scanners.checkov_warm import WarmCheckov
 from tests.conftest import EXAMPLE
 from tests.test_proc import _alive
@@ -98,7 +98,7 @@ async def test_a_warm_process_dying_mid_scan_loses_no_scan(tmp_path: Path) -> No
 async def test_server_closes_its_warm_checkov(tmp_path: Path) -> None:
     from mcp import Client
 
-    from devops_orchestra.server import create_server
+    from devops_orchestra.server.app import create_server
 
     async with Client(create_server([tmp_path])):
         await asyncio.sleep(0.2)
@@ -109,7 +109,7 @@ async def test_server_closes_its_warm_checkov(tmp_path: Path) -> None:
 
 
 def _checkov() -> str:
-    from devops_orchestra import toolchain
+    from devops_orchestra.core import toolchain
 
     exe = toolchain.executable("checkov")
     assert exe

@@ -13,7 +13,7 @@ from mcp import Client
 from devops_orchestra.agents.compliance import compliance_check
 from devops_orchestra.agents.review import compliance_with_evidence
 from devops_orchestra.models import ComplianceReport, ControlResult
-from devops_orchestra.server import create_server
+from devops_orchestra.server.app import create_server
 from tests.conftest import EXAMPLE, write
 from tests.test_sarif import SCHEMA
 

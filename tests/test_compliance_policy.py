@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from devops_orchestra.errors import PolicyError
-from devops_orchestra.policy import load_policies
+from devops_orchestra.compliance.policy import load_policies
+from devops_orchestra.core.errors import PolicyError
 from tests.conftest import write
 
 OWN_FRAMEWORK = """\

@@ -236,7 +236,7 @@ async def test_deps_findings_are_valid_sarif(osv: FakeOsv, tmp_path: Path) -> No
     """GitHub code scanning can take them: valid SARIF 2.1.0, each on its lock file line, the fix in the help."""
     import jsonschema
 
-    from devops_orchestra.sarif import to_sarif
+    from devops_orchestra.render.sarif import to_sarif
     from tests.test_sarif import SCHEMA
 
     sarif = to_sarif(await security_scan(write(tmp_path, REPO), scanners=["deps"]))
@@ -417,7 +417,7 @@ async def test_bad_osv_db_env_fails_the_scanner_with_why(tmp_path: Path, monkeyp
 
 async def test_deps_results_are_not_cached(osv: FakeOsv, tmp_path: Path) -> None:
     """A new advisory for an unchanged lock file shows on the next scan: deps skips the content cache."""
-    from devops_orchestra.cache import ScanCache
+    from devops_orchestra.core.cache import ScanCache
 
     cache = ScanCache(tmp_path / "cache.sqlite3")
     repo = write(tmp_path / "repo", REPO)

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from devops_orchestra.core.workspace import SourceFile
 from devops_orchestra.scanners.deps import parser_for, read_packages
 from devops_orchestra.scanners.deps.common import LockfileError, Package
 from devops_orchestra.scanners.deps.javascript import package_lock
-from devops_orchestra.workspace import SourceFile
 
 GOLDEN = Path(__file__).parent / "golden" / "deps"
 EXPECTED = GOLDEN / "expected.json"

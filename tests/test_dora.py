@@ -11,9 +11,9 @@ import pytest
 from mcp import Client
 
 from devops_orchestra.agents.dora import dora_metrics
-from devops_orchestra.errors import PathError
+from devops_orchestra.core.errors import PathError
 from devops_orchestra.models import DoraReport
-from devops_orchestra.server import create_server
+from devops_orchestra.server.app import create_server
 
 DAY = 86400
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from devops_orchestra.errors import OrchestraError
-from devops_orchestra.http_server import (
+from devops_orchestra.core.errors import OrchestraError
+from devops_orchestra.http.app import (
     Busy,
     HttpSettings,
     RateLimit,

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 
 from devops_orchestra.agents.pipeline import init_config
-from devops_orchestra.config import ConfigError, OrchestraConfig, load, parse
-from devops_orchestra.errors import OrchestraError
-from devops_orchestra.generators import render, stack
+from devops_orchestra.core.errors import OrchestraError
+from devops_orchestra.pipeline import detect, rendering
+from devops_orchestra.pipeline.config import ConfigError, OrchestraConfig, load, parse
 from tests.conftest import write
 from tests.pipeline_samples import FLASK, MONOREPO
 
@@ -85,7 +85,7 @@ def test_empty_file_means_defaults_and_missing_file_means_none(tmp_path: Path) -
 def test_dependency_cycle_is_a_clear_error(tmp_path: Path) -> None:
     config = parse("deployment:\n  services:\n    - {name: a, depends_on: [b]}\n    - {name: b, depends_on: [a]}\n")
     with pytest.raises(ConfigError, match="cycle"):
-        render.services_of(config, stack.detect(write(tmp_path, FLASK)))
+        rendering.services_of(config, detect.detect(write(tmp_path, FLASK)))
 
 
 def test_init_config_writes_what_was_inferred_and_never_overwrites(tmp_path: Path) -> None:
@@ -109,7 +109,7 @@ def test_init_config_on_a_directory_without_an_application(tmp_path: Path) -> No
 
 @pytest.mark.parametrize(("value", "nice"), [(None, 0), ("10", 10), ("99", 19), ("-3", 0), ("high", 0)])
 def test_linter_priority_setting(monkeypatch: pytest.MonkeyPatch, value: str | None, nice: int) -> None:
-    from devops_orchestra.generators.lint import lint_nice
+    from devops_orchestra.pipeline.lint import lint_nice
 
     if value is None:
         monkeypatch.delenv("DEVOPS_ORCHESTRA_LINT_NICE", raising=False)

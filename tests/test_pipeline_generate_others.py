@@ -7,10 +7,10 @@ import pytest
 import yaml
 
 from devops_orchestra.agents.pipeline import default_artifacts, generate
-from devops_orchestra.config import parse
-from devops_orchestra.generators import render, stack
-from devops_orchestra.generators.lint import validate
-from devops_orchestra.generators.render import Rendered
+from devops_orchestra.pipeline import detect, rendering
+from devops_orchestra.pipeline.config import parse
+from devops_orchestra.pipeline.lint import validate
+from devops_orchestra.pipeline.rendering import Rendered
 from tests.conftest import write
 from tests.pipeline_samples import SAMPLES, assert_clean
 
@@ -25,9 +25,9 @@ async def test_every_stack_validates_clean_together(tmp_path: Path) -> None:
     files: list[Rendered] = []
     for name in OTHERS:
         root = write(tmp_path / name, SAMPLES[name])
-        components = stack.detect(root)
-        config = render.infer_config(root, components)
-        plan = render.render(config, components, default_artifacts(root, config, components))
+        components = detect.detect(root)
+        config = rendering.infer_config(root, components)
+        plan = rendering.render(config, components, default_artifacts(root, config, components))
         assert {u.rule_id for u in plan.unsatisfied} == {"checkov:CKV_K8S_43"}, name
         files += [Rendered(f.artifact, f"{name}/{f.path}", f.content) for f in plan.files]
     findings, runs = await validate(files)
@@ -109,12 +109,12 @@ async def test_the_linters_reject_a_broken_set() -> None:
 async def test_eks_gcp_and_azure_terraform_pass_checkov(tmp_path: Path) -> None:
     """EKS for kubernetes services on AWS, Cloud Run, Container Apps, in one checkov call: no failed check at all."""
     root = write(tmp_path / "shop", SAMPLES["monorepo"])
-    components = stack.detect(root)
+    components = detect.detect(root)
     files = []
     for provider in ("aws", "gcp", "azure"):
         config = parse(f"project: {{name: shop}}\ninfrastructure: {{path: infra-{provider}}}\n"
                        f"deployment: {{provider: {provider}, region: westeurope}}\n")
-        plan = render.render(config, components, ["terraform"])
+        plan = rendering.render(config, components, ["terraform"])
         assert not plan.unsatisfied
         files += plan.files
     aws = [f"infra-aws/{n}.tf" for n in ("versions", "variables", "main", "outputs", "eks")]

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from devops_orchestra.config import parse
-from devops_orchestra.generators import render, stack
+from devops_orchestra.pipeline import detect, rendering
+from devops_orchestra.pipeline.config import parse
 from tests.conftest import write
 from tests.pipeline_samples import FLASK, MONOREPO, RUST, SAMPLES
 
@@ -25,34 +25,34 @@ EXPECTED = {  # language, framework, package manager, first word of the command,
 
 @pytest.mark.parametrize("name", EXPECTED)
 def test_detects_each_stack(tmp_path: Path, name: str) -> None:
-    [c] = stack.detect(write(tmp_path / name, SAMPLES[name]))
+    [c] = detect.detect(write(tmp_path / name, SAMPLES[name]))
     assert (c.language, c.framework, c.package_manager, c.start[0], c.test_command, c.datastores) == EXPECTED[name]
 
 
 def test_detection_details(tmp_path: Path) -> None:
     """The app object, the port the code listens on, the Go main package."""
-    assert stack.detect(write(tmp_path / "f", SAMPLES["fastapi"]))[0].start[1] == "orders.main:app"
-    assert stack.detect(write(tmp_path / "e", SAMPLES["express"]))[0].port == 4000
-    assert stack.detect(write(tmp_path / "g", SAMPLES["go"]))[0].go_main == "./cmd/server"
-    dev = stack.detect(write(tmp_path / "d", {"requirements.txt": "flask\n", "app.py": "app = Flask(__name__)\n"}))
+    assert detect.detect(write(tmp_path / "f", SAMPLES["fastapi"]))[0].start[1] == "orders.main:app"
+    assert detect.detect(write(tmp_path / "e", SAMPLES["express"]))[0].port == 4000
+    assert detect.detect(write(tmp_path / "g", SAMPLES["go"]))[0].go_main == "./cmd/server"
+    dev = detect.detect(write(tmp_path / "d", {"requirements.txt": "flask\n", "app.py": "app = Flask(__name__)\n"}))
     assert dev[0].start[0] == "flask" and "development server" in dev[0].notes[0]
 
 
 def test_monorepo_has_one_component_per_folder_and_other_stacks_are_marked(tmp_path: Path) -> None:
-    components = stack.detect(write(tmp_path / "shop", MONOREPO))
+    components = detect.detect(write(tmp_path / "shop", MONOREPO))
     assert [(c.name, c.path, c.framework) for c in components] == [
         ("shop-frontend", "frontend", "nextjs"), ("shop-backend", "backend", "flask")]
-    [rust] = stack.detect(write(tmp_path / "r", RUST))
+    [rust] = detect.detect(write(tmp_path / "r", RUST))
     assert rust.language == "rust" and not rust.supported
-    assert stack.detect(write(tmp_path / "empty", {"README.md": "x"})) == []
+    assert detect.detect(write(tmp_path / "empty", {"README.md": "x"})) == []
 
 
 @pytest.mark.parametrize("name", SAMPLES)
 def test_dockerfile_promises(tmp_path: Path, name: str) -> None:
     """Multi-stage, pinned bases, dependencies before the source, non-root, HEALTHCHECK; .dockerignore hides secrets."""
     root = write(tmp_path / name, SAMPLES[name])
-    components = stack.detect(root)
-    plan = render.render(render.infer_config(root, components), components, ["dockerfile"])
+    components = detect.detect(root)
+    plan = rendering.render(rendering.infer_config(root, components), components, ["dockerfile"])
     dockerfiles = [f for f in plan.files if f.path.endswith("Dockerfile")]
     assert len(dockerfiles) == len(components)
     for f in dockerfiles:
@@ -80,7 +80,7 @@ def test_kubernetes_canary_with_dependencies(tmp_path: Path) -> None:
         "deployment:\n  strategy: canary\n  services:\n"
         "    - {name: web, path: frontend, port: 3000, depends_on: [api]}\n"
         "    - {name: api, path: backend, port: 8000, env: [{key: API_TOKEN}, {key: MODE, value: prod}]}\n")
-    plan = render.render(config, stack.detect(root), ["kubernetes"])
+    plan = rendering.render(config, detect.detect(root), ["kubernetes"])
     assert [f.path for f in plan.files] == ["k8s/00-namespace.yaml", "k8s/01-api.yaml", "k8s/02-web.yaml"]
     web = list(yaml.safe_load_all(plan.files[2].content))
     kinds = [d["kind"] for d in web]
@@ -109,7 +109,7 @@ def test_kubernetes_canary_with_dependencies(tmp_path: Path) -> None:
 def test_blue_green_has_a_preview_service(tmp_path: Path) -> None:
     root = write(tmp_path / "svc", FLASK)
     config = parse("deployment: {strategy: blue-green}\n")
-    docs = list(yaml.safe_load_all(render.render(config, stack.detect(root), ["kubernetes"]).files[1].content))
+    docs = list(yaml.safe_load_all(rendering.render(config, detect.detect(root), ["kubernetes"]).files[1].content))
     rollout = next(d for d in docs if d["kind"] == "Rollout")
     assert rollout["spec"]["strategy"]["blueGreen"]["previewService"] == "svc-preview"
     assert "svc-preview" in [d["metadata"]["name"] for d in docs if d["kind"] == "Service"]
@@ -117,8 +117,8 @@ def test_blue_green_has_a_preview_service(tmp_path: Path) -> None:
 
 def test_github_actions_least_privilege_and_pinned(tmp_path: Path) -> None:
     root = write(tmp_path / "shop", MONOREPO)
-    components = stack.detect(root)
-    [wf] = render.render(render.infer_config(root, components), components, ["github-actions"]).files
+    components = detect.detect(root)
+    [wf] = rendering.render(rendering.infer_config(root, components), components, ["github-actions"]).files
     doc = yaml.safe_load(wf.content)
     assert doc["permissions"] == {}
     jobs = doc["jobs"]
@@ -142,7 +142,7 @@ def test_compose_and_alert_rules(tmp_path: Path) -> None:
         "    - {type: saturation, threshold: 3}\n"
         "deployment:\n  services:\n    - {name: web, path: frontend, port: 3000, depends_on: [api]}\n"
         "    - {name: api, path: backend, port: 8000, env: [{key: API_TOKEN}]}\n")
-    plan = render.render(config, stack.detect(root), ["compose", "observability"])
+    plan = rendering.render(config, detect.detect(root), ["compose", "observability"])
     compose, rules = (yaml.safe_load(f.content) for f in plan.files)
     api, web, db = compose["services"]["api"], compose["services"]["web"], compose["services"]["postgres"]
     assert api["environment"]["API_TOKEN"] == "${API_TOKEN:?set API_TOKEN in .env}"
@@ -165,7 +165,7 @@ def test_cloud_run_canary_and_gcp_registry(tmp_path: Path) -> None:
     root = write(tmp_path / "svc", FLASK)
     config = parse("project: {name: shop}\ndeployment:\n  provider: gcp\n  region: europe-west1\n  strategy: canary\n"
                    "  services: [{name: api, port: 8000, runtime: cloudrun}]\n")
-    [wf] = render.render(config, stack.detect(root), ["github-actions"]).files
+    [wf] = rendering.render(config, detect.detect(root), ["github-actions"]).files
     doc = yaml.safe_load(wf.content)
     assert doc["env"]["REGISTRY"] == "europe-west1-docker.pkg.dev/${{ secrets.GCP_PROJECT_ID }}/shop"
     runs = [s.get("run", "") for s in doc["jobs"]["deploy"]["steps"]]
@@ -179,22 +179,23 @@ def test_ecs_canary_is_listed_as_unmet_not_silently_rolled(tmp_path: Path) -> No
     root = write(tmp_path / "svc", FLASK)
     config = parse("project: {name: shop}\ndeployment:\n  strategy: blue-green\n"
                    "  services: [{name: api, port: 8000, runtime: ecs}]\n")
-    plan = render.render(config, stack.detect(root), ["github-actions"])
+    plan = rendering.render(config, detect.detect(root), ["github-actions"])
     [gap] = [u for u in plan.unsatisfied if u.rule_id == "pipeline:deploy-strategy"]
     assert "CodeDeploy" in gap.reason and gap.paths == [plan.files[0].path]
     rolling = parse("deployment:\n  services: [{name: api, port: 8000, runtime: ecs}]\n")
-    assert not render.render(rolling, stack.detect(root), ["github-actions"]).unsatisfied
+    assert not rendering.render(rolling, detect.detect(root), ["github-actions"]).unsatisfied
 
 
 def test_chatops_notifies_slack_about_the_deploy(tmp_path: Path) -> None:
     root = write(tmp_path / "svc", FLASK)
     config = parse("chatops: {enabled: true, platform: slack, channel: '#deploys', notify_on: [failure, deploy]}\n")
-    [wf] = render.render(config, stack.detect(root), ["github-actions"]).files
+    [wf] = rendering.render(config, detect.detect(root), ["github-actions"]).files
     notify = yaml.safe_load(wf.content)["jobs"]["notify"]
     assert notify["needs"] == ["deploy"] and notify["permissions"] == {}
     conditions = [s["if"] for s in notify["steps"]]
     assert conditions == ["needs.deploy.result == 'failure'", "needs.deploy.result == 'success'"]
     assert all(s["with"]["webhook"] == "${{ secrets.SLACK_WEBHOOK_URL }}" for s in notify["steps"])
-    teams = render.render(parse("chatops: {enabled: true, platform: teams}\n"), stack.detect(root), ["github-actions"])
+    teams_config = parse("chatops: {enabled: true, platform: teams}\n")
+    teams = rendering.render(teams_config, detect.detect(root), ["github-actions"])
     assert "notify" not in yaml.safe_load(teams.files[0].content)["jobs"]
     assert teams.unsatisfied[0].rule_id == "pipeline:chatops"

@@ -7,10 +7,10 @@ import pytest
 from mcp import Client
 
 from devops_orchestra import cli
-from devops_orchestra.generators.model import GeneratedArtifacts, GeneratedFile
 from devops_orchestra.models import SeveritySummary
-from devops_orchestra.server import create_server
-from devops_orchestra.tools.pipeline import fit
+from devops_orchestra.models.pipeline import GeneratedArtifacts, GeneratedFile
+from devops_orchestra.server.app import create_server
+from devops_orchestra.server.tools.pipeline import fit
 from tests.conftest import write
 from tests.pipeline_samples import EXPRESS_NPM, FLASK, GO, RUST
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from devops_orchestra.errors import ScannerTimeout, ScannerUnavailable
-from devops_orchestra.proc import run, safe_arg
+from devops_orchestra.core.errors import ScannerTimeout, ScannerUnavailable
+from devops_orchestra.core.proc import run, safe_arg
 
 
 def _alive(pid: int) -> bool:
@@ -61,7 +61,7 @@ def test_file_arguments_never_look_like_options() -> None:
 
 
 async def test_a_file_that_cannot_be_executed_is_a_failure(tmp_path: Path) -> None:
-    from devops_orchestra.errors import ScannerFailed
+    from devops_orchestra.core.errors import ScannerFailed
 
     script = tmp_path / "not-executable"
     script.write_text("#!/bin/sh\n")

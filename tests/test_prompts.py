@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from mcp import Client
 
-from devops_orchestra.prompt_files import PromptError, load_prompts
-from devops_orchestra.server import create_server
+from devops_orchestra.server.app import create_server
+from devops_orchestra.server.prompt_files import PromptError, load_prompts
 from tests.conftest import EXAMPLE, write
 
 GOOD = "---\ntitle: T\ndescription: D\narguments:\n  - {name: path, description: P, default: '.'}\n---\nScan $path.\n"

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from devops_orchestra.analyzers.repo_checks import (
+from devops_orchestra.compliance.repo_checks import (
     Repo,
     audit_trail,
     ci_security_scan,

@@ -2,7 +2,7 @@
 
 from devops_orchestra.agents.runs import rank_key, summarise
 from devops_orchestra.models import Finding, Location, Remediation, ScanScope, SecurityReport, Severity
-from devops_orchestra.report import RESPONSE_BUDGET_CHARS, full_text, page, short_text
+from devops_orchestra.render.security import RESPONSE_BUDGET_CHARS, full_text, page, short_text
 
 
 def _finding(i: int, severity: Severity) -> Finding:

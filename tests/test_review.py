@@ -11,8 +11,8 @@ from mcp import Client
 
 from devops_orchestra.agents import review as review_module
 from devops_orchestra.agents.review import review
-from devops_orchestra.server import create_server
-from devops_orchestra.workspace import build_inventory
+from devops_orchestra.core.workspace import build_inventory
+from devops_orchestra.server.app import create_server
 from tests.conftest import EXAMPLE, write
 from tests.test_sarif import SCHEMA
 

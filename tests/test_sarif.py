@@ -10,7 +10,7 @@ from mcp import Client
 
 from devops_orchestra.agents.runs import rank_key, summarise
 from devops_orchestra.models import Finding, ScannerRun, ScanScope, SecurityReport
-from devops_orchestra.sarif import FINGERPRINT_KEY, to_sarif
+from devops_orchestra.render.sarif import FINGERPRINT_KEY, to_sarif
 from tests.conftest import EXAMPLE
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -77,7 +77,7 @@ def test_scanner_trouble_is_reported_as_notifications() -> None:
 
 @pytest.mark.scanners
 async def test_sarif_resource_of_a_run() -> None:
-    from devops_orchestra.server import create_server
+    from devops_orchestra.server.app import create_server
 
     async with Client(create_server([EXAMPLE])) as client:
         result = await client.call_tool("security_scan", {"path": "api", "scanners": ["bandit"]})

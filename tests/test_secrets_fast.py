@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from devops_orchestra import toolchain
+from devops_orchestra.core import toolchain
+from devops_orchestra.scanners.entrypoints.secrets_fast import sieve
 from devops_orchestra.scanners.secrets import FAST_ENTRY
-from devops_orchestra.scanners.secrets_fast import sieve
 from tests.conftest import EXAMPLE, write
 
 pytestmark = pytest.mark.scanners

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from devops_orchestra import toolchain
 from devops_orchestra.agents.security import security_scan
+from devops_orchestra.core import toolchain
 from devops_orchestra.models import SecurityReport, Severity
 from tests.conftest import EXAMPLE
 

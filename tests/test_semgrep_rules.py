@@ -7,8 +7,8 @@ import subprocess
 import pytest
 import yaml
 
-from devops_orchestra import toolchain
-from devops_orchestra.catalog import policies_dir
+from devops_orchestra.core import toolchain
+from devops_orchestra.core.paths import policies_dir
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.scanners

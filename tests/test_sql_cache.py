@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from devops_orchestra.agents.sql import sql_analysis
-from devops_orchestra.cache import ScanCache
+from devops_orchestra.core.cache import ScanCache
 from tests.conftest import write
 
 pytestmark = pytest.mark.scanners

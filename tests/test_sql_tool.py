@@ -8,7 +8,7 @@ from mcp import Client
 
 from devops_orchestra import cli
 from devops_orchestra.models import SqlReport
-from devops_orchestra.server import create_server
+from devops_orchestra.server.app import create_server
 from tests.conftest import write
 
 MIGRATION = """\
@@ -161,6 +161,6 @@ def test_the_tools_dialect_choices_are_the_analysers() -> None:
     from typing import get_args
 
     from devops_orchestra.analyzers.sql.statements import DIALECTS
-    from devops_orchestra.tools.sql import DialectArg
+    from devops_orchestra.server.tools.sql import DialectArg
 
     assert set(get_args(DialectArg)) == set(DIALECTS)

@@ -11,9 +11,9 @@ import pytest
 from mcp import Client
 
 from devops_orchestra.agents.security import recorded_security_scan
+from devops_orchestra.core.store import Store
 from devops_orchestra.models import SecurityReport
-from devops_orchestra.server import create_server
-from devops_orchestra.store import Store
+from devops_orchestra.server.app import create_server
 from tests.conftest import write
 
 pytestmark = pytest.mark.scanners
@@ -47,7 +47,7 @@ def test_git_commit_is_recorded(tmp_path: Path, run_store: Path) -> None:
 def test_a_run_whose_process_died_is_marked_abandoned(tmp_path: Path, run_store: Path) -> None:
     """A server killed mid-scan leaves a `running` row; the next open says it never finished."""
     code = (
-        "import os, sys; from pathlib import Path; from devops_orchestra.store import Store; "
+        "import os, sys; from pathlib import Path; from devops_orchestra.core.store import Store; "
         f"Store(Path({str(run_store)!r})).begin('dead1', agent='security', target=Path({str(tmp_path)!r}), "
         "path='.', arguments={}); os._exit(9)"
     )

@@ -7,7 +7,7 @@ import pytest
 from mcp import Client
 
 from devops_orchestra.models import SecurityReport
-from devops_orchestra.server import create_server
+from devops_orchestra.server.app import create_server
 from tests.conftest import EXAMPLE, write
 
 pytestmark = pytest.mark.scanners
@@ -120,7 +120,7 @@ async def test_cancelled_call_leaves_no_scanner_running(tmp_path: Path, monkeypa
     """The client's notifications/cancelled reaches the scan; the scanner's process is killed."""
     import anyio
 
-    from devops_orchestra import toolchain
+    from devops_orchestra.core import toolchain
     from tests.test_proc import _alive
 
     pidfile = tmp_path / "scanner.pid"

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from mcp import Client
 
-from devops_orchestra.server import create_server
+from devops_orchestra.server.app import create_server
 from tests.conftest import write
 
 pytestmark = pytest.mark.scanners
@@ -40,7 +40,7 @@ async def test_resolved_still_present_and_unknown(tmp_path: Path) -> None:
 
 async def test_a_scanner_that_cannot_run_makes_the_verdict_unknown(tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    from devops_orchestra import toolchain
+    from devops_orchestra.core import toolchain
 
     write(tmp_path, {"a.py": PICKLE})
     async with Client(create_server([tmp_path])) as client:

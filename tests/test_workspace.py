@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from devops_orchestra.errors import PathError
-from devops_orchestra.workspace import Roots, build_inventory, is_test_path
+from devops_orchestra.core.errors import PathError
+from devops_orchestra.core.workspace import Roots, build_inventory, is_test_path
 from tests.conftest import write
 
 

@@ -7,8 +7,8 @@ Run from the repository root after changing a parser, a catalogue or the example
 import json
 import subprocess
 
-from devops_orchestra import toolchain
-from devops_orchestra.catalog import policies_dir
+from devops_orchestra.core import toolchain
+from devops_orchestra.core.paths import policies_dir
 from tests.golden.test_golden import EXAMPLE, GOLDEN, PARSERS
 
 COMMANDS = {

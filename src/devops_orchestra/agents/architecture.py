@@ -10,9 +10,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import ClassVar, TypeVar
-
-from pydantic import Field
+from typing import TypeVar
 
 from devops_orchestra.agents.runs import new_run_id, rank_key, recorded, summarise
 from devops_orchestra.analyzers import mermaid, stores
@@ -21,24 +19,21 @@ from devops_orchestra.analyzers.config_secrets import ConfigSecret, find_secrets
 from devops_orchestra.analyzers.imports import Graph, build_graph
 from devops_orchestra.analyzers.infra import InfraFacts, is_infra, read_infra
 from devops_orchestra.analyzers.layers import LayerRules, load_rules
-from devops_orchestra.analyzers.model import (
+from devops_orchestra.analyzers.sources import FileFacts, analyse
+from devops_orchestra.analyzers.stack import WEB_FRAMEWORKS, frameworks, is_manifest, read_manifests
+from devops_orchestra.core.store import Store
+from devops_orchestra.core.workspace import Inventory, build_inventory
+from devops_orchestra.models import Finding, Location, Remediation, Severity
+from devops_orchestra.models.architecture import (
+    ArchitectureReport,
     Component,
-    DataStore,
     Diagrams,
     EntryPoint,
-    Framework,
     Hotspot,
-    ImportGraph,
-    Infrastructure,
     LanguageStat,
     Manifest,
 )
-from devops_orchestra.analyzers.sources import FileFacts, analyse
-from devops_orchestra.analyzers.stack import WEB_FRAMEWORKS, frameworks, is_manifest, read_manifests
-from devops_orchestra.models import AgentReport, Finding, Location, Remediation, ScanScope, Severity
 from devops_orchestra.scanners.base import SourceLines, fingerprint, make_finding
-from devops_orchestra.store import Store
-from devops_orchestra.workspace import Inventory, build_inventory
 
 Progress = Callable[[float, float, str], Awaitable[None]]
 T = TypeVar("T")
@@ -53,24 +48,6 @@ LIMITS = {"manifests": 50, "frameworks": 40, "entry_points": 40, "components": 5
           "dockerfiles": 30, "compose_services": 50, "kubernetes": 60, "helm_charts": 20, "terraform": 80,
           "serverless": 30, "warnings": 30, "package_edges": 150}
 
-
-class ArchitectureReport(AgentReport):
-    agent: ClassVar[str] = "architecture"
-    languages: list[LanguageStat] = Field(description="Most lines first; vendored, generated, ignored files left out.")
-    manifests: list[Manifest]
-    frameworks: list[Framework]
-    entry_points: list[EntryPoint]
-    components: list[Component] = Field(description="Deployable units.")
-    data_stores: list[DataStore] = Field(description="Data stores and external services the code talks to.")
-    infrastructure: Infrastructure
-    imports: ImportGraph
-    hotspots: list[Hotspot] = Field(description="Most complex functions first.")
-    functions: int = Field(description="Functions measured for complexity.")
-    layer_rules: str | None = Field(default=None, description="Config file the layering rules came from.")
-    diagrams: Diagrams
-    warnings: list[str] = Field(description="Files that could not be parsed, with line; they were left out.")
-    lists_cut: dict[str, int] = Field(default_factory=dict, description="List -> full length, where cut.")
-    scope: ScanScope
 
 
 async def architecture_analysis(target: Path, *, progress: Progress | None = None, display_path: str = ".",

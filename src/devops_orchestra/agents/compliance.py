@@ -10,9 +10,12 @@ from pathlib import Path
 
 from devops_orchestra.agents.runs import findings_fields, rank_key
 from devops_orchestra.agents.security import Progress, security_scan
-from devops_orchestra.analyzers.repo_checks import CHECKS, CheckResult, Repo
-from devops_orchestra.cache import ScanCache
-from devops_orchestra.errors import PolicyError
+from devops_orchestra.compliance.policy import Control, Framework, Gate, Needs, Policies, load_policies
+from devops_orchestra.compliance.repo_checks import CHECKS, CheckResult, Repo
+from devops_orchestra.core.cache import ScanCache
+from devops_orchestra.core.errors import PolicyError
+from devops_orchestra.core.proc import Runner
+from devops_orchestra.core.workspace import Inventory, build_inventory
 from devops_orchestra.models import (
     ComplianceReport,
     ControlResult,
@@ -23,9 +26,6 @@ from devops_orchestra.models import (
     ScannerRun,
     SecurityReport,
 )
-from devops_orchestra.policy import Control, Framework, Gate, Needs, Policies, load_policies
-from devops_orchestra.proc import Runner
-from devops_orchestra.workspace import Inventory, build_inventory
 
 EVIDENCE_SHOWN = 3
 # Files the inventory leaves out of scanning that repository checks still need to see.

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from devops_orchestra.agents.runs import findings_fields
-from devops_orchestra.errors import PathError
+from devops_orchestra.core.errors import PathError
 
 if TYPE_CHECKING:
     import git
@@ -31,7 +31,7 @@ HOUR = 3600.0
 
 
 @dataclass
-class Deployment:
+class DetectedDeployment:
     ref: str
     commit: git.Commit
     at: float
@@ -91,7 +91,7 @@ def _default_branch(repo: git.Repo) -> str:
 
 
 def _deployments(repo: git.Repo, branch: str, since: float, source: DeploymentSource,
-                 pattern: str) -> tuple[list[Deployment], str]:
+                 pattern: str) -> tuple[list[DetectedDeployment], str]:
     tags = []
     if source in ("auto", "tags"):
         for tag in repo.tags:
@@ -100,17 +100,17 @@ def _deployments(repo: git.Repo, branch: str, since: float, source: DeploymentSo
             commit = tag.commit
             at = tag.tag.tagged_date if tag.tag is not None else commit.committed_date
             if at >= since:
-                tags.append(Deployment(tag.name, commit, float(at)))
+                tags.append(DetectedDeployment(tag.name, commit, float(at)))
     if tags or source == "tags":
         how = f"release tags matching {pattern!r}"
         return sorted(tags, key=lambda d: d.at), how
-    merges = [Deployment(c.hexsha[:10], c, float(c.committed_date))
+    merges = [DetectedDeployment(c.hexsha[:10], c, float(c.committed_date))
               for c in repo.iter_commits(branch, first_parent=True, since=int(since)) if len(c.parents) > 1]
     how = f"merges into {branch} (no release tags{' matching ' + repr(pattern) if pattern != '*' else ''})"
     return sorted(merges, key=lambda d: d.at), how
 
 
-def _attach_changes(repo: git.Repo, found: list[Deployment], since: float) -> None:
+def _attach_changes(repo: git.Repo, found: list[DetectedDeployment], since: float) -> None:
     """Each deployment's changes: commits it has that the one before it did not (for the first one in the
     window, those committed inside the window)."""
     previous: git.Commit | None = None
@@ -122,11 +122,11 @@ def _attach_changes(repo: git.Repo, found: list[Deployment], since: float) -> No
         previous = d.commit
 
 
-def _mark_failures(repo: git.Repo, branch: str, found: list[Deployment], since: float) -> None:
+def _mark_failures(repo: git.Repo, branch: str, found: list[DetectedDeployment], since: float) -> None:
     shipped_by = {c.hexsha: d for d in found for c in d.changes}
     for commit in repo.iter_commits(branch, since=int(since), no_merges=True):
         message = str(commit.message)
-        failed: Deployment | None = None
+        failed: DetectedDeployment | None = None
         if m := REVERT.search(message):
             failed = next((d for sha, d in shipped_by.items() if sha.startswith(m.group(1))), None)
             kind = f"revert {commit.hexsha[:10]}"
@@ -141,14 +141,14 @@ def _mark_failures(repo: git.Repo, branch: str, found: list[Deployment], since: 
         failed.restored_at = fix.at if fix else None
 
 
-def _frequency(found: list[Deployment], days: int, how: str) -> DoraMetric:
+def _frequency(found: list[DetectedDeployment], days: int, how: str) -> DoraMetric:
     per_week = len(found) / (days / 7)
     band = _band(per_week, (7, 1, 12 / 52), more_is_better=True) if found else None
     return DoraMetric(name="deployment_frequency", value=round(per_week, 2), unit="per week", band=band,
                       samples=len(found), derived=f"{len(found)} deployments in {days} days, counting {how}.")
 
 
-def _lead_time(found: list[Deployment]) -> DoraMetric:
+def _lead_time(found: list[DetectedDeployment]) -> DoraMetric:
     waits = [(d.at - c.committed_date) / HOUR for d in found for c in d.changes]
     value = statistics.median(waits) if waits else None
     return DoraMetric(name="lead_time_for_changes", value=_round(value), unit="hours (median)",
@@ -158,7 +158,7 @@ def _lead_time(found: list[Deployment]) -> DoraMetric:
                               f"{len(waits)} commits.")
 
 
-def _failure_rate(found: list[Deployment]) -> DoraMetric:
+def _failure_rate(found: list[DetectedDeployment]) -> DoraMetric:
     failed = [d for d in found if d.failed_by]
     value = 100 * len(failed) / len(found) if found else None
     named = ", ".join(f"{d.ref} ({d.failed_by})" for d in failed[:5])
@@ -168,7 +168,7 @@ def _failure_rate(found: list[Deployment]) -> DoraMetric:
                               f"their commits or a hotfix before the next deployment{': ' + named if named else ''}.")
 
 
-def _time_to_restore(found: list[Deployment]) -> DoraMetric:
+def _time_to_restore(found: list[DetectedDeployment]) -> DoraMetric:
     gaps = [(d.restored_at - d.at) / HOUR for d in found if d.failed_by and d.restored_at is not None]
     open_failures = sum(1 for d in found if d.failed_by and d.restored_at is None)
     value = statistics.median(gaps) if gaps else None
@@ -191,7 +191,7 @@ def _band(value: float | None, limits: tuple[float, float, float], *, more_is_be
     return "low"
 
 
-def _record(d: Deployment) -> DeploymentRecord:
+def _record(d: DetectedDeployment) -> DeploymentRecord:
     return DeploymentRecord(ref=d.ref, commit=d.commit.hexsha[:10], at=d.at, changes=len(d.changes),
                             failed_by=d.failed_by,
                             restored_after_h=_round((d.restored_at - d.at) / HOUR) if d.restored_at else None)

@@ -8,24 +8,25 @@ import time
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from devops_orchestra import config as cfg
-from devops_orchestra import llm, proc
 from devops_orchestra.agents.runs import rank_key, recorded, summarise
-from devops_orchestra.errors import OrchestraError, PathError
-from devops_orchestra.generators import lint, render, stack
-from devops_orchestra.generators.model import (
+from devops_orchestra.core import llm, proc
+from devops_orchestra.core.errors import OrchestraError, PathError
+from devops_orchestra.core.store import Store
+from devops_orchestra.models import Severity
+from devops_orchestra.models.pipeline import (
     ARTIFACTS,
     ArtifactName,
     GeneratedArtifacts,
     GeneratedFile,
+    ServiceSpec,
     Unsatisfied,
     WriteStatus,
 )
-from devops_orchestra.models import Severity
-from devops_orchestra.store import Store
+from devops_orchestra.pipeline import config as cfg
+from devops_orchestra.pipeline import detect, lint, rendering
 
 
-def default_artifacts(root: Path, config: cfg.OrchestraConfig, components: list[stack.Component]) \
+def default_artifacts(root: Path, config: cfg.OrchestraConfig, components: list[ServiceSpec]) \
         -> list[ArtifactName]:
     """All that fit: a Dockerfile per component, CI (GitLab's when the repository is there), manifests when a
     service runs on kubernetes, Terraform when configured or for ECS, compose for data stores, alert rules."""
@@ -46,21 +47,21 @@ def default_artifacts(root: Path, config: cfg.OrchestraConfig, components: list[
     return chosen
 
 
-def config_for(root: Path, components: list[stack.Component]) -> tuple[cfg.OrchestraConfig, bool]:
+def config_for(root: Path, components: list[ServiceSpec]) -> tuple[cfg.OrchestraConfig, bool]:
     """(the configuration, whether it came from devops_orchestra.yaml)."""
     loaded = cfg.load(root)
     if loaded is None:
-        return render.infer_config(root, components), False
+        return rendering.infer_config(root, components), False
     if loaded.project.name is None:  # the name every resource carries: the directory's, as init_config infers
         loaded = loaded.model_copy(update={"project": loaded.project.model_copy(
-            update={"name": stack.dns_name(root.name)})})
+            update={"name": detect.dns_name(root.name)})})
     return loaded, True
 
 
-def components_of(root: Path) -> list[stack.Component]:
+def components_of(root: Path) -> list[ServiceSpec]:
     if not root.is_dir():
         raise PathError(f"{root} is a file: give the repository's directory.")
-    found = stack.detect(root)
+    found = detect.detect(root)
     if not found:
         raise OrchestraError(
             f"No application found in {root}: looked for package.json, pyproject.toml, requirements.txt, go.mod, "
@@ -80,7 +81,7 @@ async def generate(
     unknown = [a for a in wanted if a not in ARTIFACTS]
     if unknown:
         raise OrchestraError(f"{', '.join(unknown)}: no such artifact; choose from {', '.join(ARTIFACTS)}.")
-    plan = render.render(config, components, wanted)
+    plan = rendering.render(config, components, wanted)
     if "dockerfile" in wanted:
         for c in components:
             if not c.supported:
@@ -116,7 +117,7 @@ async def generate(
     )
 
 
-async def _draft_dockerfile(root: Path, c: stack.Component, plan: render.Plan) -> None:
+async def _draft_dockerfile(root: Path, c: ServiceSpec, plan: rendering.Plan) -> None:
     """A stack without a template: the LLM drafts a Dockerfile (validated like the rest), or we say why not."""
     why = f"{c.path}: a {c.language} project; the templates cover Python, Node, Go and Java."
     if not llm.configured():
@@ -125,7 +126,7 @@ async def _draft_dockerfile(root: Path, c: stack.Component, plan: render.Plan) -
             reason=f"{why} Set ANTHROPIC_API_KEY to have a Dockerfile drafted (and validated like the rest), "
                    "or write one by hand."))
         return
-    prompt = render.template("llm-dockerfile.prompt.j2", c=c, manifests=await asyncio.to_thread(_manifests, root, c))
+    prompt = rendering.template("llm-dockerfile.prompt.j2", c=c, manifests=await asyncio.to_thread(_manifests, root, c))
     try:
         text = llm.code_block(await llm.complete(prompt))
     except llm.LlmUnavailable as exc:
@@ -134,17 +135,17 @@ async def _draft_dockerfile(root: Path, c: stack.Component, plan: render.Plan) -
             reason=f"{why} Drafting one with the LLM failed ({exc}); try again, or write one by hand."))
         return
     base = PurePosixPath(c.path)
-    plan.files.append(render.Rendered("dockerfile", (base / "Dockerfile").as_posix(), text))
-    plan.files.append(render.Rendered("dockerfile", (base / ".dockerignore").as_posix(),
-                                      render.template("dockerignore.j2", c=c)))
+    plan.files.append(rendering.Rendered("dockerfile", (base / "Dockerfile").as_posix(), text))
+    plan.files.append(rendering.Rendered("dockerfile", (base / ".dockerignore").as_posix(),
+                                      rendering.template("dockerignore.j2", c=c)))
     plan.notes.append(f"{(base / 'Dockerfile').as_posix()} was drafted by {llm.model()} (no template for "
                       f"{c.language}) and validated like the rest: read it before use. CI and manifests cover "
                       "the templated components only.")
 
 
-def _manifests(root: Path, c: stack.Component) -> list[tuple[str, str]]:
+def _manifests(root: Path, c: ServiceSpec) -> list[tuple[str, str]]:
     d = root / c.path
-    names = [m for m in stack.OTHER_STACKS if (d / m).is_file()]
+    names = [m for m in detect.OTHER_STACKS if (d / m).is_file()]
     return [(n, (d / n).read_text(encoding="utf-8", errors="replace")[:4_000]) for n in names]
 
 
@@ -200,7 +201,7 @@ def init_config(root: Path) -> tuple[Path, str]:
     target = root / cfg.CONFIG_NAME
     if target.exists():
         raise OrchestraError(f"{target} already exists: edit it, or delete it first to infer a new one.")
-    config = render.infer_config(root, components_of(root))
+    config = rendering.infer_config(root, components_of(root))
     text = "# devops-orchestra settings, inferred from the repository: edit freely.\n" + config.to_yaml()
     cfg.parse(text, str(target))  # what we write must load again
     target.write_text(text, encoding="utf-8")

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devops_orchestra import proc
 from devops_orchestra.agents.architecture import architecture_analysis, config_secret_findings
 from devops_orchestra.agents.compliance import compliance_check
 from devops_orchestra.agents.dora import dora_metrics
@@ -21,8 +20,11 @@ from devops_orchestra.agents.dora import short_text as dora_text
 from devops_orchestra.agents.pipeline import generate
 from devops_orchestra.agents.runs import findings_fields, new_run_id, rank_key, recorded
 from devops_orchestra.agents.security import Progress, security_scan
-from devops_orchestra.cache import ScanCache
-from devops_orchestra.generators.lint import linter_versions
+from devops_orchestra.core import proc
+from devops_orchestra.core.cache import ScanCache
+from devops_orchestra.core.proc import Runner
+from devops_orchestra.core.store import Store
+from devops_orchestra.core.workspace import Inventory, build_inventory, changed_files
 from devops_orchestra.models import (
     AgentInfo,
     AgentList,
@@ -32,14 +34,12 @@ from devops_orchestra.models import (
     GateResult,
     PlannedAgent,
     ReviewReport,
+    ReviewVerdict,
     ScannerStatus,
     SecurityReport,
-    Verdict,
 )
-from devops_orchestra.proc import Runner
+from devops_orchestra.pipeline.lint import linter_versions
 from devops_orchestra.scanners import ALL, semgrep_sql
-from devops_orchestra.store import Store
-from devops_orchestra.workspace import Inventory, build_inventory, changed_files
 
 # Code that talks to a database: the SQL agent applies even without .sql files. Imports, not mere words
 # (networkx says "knex" and "pg" in prose and has no database).
@@ -369,7 +369,7 @@ def _merge(findings: list[Finding]) -> list[Finding]:
 
 
 def _verdict(findings: list[Finding], gate: GateResult | None,
-             runs: list[AgentRun]) -> tuple[Verdict, list[str]]:
+             runs: list[AgentRun]) -> tuple[ReviewVerdict, list[str]]:
     if gate and gate.status == "blocked":
         return "blocked by gate", gate.reasons
     serious = [f for f in findings if f.severity.rank >= 3 and not f.in_test_code]

@@ -9,9 +9,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from devops_orchestra.core.store import Store
+from devops_orchestra.core.workspace import Inventory
 from devops_orchestra.models import AgentReport, Finding, Severity, SeveritySummary
-from devops_orchestra.store import Store
-from devops_orchestra.workspace import Inventory
 
 R = TypeVar("R", bound=AgentReport)
 CONFIDENCE_RANK = {"high": 2, "medium": 1, "low": 0}

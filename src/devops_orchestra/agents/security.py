@@ -12,7 +12,6 @@ from typing import Any
 
 import structlog
 
-from devops_orchestra import proc
 from devops_orchestra.agents.runs import (
     CONFIDENCE_RANK,
     findings_fields,
@@ -21,14 +20,15 @@ from devops_orchestra.agents.runs import (
     rank_key,
     recorded,
 )
-from devops_orchestra.cache import ScanCache, keys_for
-from devops_orchestra.errors import ScannerFailed, ScannerTimeout, ScannerUnavailable
+from devops_orchestra.core import proc
+from devops_orchestra.core.cache import ScanCache, keys_for
+from devops_orchestra.core.errors import ScannerFailed, ScannerTimeout, ScannerUnavailable
+from devops_orchestra.core.proc import Runner
+from devops_orchestra.core.store import Store
+from devops_orchestra.core.workspace import Inventory, build_inventory, changed_files
 from devops_orchestra.models import Finding, ScannerRun, SecurityReport, Severity
-from devops_orchestra.proc import Runner
 from devops_orchestra.scanners import ALL
 from devops_orchestra.scanners.base import ScanJob, Scanner, ScanOutcome
-from devops_orchestra.store import Store
-from devops_orchestra.workspace import Inventory, build_inventory, changed_files
 
 log = structlog.get_logger(__name__)
 

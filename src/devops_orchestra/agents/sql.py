@@ -11,19 +11,19 @@ from importlib.metadata import version
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from devops_orchestra import toolchain
 from devops_orchestra.agents.runs import judge_test_code, new_run_id, rank_key, recorded, summarise
 from devops_orchestra.agents.security import cores, default_timeout_s
 from devops_orchestra.analyzers.sql.catalog import RULES
 from devops_orchestra.analyzers.sql.files import analyse_python, analyse_sql, is_down_migration
-from devops_orchestra.analyzers.sql.statements import DIALECTS, Hit
-from devops_orchestra.cache import ScanCache, keys_for
-from devops_orchestra.errors import PathError, ScannerFailed, ScannerTimeout, ScannerUnavailable
+from devops_orchestra.analyzers.sql.statements import DIALECTS, SqlHit
+from devops_orchestra.core import toolchain
+from devops_orchestra.core.cache import ScanCache, keys_for
+from devops_orchestra.core.errors import PathError, ScannerFailed, ScannerTimeout, ScannerUnavailable
+from devops_orchestra.core.store import Store
+from devops_orchestra.core.workspace import Inventory, SourceFile, build_inventory
 from devops_orchestra.models import Finding, Location, Remediation, RunStatus, ScannerRun, SqlReport
 from devops_orchestra.scanners import semgrep_sql
 from devops_orchestra.scanners.base import ScanJob, fingerprint
-from devops_orchestra.store import Store
-from devops_orchestra.workspace import Inventory, SourceFile, build_inventory
 
 INLINE = "<inline>"
 MIGRATION_DIRS = frozenset({"migrations", "migration", "migrate", "versions", "alembic"})
@@ -194,7 +194,7 @@ def _own_run(started: float, files: int, findings: list[Finding]) -> ScannerRun:
                       findings=len(findings), duration_s=round(time.perf_counter() - started, 2))
 
 
-def _finding(hit: Hit, path: str, lines: list[str]) -> Finding:
+def _finding(hit: SqlHit, path: str, lines: list[str]) -> Finding:
     rule = RULES[hit.rule]
     rule_id = f"sql:{rule.id}"
     snippet = "\n".join(lines[hit.line - 1: min(hit.end_line, hit.line + 4)]).rstrip()

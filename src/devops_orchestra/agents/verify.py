@@ -11,16 +11,16 @@ from typing import Literal
 from pydantic import BaseModel
 
 from devops_orchestra.agents.security import SCANNERS, recorded_security_scan
+from devops_orchestra.core.proc import Runner
+from devops_orchestra.core.store import Store
 from devops_orchestra.models import Finding, Location, ScannerRun
-from devops_orchestra.proc import Runner
-from devops_orchestra.store import Store
 
-Verdict = Literal["resolved", "still_present", "unknown"]
+FixVerdict = Literal["resolved", "still_present", "unknown"]
 
 
 class FixCheck(BaseModel):
     finding_id: str
-    verdict: Verdict
+    verdict: FixVerdict
     reason: str
     rule_id: str | None = None
     location: Location | None = None  # where it is now, when still present
@@ -59,7 +59,7 @@ async def verify_fix(
 
 
 def _judge(old: Finding, now: list[Finding], broken: list[ScannerRun], file_exists: bool) -> FixCheck:
-    def check(verdict: Verdict, reason: str, location: Location | None = None) -> FixCheck:
+    def check(verdict: FixVerdict, reason: str, location: Location | None = None) -> FixCheck:
         return FixCheck(finding_id=old.id, rule_id=old.rule_id, verdict=verdict, reason=reason, location=location)
 
     same = next((f for f in now if f.id == old.id), None)

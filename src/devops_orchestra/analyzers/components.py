@@ -11,10 +11,10 @@ from pathlib import PurePosixPath
 
 from devops_orchestra.analyzers import stores
 from devops_orchestra.analyzers.infra import InfraFacts
-from devops_orchestra.analyzers.model import Component, DataStore, EntryPoint, Framework
 from devops_orchestra.analyzers.sources import CODE_LANGUAGES, FileFacts, connections
 from devops_orchestra.analyzers.stack import Stack
-from devops_orchestra.workspace import is_test_path
+from devops_orchestra.core.workspace import is_test_path
+from devops_orchestra.models.architecture import Component, DataStore, EntryPoint, WebFramework
 
 MAX_ENTRY_POINTS = 8
 AddStore = Callable[[str, str, str, str | None], DataStore]  # name, kind, evidence, host
@@ -42,7 +42,7 @@ class Assembly:
 
 def assemble(
     base_name: str, facts: list[FileFacts], tests: set[str], stack: Stack, infra: InfraFacts,
-    frameworks: list[Framework], entry_points: list[EntryPoint], sightings: list[stores.Sighting],
+    frameworks: list[WebFramework], entry_points: list[EntryPoint], sightings: list[stores.Sighting],
 ) -> Assembly:
     roots = _roots(stack, infra, facts)
     by_root: dict[str, Component] = {}

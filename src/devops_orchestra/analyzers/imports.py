@@ -13,8 +13,8 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from devops_orchestra.analyzers.model import Dependency, ImportGraph, ModuleStat, PackageEdge, Where
 from devops_orchestra.analyzers.sources import FileFacts, Import
+from devops_orchestra.models.architecture import Dependency, ImportGraph, ModuleStat, PackageEdge, Where
 
 MAX_PACKAGES = 40  # nodes in the package diagram: past this a graph is a hairball
 TOP_MODULES = 10

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from devops_orchestra.analyzers.lines import error_line, line_at, line_of
-from devops_orchestra.analyzers.model import (
+from devops_orchestra.models.architecture import (
     CiSystem,
     ComposeService,
     DockerfileInfo,

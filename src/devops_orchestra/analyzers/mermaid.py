@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from devops_orchestra.analyzers.model import Component, DataStore, ImportGraph, Infrastructure
 from devops_orchestra.analyzers.stores import SERVICE
+from devops_orchestra.models.architecture import Component, DataStore, ImportGraph, Infrastructure
 
 MAX_COMPONENTS = 30
 MAX_STORES = 20

@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from devops_orchestra.analyzers.lines import error_line, line_at, line_of
-from devops_orchestra.analyzers.model import Dependency, EntryPoint, Framework, Manifest, Where
+from devops_orchestra.models.architecture import Dependency, EntryPoint, Manifest, WebFramework, Where
 
 # file name -> (kind, package manager, ecosystem)
 MANIFESTS = {
@@ -78,16 +78,16 @@ def read_manifests(base: Path, texts: Iterable[tuple[str, str]]) -> Stack:
     return stack
 
 
-def frameworks(dependencies: Iterable[Dependency]) -> list[Framework]:
+def frameworks(dependencies: Iterable[Dependency]) -> list[WebFramework]:
     """Frameworks among the dependencies, one per (framework, manifest), the version as declared."""
-    found: dict[tuple[str, str], Framework] = {}
+    found: dict[tuple[str, str], WebFramework] = {}
     for dep in dependencies:
         name = framework_of(dep)
         if name is None:
             continue
         key = (name, dep.where.path)
         if key not in found or (found[key].version is None and dep.version):
-            found[key] = Framework(name=name, version=dep.version, language=_LANG_OF_ECOSYSTEM.get(dep.ecosystem,
+            found[key] = WebFramework(name=name, version=dep.version, language=_LANG_OF_ECOSYSTEM.get(dep.ecosystem,
                                    dep.ecosystem), path=dep.where.path)
     return sorted(found.values(), key=lambda f: (f.path, f.name))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from devops_orchestra.analyzers.model import Dependency
+from devops_orchestra.models.architecture import Dependency
 
 DATABASE, CACHE, QUEUE, OBJECTS, SEARCH, SERVICE = (
     "database", "cache", "queue", "object storage", "search", "external service")

@@ -9,8 +9,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from devops_orchestra import catalog, toolchain
+from devops_orchestra.core import toolchain
+from devops_orchestra.core.workspace import Inventory, SourceFile
 from devops_orchestra.models import Finding, Remediation, ScannerName, Severity
+from devops_orchestra.scanners import catalog
 from devops_orchestra.scanners.base import (
     ScanJob,
     ScanOutcome,
@@ -22,9 +24,8 @@ from devops_orchestra.scanners.base import (
     relative,
     run_json_batches,
 )
-from devops_orchestra.workspace import Inventory, SourceFile
 
-FAST_ENTRY = Path(__file__).with_name("bandit_fast.py")
+FAST_ENTRY = Path(__file__).parent / "entrypoints" / "bandit_fast.py"
 
 
 class BanditScanner:

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from devops_orchestra import toolchain
-from devops_orchestra.errors import ScannerFailed, ScannerUnavailable
+from devops_orchestra.core import toolchain
+from devops_orchestra.core.errors import ScannerFailed, ScannerUnavailable
+from devops_orchestra.core.proc import Runner, run, safe_arg
+from devops_orchestra.core.workspace import Inventory, SourceFile
 from devops_orchestra.models import Confidence, Finding, Location, Remediation, ScannerName, Severity
-from devops_orchestra.proc import Runner, run, safe_arg
-from devops_orchestra.workspace import Inventory, SourceFile
 
 ARGV_CHARS = 100_000  # file paths per command line; Linux refuses argv past ~2 MB with the environment
 BYTES_PER_WORKER = 250_000  # below this a second process (0.2-0.4 s to start) costs more than it saves

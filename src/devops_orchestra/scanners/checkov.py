@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from devops_orchestra import catalog, toolchain
+from devops_orchestra.core import toolchain
+from devops_orchestra.core.workspace import Inventory, SourceFile
 from devops_orchestra.models import Finding, Remediation, ScannerName
+from devops_orchestra.scanners import catalog
 from devops_orchestra.scanners.base import (
     ScanJob,
     ScanOutcome,
@@ -16,7 +18,6 @@ from devops_orchestra.scanners.base import (
     relative,
     run_json,
 )
-from devops_orchestra.workspace import Inventory, SourceFile
 
 
 def framework_of(f: SourceFile) -> str | None:

@@ -12,11 +12,11 @@ from typing import NoReturn
 
 import structlog
 
-from devops_orchestra import proc, toolchain
-from devops_orchestra.errors import ScannerTimeout
+from devops_orchestra.core import proc, toolchain
+from devops_orchestra.core.errors import ScannerTimeout
 
 log = structlog.get_logger(__name__)
-ZYGOTE = Path(__file__).with_name("checkov_zygote.py")
+ZYGOTE = Path(__file__).parent / "entrypoints" / "checkov_zygote.py"
 REPLACEMENTS = 3  # a warm checkov that keeps dying is given up on: scans then start checkov each time
 
 

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from devops_orchestra import toolchain
+from devops_orchestra.core import toolchain
+from devops_orchestra.core.workspace import Inventory, SourceFile
 from devops_orchestra.models import Confidence, Finding, Remediation, ScannerName, Severity
 from devops_orchestra.scanners.base import (
     ScanJob,
@@ -18,9 +19,8 @@ from devops_orchestra.scanners.base import (
     relative,
     run_json_batches,
 )
-from devops_orchestra.workspace import Inventory, SourceFile
 
-FAST_ENTRY = Path(__file__).with_name("secrets_fast.py")
+FAST_ENTRY = Path(__file__).parent / "entrypoints" / "secrets_fast.py"
 
 # detect-secrets' plugin names -> how bad a leak of that kind is, and how sure the plugin is.
 _GRADES: dict[str, tuple[Severity, Confidence]] = {

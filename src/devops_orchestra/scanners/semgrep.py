@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from devops_orchestra import toolchain
-from devops_orchestra.catalog import policies_dir
+from devops_orchestra.core import toolchain
+from devops_orchestra.core.paths import policies_dir
+from devops_orchestra.core.workspace import Inventory, SourceFile
 from devops_orchestra.models import Finding, Remediation, ScannerName, Severity
 from devops_orchestra.scanners.base import (
     ScanJob,
@@ -18,7 +19,6 @@ from devops_orchestra.scanners.base import (
     normalise_cwe,
     run_json_batches,
 )
-from devops_orchestra.workspace import Inventory, SourceFile
 
 LANGUAGES = ("python", "javascript", "typescript", "go", "java")
 _SEVERITY = {"ERROR": Severity.high, "WARNING": Severity.medium, "INFO": Severity.low}

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devops_orchestra.catalog import policies_dir
+from devops_orchestra.core.paths import policies_dir
 from devops_orchestra.models import Finding
 from devops_orchestra.scanners.base import ScanJob, run_json_batches
 from devops_orchestra.scanners.semgrep import command, parse, warning

@@ -6,7 +6,7 @@ import ast
 from collections.abc import Iterator
 
 from devops_orchestra.analyzers.sql.pyast import arg, callee, hit, is_false, is_true, kwarg, sql_in, string
-from devops_orchestra.analyzers.sql.statements import Hit
+from devops_orchestra.analyzers.sql.statements import SqlHit
 
 VOLATILE_WORDS = ("random(", "gen_random_uuid(", "uuid_generate_v", "clock_timestamp(", "nextval(")
 
@@ -15,12 +15,12 @@ def is_alembic(source: str) -> bool:
     return "alembic" in source and "def upgrade" in source
 
 
-def check(tree: ast.Module, source: str) -> tuple[list[Hit], list[tuple[str, int]]]:
+def check(tree: ast.Module, source: str) -> tuple[list[SqlHit], list[tuple[str, int]]]:
     """Hits from upgrade()'s op calls, and the raw SQL strings of op.execute() for the SQL rules."""
     upgrade = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "upgrade"), None)
     if upgrade is None:
         return [], []
-    hits: list[Hit] = []
+    hits: list[SqlHit] = []
     raw_sql: list[tuple[str, int]] = []
     autocommit = _autocommit_lines(upgrade)
     for call in (n for n in ast.walk(upgrade) if isinstance(n, ast.Call)):
@@ -49,7 +49,7 @@ def _autocommit_lines(fn: ast.FunctionDef) -> set[int]:
     return lines
 
 
-def _op(call: ast.Call, source: str, *, in_autocommit: bool) -> Iterator[Hit]:
+def _op(call: ast.Call, source: str, *, in_autocommit: bool) -> Iterator[SqlHit]:
     name = callee(call)
     table = string(arg(call, 0, "table_name")) or "table"
     if name == "add_column":
@@ -105,7 +105,7 @@ def _op(call: ast.Call, source: str, *, in_autocommit: bool) -> Iterator[Hit]:
                   "EXCLUSIVE lock.")
 
 
-def _new_table_columns(call: ast.Call, source: str, table: str) -> Iterator[Hit]:
+def _new_table_columns(call: ast.Call, source: str, table: str) -> Iterator[SqlHit]:
     """Column types of op.create_table that age badly: 32-bit keys, timestamps without a zone, CHAR."""
     for column in call.args[1:]:
         if not isinstance(column, ast.Call) or callee(column) != "Column" or len(column.args) < 2:
@@ -124,7 +124,7 @@ def _new_table_columns(call: ast.Call, source: str, table: str) -> Iterator[Hit]
             yield hit(column, source, "char-column", f"{table}.{name} is CHAR(n).", f"sa.Column({name!r}, sa.Text())")
 
 
-def _add_column(call: ast.Call, source: str, table: str) -> Iterator[Hit]:
+def _add_column(call: ast.Call, source: str, table: str) -> Iterator[SqlHit]:
     column = arg(call, 1, "column")
     if not isinstance(column, ast.Call) or callee(column) != "Column":
         return

@@ -6,7 +6,7 @@ import ast
 from collections.abc import Iterator
 
 from devops_orchestra.analyzers.sql.pyast import arg, callee, hit, is_false, is_true, kwarg, sql_in, string
-from devops_orchestra.analyzers.sql.statements import Hit
+from devops_orchestra.analyzers.sql.statements import SqlHit
 
 RELATIONS = frozenset({"ForeignKey", "OneToOneField"})
 
@@ -15,14 +15,14 @@ def is_django(source: str) -> bool:
     return "migrations.Migration" in source and "operations" in source
 
 
-def check(tree: ast.Module, source: str) -> tuple[list[Hit], list[tuple[str, int]]]:
+def check(tree: ast.Module, source: str) -> tuple[list[SqlHit], list[tuple[str, int]]]:
     """Hits from the Migration class's operations, and the SQL strings of RunSQL for the SQL rules."""
     migration = next((n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Migration"), None)
     if migration is None:
         return [], []
     atomic = not any(isinstance(s, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "atomic" for t in s.targets)
                      and is_false(s.value) for s in migration.body)
-    hits: list[Hit] = []
+    hits: list[SqlHit] = []
     raw_sql: list[tuple[str, int]] = []
     for call in (n for n in ast.walk(migration) if isinstance(n, ast.Call)):
         if callee(call) == "RunSQL":
@@ -34,7 +34,7 @@ def check(tree: ast.Module, source: str) -> tuple[list[Hit], list[tuple[str, int
     return hits, raw_sql
 
 
-def _operation(call: ast.Call, source: str, *, atomic: bool) -> Iterator[Hit]:
+def _operation(call: ast.Call, source: str, *, atomic: bool) -> Iterator[SqlHit]:
     op = callee(call)
     model = string(arg(call, 0, "model_name")) or "model"
     field_name = string(arg(call, 1, "name")) or "field"
@@ -71,7 +71,7 @@ def _operation(call: ast.Call, source: str, *, atomic: bool) -> Iterator[Hit]:
         yield from _add_constraint(call, source, model)
 
 
-def _create_model(call: ast.Call, source: str, model: str) -> Iterator[Hit]:
+def _create_model(call: ast.Call, source: str, model: str) -> Iterator[SqlHit]:
     """A new table is no lock hazard, but a 32-bit AutoField key is one for later."""
     fields = arg(call, 1, "fields")
     for item in fields.elts if isinstance(fields, (ast.List, ast.Tuple)) else []:
@@ -82,7 +82,7 @@ def _create_model(call: ast.Call, source: str, model: str) -> Iterator[Hit]:
                       + "\n# and DEFAULT_AUTO_FIELD = 'django.db.models.BigAutoField' in settings")
 
 
-def _add_field(call: ast.Call, source: str, model: str, name: str) -> Iterator[Hit]:
+def _add_field(call: ast.Call, source: str, model: str, name: str) -> Iterator[SqlHit]:
     field = arg(call, 2, "field")
     if not isinstance(field, ast.Call):
         return
@@ -102,7 +102,7 @@ def _add_field(call: ast.Call, source: str, model: str, name: str) -> Iterator[H
                   + "\n# backfill, then AlterField to null=False after a NOT VALID check constraint is validated")
 
 
-def _add_constraint(call: ast.Call, source: str, model: str) -> Iterator[Hit]:
+def _add_constraint(call: ast.Call, source: str, model: str) -> Iterator[SqlHit]:
     constraint = arg(call, 1, "constraint")
     kind = callee(constraint) if isinstance(constraint, ast.Call) else ""
     if kind == "UniqueConstraint":

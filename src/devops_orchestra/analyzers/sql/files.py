@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from devops_orchestra.analyzers.sql import alembic, django, injection, migration, queries
 from devops_orchestra.analyzers.sql.dialect import detect
-from devops_orchestra.analyzers.sql.statements import Hit, split
+from devops_orchestra.analyzers.sql.statements import SqlHit, split
 
 # Down/undo steps (golang-migrate `.down.sql`, Flyway `U1__x.sql`) undo an up step on purpose: their drops
 # are no hazard, so only their syntax and queries are checked.
@@ -23,13 +23,13 @@ def is_down_migration(name: str) -> bool:
 
 
 def analyse_sql(text: str, dialect: str | None, *, line_offset: int = 0, implicit_transaction: bool = False,
-                migrations: bool = True, parse_errors: bool = True) -> list[Hit]:
+                migrations: bool = True, parse_errors: bool = True) -> list[SqlHit]:
     """Parse errors, migration hazards and query anti-patterns of SQL text, lines counted from line_offset."""
     dialect = dialect or detect(text)
     statements = split(text, dialect)
     hits = migration.check(statements, dialect, implicit_transaction=implicit_transaction) if migrations else []
     recognised = {h.context for h in hits}  # a statement a text rule understood was checked after all
-    hits += [Hit("parse-error", s.line, s.end_line, f"Not checked: {s.error}", None, s.sql)
+    hits += [SqlHit("parse-error", s.line, s.end_line, f"Not checked: {s.error}", None, s.sql)
              for s in statements if s.error and parse_errors and s.sql not in recognised]
     for stmt in statements:
         hits += queries.check(stmt)
@@ -38,17 +38,18 @@ def analyse_sql(text: str, dialect: str | None, *, line_offset: int = 0, implici
     return sorted(hits, key=lambda h: (h.line, h.rule))
 
 
-def analyse_python(source: str, dialect: str | None, *, is_migration_path: bool) -> tuple[list[Hit], str]:
+def analyse_python(source: str, dialect: str | None, *, is_migration_path: bool) -> tuple[list[SqlHit], str]:
     """Alembic/Django operations, SQL they run, injection, and anti-patterns in literal SQL. Also returns
     which kind of file it was: 'alembic', 'django' or 'code'."""
     try:
         tree = ast.parse(source)
     except SyntaxError as exc:
-        return [Hit("parse-error", exc.lineno or 1, exc.lineno or 1, f"Python that does not parse: {exc.msg}")], "code"
+        line = exc.lineno or 1
+        return [SqlHit("parse-error", line, line, f"Python that does not parse: {exc.msg}")], "code"
     except (RecursionError, MemoryError, ValueError) as exc:  # nested too deeply, or a NUL byte past the start
-        return [Hit("parse-error", 1, 1, f"Python that cannot be read: {type(exc).__name__}")], "code"
+        return [SqlHit("parse-error", 1, 1, f"Python that cannot be read: {type(exc).__name__}")], "code"
     kind = "code"
-    hits: list[Hit] = []
+    hits: list[SqlHit] = []
     raw_sql: list[tuple[str, int]] = []
     if alembic.is_alembic(source):
         kind = "alembic"

@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from devops_orchestra.analyzers.sql.pyast import callee, hit
-from devops_orchestra.analyzers.sql.statements import Hit
+from devops_orchestra.analyzers.sql.statements import SqlHit
 
 SINK_METHODS = frozenset({"execute", "executemany", "executescript", "exec_driver_sql", "raw", "extra", "mogrify"})
 SINK_FUNCTIONS = frozenset({"text", "read_sql", "read_sql_query"})
@@ -28,9 +28,9 @@ class _Scope:
     assigned: dict[str, list[ast.expr]] = field(default_factory=lambda: defaultdict(list))
 
 
-def check(tree: ast.Module, source: str) -> tuple[list[Hit], list[tuple[str, int]]]:
+def check(tree: ast.Module, source: str) -> tuple[list[SqlHit], list[tuple[str, int]]]:
     """Injection hits, and (SQL, line) for every constant SQL string that reaches a query call."""
-    hits: list[Hit] = []
+    hits: list[SqlHit] = []
     literals: list[tuple[str, int]] = []
     for scope_node in [tree, *(n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))]:
         scope = _collect(scope_node)

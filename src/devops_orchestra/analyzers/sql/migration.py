@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
-from devops_orchestra.analyzers.sql.statements import Hit, Statement
+from devops_orchestra.analyzers.sql.statements import SqlHit, Statement
 
 POSTGRES_LIKE = frozenset({"postgres", "redshift"})
 MYSQL_LIKE = frozenset({"mysql", "mariadb"})
@@ -45,16 +45,16 @@ class FileState:
         return table.lower() in self.new_tables  # unquoted names fold to lower case
 
 
-def check(statements: list[Statement], dialect: str, *, implicit_transaction: bool = False) -> list[Hit]:
+def check(statements: list[Statement], dialect: str, *, implicit_transaction: bool = False) -> list[SqlHit]:
     """Migration hits for one file's statements, in order (state carries from one to the next)."""
     state = FileState(dialect, in_transaction=implicit_transaction)
-    hits: list[Hit] = []
+    hits: list[SqlHit] = []
     for stmt in statements:
         hits += statement_hits(stmt, state)
     return hits
 
 
-def statement_hits(stmt: Statement, state: FileState) -> list[Hit]:
+def statement_hits(stmt: Statement, state: FileState) -> list[SqlHit]:
     tree = stmt.tree
     maintenance = list(_maintenance(stmt)) if state.dialect in POSTGRES_LIKE else []  # read from the text
     if tree is None or maintenance:  # sqlglot could not read it, or a text rule already said what it does
@@ -82,7 +82,7 @@ def statement_hits(stmt: Statement, state: FileState) -> list[Hit]:
     return hits
 
 
-def _rules(stmt: Statement, tree: exp.Expr, state: FileState) -> Iterator[Hit]:
+def _rules(stmt: Statement, tree: exp.Expr, state: FileState) -> Iterator[SqlHit]:
     pg = state.dialect in POSTGRES_LIKE
     if isinstance(tree, exp.Alter) and tree.kind == "TABLE":
         table = _name(tree.this)
@@ -109,7 +109,7 @@ def _rules(stmt: Statement, tree: exp.Expr, state: FileState) -> Iterator[Hit]:
 
 
 def _alter_action(stmt: Statement, alter: exp.Alter, table: str, action: exp.Expr, *,
-                  pg: bool, fresh: bool) -> Iterator[Hit]:
+                  pg: bool, fresh: bool) -> Iterator[SqlHit]:
     if isinstance(action, exp.ColumnDef):  # ADD COLUMN
         if not fresh:
             yield from _added_column(stmt, table, action, pg=pg)
@@ -147,7 +147,7 @@ def _alter_action(stmt: Statement, alter: exp.Alter, table: str, action: exp.Exp
         yield from _added_constraint(stmt, alter, table, action)
 
 
-def _added_column(stmt: Statement, table: str, col: exp.ColumnDef, *, pg: bool) -> Iterator[Hit]:
+def _added_column(stmt: Statement, table: str, col: exp.ColumnDef, *, pg: bool) -> Iterator[SqlHit]:
     kinds = [c.args.get("kind") for c in col.args.get("constraints") or []]
     not_null = any(isinstance(k, exp.NotNullColumnConstraint) and not k.args.get("allow_null") for k in kinds)
     default = next((k for k in kinds if isinstance(k, exp.DefaultColumnConstraint)), None)
@@ -182,7 +182,7 @@ def _added_column(stmt: Statement, table: str, col: exp.ColumnDef, *, pg: bool) 
     yield from _column_types(stmt, table, col, primary=False)
 
 
-def _added_constraint(stmt: Statement, alter: exp.Alter, table: str, action: exp.AddConstraint) -> Iterator[Hit]:
+def _added_constraint(stmt: Statement, alter: exp.Alter, table: str, action: exp.AddConstraint) -> Iterator[SqlHit]:
     not_valid = bool(alter.args.get("not_valid"))
     for con in action.find_all(exp.Constraint, exp.ForeignKey, exp.PrimaryKey, exp.UniqueColumnConstraint,
                                exp.CheckColumnConstraint):
@@ -225,7 +225,7 @@ def _note_not_null_checks(stmt: Statement, tree: exp.Expr, state: FileState) -> 
             state.proven_not_null.add(known)
 
 
-def _maintenance(stmt: Statement) -> Iterator[Hit]:
+def _maintenance(stmt: Statement) -> Iterator[SqlHit]:
     """Maintenance commands that rewrite or lock a whole table (sqlglot keeps them as text or cannot read them)."""
     m = BLOCKING_MAINTENANCE.search(stmt.command)
     if m:
@@ -233,7 +233,7 @@ def _maintenance(stmt: Statement) -> Iterator[Hit]:
                    "write-blocking one) on the whole table while it works.")
 
 
-def _alter_command(stmt: Statement) -> Iterator[Hit]:
+def _alter_command(stmt: Statement) -> Iterator[SqlHit]:
     """ALTER statements sqlglot keeps as text (e.g. `ADD CONSTRAINT .. USING INDEX`, VALIDATE): all safe
     except the renames and drops it cannot model."""
     text = stmt.command
@@ -243,7 +243,7 @@ def _alter_command(stmt: Statement) -> Iterator[Hit]:
         yield _hit(stmt, "dropping-column", "Dropping a column breaks code of the previous release.")
 
 
-def _create(stmt: Statement, tree: exp.Create, state: FileState) -> Iterator[Hit]:
+def _create(stmt: Statement, tree: exp.Create, state: FileState) -> Iterator[SqlHit]:
     pg = state.dialect in POSTGRES_LIKE
     kind = (tree.kind or "").upper()
     if kind == "INDEX" and pg:
@@ -265,7 +265,7 @@ def _create(stmt: Statement, tree: exp.Create, state: FileState) -> Iterator[Hit
                 yield from _column_types(stmt, table, col, primary=col.name in primary, pg=pg)
 
 
-def _drop(stmt: Statement, tree: exp.Drop, state: FileState, *, pg: bool) -> Iterator[Hit]:
+def _drop(stmt: Statement, tree: exp.Drop, state: FileState, *, pg: bool) -> Iterator[SqlHit]:
     kind = (tree.kind or "").upper()
     names = ", ".join(_name(t) for t in _targets(tree))
     if kind == "TABLE" and not all(state.is_new(_name(t)) for t in _targets(tree)):
@@ -284,7 +284,7 @@ def _drop(stmt: Statement, tree: exp.Drop, state: FileState, *, pg: bool) -> Ite
 
 
 def _column_types(stmt: Statement, table: str, col: exp.ColumnDef, *, primary: bool,
-                  pg: bool = True) -> Iterator[Hit]:
+                  pg: bool = True) -> Iterator[SqlHit]:
     dtype = col.args.get("kind")
     if not isinstance(dtype, exp.DataType) or not pg:
         return
@@ -334,5 +334,5 @@ def _type(dtype: exp.Expr | None) -> str:
     return dtype.sql("postgres").lower() if dtype is not None else "..."
 
 
-def _hit(stmt: Statement, rule: str, message: str, fix: str | None = None) -> Hit:
-    return Hit(rule, stmt.line, stmt.end_line, message, fix, stmt.sql)
+def _hit(stmt: Statement, rule: str, message: str, fix: str | None = None) -> SqlHit:
+    return SqlHit(rule, stmt.line, stmt.end_line, message, fix, stmt.sql)

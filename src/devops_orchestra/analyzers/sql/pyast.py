@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 
-from devops_orchestra.analyzers.sql.statements import Hit
+from devops_orchestra.analyzers.sql.statements import SqlHit
 
 
 def kwarg(call: ast.Call, name: str) -> ast.expr | None:
@@ -34,9 +34,9 @@ def callee(call: ast.Call) -> str:
     return f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
 
 
-def hit(node: ast.AST, source: str, rule: str, message: str, fix: str | None = None) -> Hit:
+def hit(node: ast.AST, source: str, rule: str, message: str, fix: str | None = None) -> SqlHit:
     end = getattr(node, "end_lineno", None) or node.lineno  # type: ignore[attr-defined]
-    return Hit(rule, node.lineno, end, message, fix,  # type: ignore[attr-defined]
+    return SqlHit(rule, node.lineno, end, message, fix,  # type: ignore[attr-defined]
                ast.get_source_segment(source, node) or "")
 
 

@@ -6,15 +6,15 @@ from collections.abc import Iterator
 
 from sqlglot import exp
 
-from devops_orchestra.analyzers.sql.statements import Hit, Statement
+from devops_orchestra.analyzers.sql.statements import SqlHit, Statement
 
 LARGE_OFFSET = 1_000
 RANDOM_FUNCTIONS = frozenset({"random", "rand", "newid"})
 COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Like, exp.ILike, exp.In)
 
 
-def check(stmt: Statement) -> list[Hit]:
-    return [] if stmt.tree is None else [Hit(rule, stmt.line, stmt.end_line, msg, fix, stmt.sql)
+def check(stmt: Statement) -> list[SqlHit]:
+    return [] if stmt.tree is None else [SqlHit(rule, stmt.line, stmt.end_line, msg, fix, stmt.sql)
                                          for rule, msg, fix in _rules(stmt.tree)]
 
 

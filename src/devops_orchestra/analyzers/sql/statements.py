@@ -19,7 +19,7 @@ DIALECTS = ("postgres", "mysql", "sqlite", "snowflake", "bigquery", "tsql", "ora
 
 
 @dataclass(frozen=True)
-class Hit:
+class SqlHit:
     """One rule matched: where (1-based lines of the analysed text) and what to do instead."""
 
     rule: str

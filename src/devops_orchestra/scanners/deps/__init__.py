@@ -18,13 +18,13 @@ from cvss import CVSS2, CVSS3, CVSS4  # type: ignore[import-untyped]
 from cvss.exceptions import CVSSError  # type: ignore[import-untyped]
 
 from devops_orchestra import __version__
-from devops_orchestra.errors import ScannerFailed, ScannerTimeout
+from devops_orchestra.core.errors import ScannerFailed, ScannerTimeout
+from devops_orchestra.core.workspace import Inventory, SourceFile, is_test_path
 from devops_orchestra.models import Finding, Remediation, ScannerName, Severity
 from devops_orchestra.scanners.base import ScanJob, ScanOutcome, SourceLines, make_finding, normalise_cwe
 from devops_orchestra.scanners.deps import javascript, other, python
 from devops_orchestra.scanners.deps.common import LockfileError, Package
-from devops_orchestra.scanners.deps.osv import Hit, OsvApi, OsvDbError, OsvExport, Query, Vuln, osv_url
-from devops_orchestra.workspace import Inventory, SourceFile, is_test_path
+from devops_orchestra.scanners.deps.osv import AdvisoryHit, OsvApi, OsvDbError, OsvExport, Query, Vuln, osv_url
 
 Parser = Callable[[str, str], list[Package]]
 LOCK_PARSERS: dict[str, Parser] = {
@@ -118,16 +118,16 @@ def read_packages(base: Path, files: list[SourceFile]) -> tuple[list[Package], l
     return packages, warnings
 
 
-def _preference(hit: Hit) -> tuple[int, str]:
+def _preference(hit: AdvisoryHit) -> tuple[int, str]:
     """GHSA records carry severity and CWE; CVE-only records the least."""
     vid = hit.vuln.id
     return (0 if vid.startswith("GHSA-") else 2 if vid.startswith("CVE-") else 1, vid)
 
 
-def distinct(hits: list[Hit]) -> list[tuple[Hit, list[str]]]:
+def distinct(hits: list[AdvisoryHit]) -> list[tuple[AdvisoryHit, list[str]]]:
     """One finding per vulnerability: advisories that are aliases of each other (GHSA-x, PYSEC-y, CVE-z)
     become the most informative one, naming the others."""
-    kept: list[tuple[Hit, list[str]]] = []
+    kept: list[tuple[AdvisoryHit, list[str]]] = []
     names: list[set[str]] = []
     for hit in sorted(hits, key=_preference):
         ids = {hit.vuln.id, *hit.vuln.aliases}
@@ -166,7 +166,7 @@ def severity_of(vuln: Vuln) -> tuple[Severity, str | None]:
     return Severity.medium, None
 
 
-def finding(package: Package, hit: Hit, also: list[str], source: SourceLines) -> Finding:
+def finding(package: Package, hit: AdvisoryHit, also: list[str], source: SourceLines) -> Finding:
     vuln = hit.vuln
     severity, score = severity_of(vuln)
     aliases = sorted({*vuln.aliases, *also} - {vuln.id})

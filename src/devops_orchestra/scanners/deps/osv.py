@@ -23,7 +23,7 @@ import httpx
 from packaging.utils import canonicalize_name
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from devops_orchestra.errors import OrchestraError, ScannerFailed, ScannerUnavailable
+from devops_orchestra.core.errors import OrchestraError, ScannerFailed, ScannerUnavailable
 from devops_orchestra.scanners.deps.versions import describe, range_holds, same_version, sort_key
 
 DEFAULT_URL = "https://api.osv.dev"
@@ -90,7 +90,7 @@ class Query:
 
 
 @dataclass(frozen=True)
-class Hit:
+class AdvisoryHit:
     """How one advisory affects one package version."""
 
     vuln: Vuln
@@ -109,7 +109,7 @@ def same_package(ecosystem: str, a: str, b: str) -> bool:
     return a == b
 
 
-def hit_for(vuln: Vuln, query: Query, *, trusted: bool) -> Hit | None:
+def hit_for(vuln: Vuln, query: Query, *, trusted: bool) -> AdvisoryHit | None:
     """Whether vuln affects the query's version, the range it falls in and the fix.
 
     A version in an affected entry's `versions` list is affected (that list is exact); otherwise the
@@ -133,14 +133,14 @@ def hit_for(vuln: Vuln, query: Query, *, trusted: bool) -> Hit | None:
             key = sort_key(query.ecosystem, rng.type)
             inside, fixed = range_holds(rng.events, query.version, key)
             if inside:
-                return Hit(vuln, describe(rng.events), fixed)
+                return AdvisoryHit(vuln, describe(rng.events), fixed)
             spans.append(describe(rng.events))
             fixes += [e["fixed"] for e in rng.events if "fixed" in e and _after(query, e["fixed"], key)]
     if not (listed or trusted):
         return None
     key = sort_key(query.ecosystem)
     fixed = min(fixes, key=key) if fixes else None
-    return Hit(vuln, "; ".join(spans) or "the versions the advisory lists", fixed)
+    return AdvisoryHit(vuln, "; ".join(spans) or "the versions the advisory lists", fixed)
 
 
 def _after(query: Query, version: str, key: Any) -> bool:
@@ -172,7 +172,7 @@ class OsvApi:
         self.timeout = timeout or httpx.Timeout(15.0, connect=5.0)
         self._limit = asyncio.Semaphore(concurrency)
 
-    async def lookup(self, queries: list[Query]) -> dict[Query, list[Hit]]:
+    async def lookup(self, queries: list[Query]) -> dict[Query, list[AdvisoryHit]]:
         """The advisories affecting each query; raises ScannerUnavailable when the API cannot be reached."""
         async with httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout,
                                      headers={"User-Agent": "devops-orchestra"}) as client:
@@ -181,7 +181,7 @@ class OsvApi:
                 ids += await self._batch(client, queries[start : start + self.batch_size])
             wanted = {pair for found in ids for pair in found}
             records = dict(zip(wanted, await asyncio.gather(*(self._vuln(client, *p) for p in wanted)), strict=True))
-        hits: dict[Query, list[Hit]] = {}
+        hits: dict[Query, list[AdvisoryHit]] = {}
         for query, found in zip(queries, ids, strict=True):
             matched = [hit_for(records[pair], query, trusted=True) for pair in found]
             hits[query] = [h for h in matched if h]
@@ -303,11 +303,11 @@ class OsvExport:
             cls._loaded[stamp] = cls(zips)
         return cls._loaded[stamp]
 
-    def lookup(self, queries: list[Query]) -> dict[Query, list[Hit]]:
+    def lookup(self, queries: list[Query]) -> dict[Query, list[AdvisoryHit]]:
         """Blocking: call in a worker thread."""
         wanted = {place for q in queries for place in self._members.get(_loose(q.name), [])}
         self._parse({place for place in wanted if place not in self._parsed})
-        hits: dict[Query, list[Hit]] = {}
+        hits: dict[Query, list[AdvisoryHit]] = {}
         for query in queries:
             candidates = (self._parsed[place] for place in self._members.get(_loose(query.name), []))
             matched = [hit_for(v, query, trusted=False) for v in candidates if v is not None]

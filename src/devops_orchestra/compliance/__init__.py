@@ -1,0 +1,1 @@
+"""Compliance as code: the frameworks and gates (policies), and the repository checks that gather evidence."""

@@ -1,0 +1,146 @@
+"""What each scanner said about each file, by content: a rescan only runs on what changed.
+
+The key is the scanner, its version, our rules and catalogues, the file's path and the sha256 of its
+content (for checkov also of the other IaC files beside it: Terraform reads a directory as one module).
+Lives outside the user's repository, in the XDG cache directory. A cache that cannot be read, or that
+another program or version wrote, is moved aside and rebuilt; an entry that does not parse is a miss.
+Blocking: call from a worker thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import time
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path, PurePosixPath
+
+import structlog
+from pydantic import TypeAdapter, ValidationError
+
+from devops_orchestra import __version__
+from devops_orchestra.core.paths import policies_dir, user_path
+from devops_orchestra.core.workspace import SourceFile
+from devops_orchestra.models import Finding
+
+log = structlog.get_logger(__name__)
+MAGIC = "devops-orchestra scan cache 1"
+KEEP_DAYS = 30  # entries unused for this long are dropped
+_FINDINGS = TypeAdapter(list[Finding])
+
+
+def default_path() -> Path:
+    return user_path("DEVOPS_ORCHESTRA_CACHE", "XDG_CACHE_HOME", "scan-cache.sqlite3")
+
+
+SCANNER_POLICIES = ("semgrep", "catalog", "sql")
+
+
+@cache
+def rules_digest() -> str:
+    """Our semgrep rules, scanner catalogues and code version: a change to any of them makes every entry
+    stale (compliance policies and the like do not touch what a scanner says)."""
+    h = hashlib.sha256(__version__.encode())
+    for part in SCANNER_POLICIES:
+        for path in sorted((policies_dir() / part).rglob("*")):
+            if path.is_file():
+                h.update(path.relative_to(policies_dir()).as_posix().encode())
+                h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+class ScanCache:
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or default_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._open()
+        except (sqlite3.Error, ValueError) as exc:  # corrupt, or not ours: never trusted
+            aside = self.path.with_name(self.path.name + f".broken-{int(time.time())}")
+            log.warning("scan cache unusable; rebuilding it", path=str(self.path), error=str(exc), moved_to=str(aside))
+            self.path.rename(aside)
+            self._open()
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        return db
+
+    def _open(self) -> None:
+        db = self._connect()
+        try:
+            db.executescript(
+                "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                "CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, findings TEXT NOT NULL, used REAL NOT NULL);"
+            )
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('magic', ?)", (MAGIC,))
+            (magic,) = db.execute("SELECT value FROM meta WHERE key = 'magic'").fetchone()
+            if magic != MAGIC:
+                raise ValueError(f"written by {magic!r}")
+            db.execute("DELETE FROM entries WHERE used < ?", (time.time() - KEEP_DAYS * 86400,))
+        finally:
+            db.close()
+
+    def lookup(self, keys: dict[str, str]) -> dict[str, list[Finding]]:
+        """{file: key} -> {file: findings} for the files the cache knows."""
+        if not keys:
+            return {}
+        found: dict[str, list[Finding]] = {}
+        by_key = {key: rel for rel, key in keys.items()}
+        db = self._connect()
+        try:
+            for chunk in _chunks(list(by_key), 500):
+                marks = ",".join("?" * len(chunk))
+                for key, data in db.execute(f"SELECT key, findings FROM entries WHERE key IN ({marks})", chunk):
+                    try:
+                        found[by_key[key]] = _FINDINGS.validate_json(data)
+                    except ValidationError:
+                        continue  # an entry that does not parse is a miss
+            db.execute("BEGIN IMMEDIATE")  # one commit, not one per entry
+            db.executemany("UPDATE entries SET used = ? WHERE key = ?",
+                           [(time.time(), key) for key, rel in by_key.items() if rel in found])
+            db.execute("COMMIT")
+        finally:
+            db.close()
+        return found
+
+    def store(self, keys: dict[str, str], findings: Iterable[Finding]) -> None:
+        """Record what a scanner found for each of these files (nothing, for most)."""
+        per_file: dict[str, list[Finding]] = {rel: [] for rel in keys}
+        for f in findings:
+            per_file.setdefault(f.location.path, []).append(f)
+        now = time.time()
+        rows = [(keys[rel], _FINDINGS.dump_json(fs, exclude_none=True).decode(), now)
+                for rel, fs in per_file.items() if rel in keys]
+        db = self._connect()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?)", rows)
+            db.execute("COMMIT")
+        finally:
+            db.close()
+
+
+def keys_for(scanner: str, version: str, files: list[SourceFile]) -> dict[str, str]:
+    """The cache key of each file for this scanner. checkov's findings on a file also depend on the
+    other files of its directory (a Terraform module), so they are in its key."""
+    context: dict[str, str] = {}
+    if scanner == "checkov":
+        by_dir: dict[str, hashlib._Hash] = {}
+        for f in sorted(files, key=lambda f: f.rel):
+            by_dir.setdefault(str(PurePosixPath(f.rel).parent), hashlib.sha256()).update(
+                f"{f.rel}\0{f.digest}\0".encode())
+        context = {d: h.hexdigest() for d, h in by_dir.items()}
+    prefix = f"{scanner}\0{version}\0{rules_digest()}\0"
+    return {
+        f.rel: hashlib.sha256(
+            f"{prefix}{f.rel}\0{f.digest}\0{f.is_test}\0{context.get(str(PurePosixPath(f.rel).parent), '')}".encode()
+        ).hexdigest()
+        for f in files
+    }
+
+
+def _chunks(items: list[str], n: int) -> Iterable[list[str]]:
+    for i in range(0, len(items), n):
+        yield items[i : i + n]

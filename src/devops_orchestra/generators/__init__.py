@@ -1,1 +1,0 @@
-"""Artifact templates, rendering and validation with real linters; never imports mcp."""

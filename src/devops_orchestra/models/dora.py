@@ -1,0 +1,41 @@
+"""What the DORA agent returns: the four metrics and the deployments behind them."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from devops_orchestra.models.base import Model
+from devops_orchestra.models.findings import AgentReport
+
+Band = Literal["elite", "high", "medium", "low"]
+
+
+class DoraMetric(Model):
+    name: Literal["deployment_frequency", "lead_time_for_changes", "change_failure_rate", "time_to_restore"]
+    value: float | None = Field(description="Null when the history has nothing to measure.")
+    unit: str
+    band: Band | None = Field(
+        default=None, description="DORA performance band (State of DevOps thresholds).")
+    samples: int
+    derived: str = Field(description="How the value was computed from this repository's history.")
+
+
+class DeploymentRecord(Model):
+    ref: str = Field(description="The tag, or the merge commit.")
+    commit: str
+    at: float = Field(description="Unix time.")
+    changes: int = Field(description="Commits it shipped first.")
+    failed_by: str | None = None
+    restored_after_h: float | None = None
+
+
+class DoraReport(AgentReport):
+    agent = "dora"
+    days: int
+    default_branch: str
+    deployment_source: str
+    metrics: list[DoraMetric]
+    deployments: list[DeploymentRecord] = Field(description="Newest first, at most 30.")
+    deployments_total: int

@@ -1,0 +1,233 @@
+"""devops_orchestra.yaml: the repository's own description of how it is built, tested and deployed.
+
+Every section is optional. Unknown keys are an error that names the key and its line, so a typo
+(`deployement:`) is never silently ignored. The `architecture` section belongs to the architecture
+agent and is only checked to be a mapping here.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from devops_orchestra.compliance.policy import ConfigSection as ComplianceSection
+from devops_orchestra.core.errors import OrchestraError
+
+CONFIG_NAME = "devops_orchestra.yaml"
+
+
+def _inside_repository(path: str) -> str:
+    parts = path.split("/")
+    if path.startswith("/") or ".." in parts or not re.fullmatch(r"[\w.@/-]+", path):
+        raise ValueError(f"{path!r} must be a relative path inside the repository (no leading /, no ..)")
+    return path
+
+
+RelativePath = Annotated[str, AfterValidator(_inside_repository)]
+
+
+class ConfigError(OrchestraError):
+    """devops_orchestra.yaml cannot be read or does not fit the schema."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Project(_Section):
+    name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][\w.-]*$", max_length=60)
+    language: str | None = None
+    framework: str | None = None
+    repo: str | None = None
+
+
+class Build(_Section):
+    tool: Literal["docker", "maven", "npm", "poetry", "custom"] = "docker"
+    context: str = "."
+    dockerfile: str | None = None
+    registry: str | None = Field(default=None, description="Image registry; default per provider.")
+
+
+class Testing(_Section):
+    enabled: bool = True
+    framework: str | None = None
+    command: str | None = None
+
+
+class EnvVar(_Section):
+    key: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    value: str = ""
+
+
+class Service(_Section):
+    name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=50)
+    runtime: Literal["ec2", "lambda", "kubernetes", "ecs", "cloudrun"] = "kubernetes"
+    port: int = Field(default=8080, ge=1, le=65535)
+    env: list[EnvVar] = Field(default_factory=list)
+    depends_on: list[str] = Field(default_factory=list)
+    path: RelativePath | None = Field(default=None, description="The component's directory, relative to the root.")
+
+
+class DeploymentSection(_Section):
+    type: Literal["cloud", "on-premise", "hybrid"] = "cloud"
+    provider: Literal["aws", "gcp", "azure", "custom"] = "aws"
+    strategy: Literal["blue-green", "canary", "rolling"] = "rolling"
+    region: str = Field(default="us-east-1", pattern=r"^[a-z0-9-]+$")
+    services: list[Service] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _dependencies_exist(self) -> DeploymentSection:
+        names = [s.name for s in self.services]
+        if len(set(names)) != len(names):
+            raise ValueError(f"service names must be unique, got {names}")
+        for s in self.services:
+            unknown = set(s.depends_on) - set(names)
+            if unknown:
+                raise ValueError(f"service {s.name!r} depends on unknown service(s) {sorted(unknown)}")
+        return self
+
+
+class InfrastructureSection(_Section):
+    tool: Literal["terraform", "cloudformation", "ansible"] = "terraform"
+    path: RelativePath = "infra"
+
+
+class Secrets(_Section):
+    manager: str | None = None
+    keys: list[str] = Field(default_factory=list)
+
+
+class Threshold(_Section):
+    cpu: float | None = Field(default=None, ge=0, le=100, description="Percent.")
+    errors: float | None = Field(default=None, ge=0, le=100, description="Percent of requests.")
+    duration: str | None = Field(default=None, pattern=r"^\d+[smh]$", description="e.g. 5m")
+
+
+class Rollback(_Section):
+    enabled: bool = True
+    threshold: Threshold = Field(default_factory=Threshold)
+
+
+class Alert(_Section):
+    type: str
+    threshold_ms: float | None = None
+    threshold: float | None = None
+
+
+class Observability(_Section):
+    enabled: bool = True
+    tools: list[str] = Field(default_factory=lambda: ["prometheus"])
+    alerts: list[Alert] = Field(default_factory=list)
+
+
+class ChatOps(_Section):
+    enabled: bool = False
+    platform: str | None = None
+    channel: str | None = None
+    notify_on: list[str] = Field(default_factory=list)
+
+
+class OrchestraConfig(_Section):
+    project: Project = Field(default_factory=Project)
+    build: Build = Field(default_factory=Build)
+    testing: Testing = Field(default_factory=Testing)
+    deployment: DeploymentSection = Field(default_factory=DeploymentSection)
+    infrastructure: InfrastructureSection | None = None
+    secrets: Secrets = Field(default_factory=Secrets)
+    rollback: Rollback = Field(default_factory=Rollback)
+    observability: Observability = Field(default_factory=Observability)
+    chatops: ChatOps = Field(default_factory=ChatOps)
+    architecture: dict[str, Any] | None = Field(default=None, description="Read by the architecture agent.")
+    compliance: ComplianceSection | None = Field(default=None, description="Read by the compliance agent.")
+
+    def to_yaml(self) -> str:
+        data = self.model_dump(mode="json", exclude_none=True)
+        return yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
+
+
+def load(root: Path) -> OrchestraConfig | None:
+    """The config at root, or None when there is none. Raises ConfigError naming the line."""
+    path = root / CONFIG_NAME
+    if not path.is_file():
+        return None
+    return parse(path.read_text(encoding="utf-8"), str(path))
+
+
+def parse(text: str, where: str = CONFIG_NAME) -> OrchestraConfig:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{where} is not valid YAML: {exc}. Fix the syntax there.") from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where} must be a mapping of sections (project:, build:, deployment: ...).")
+    try:
+        return OrchestraConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = [_describe(err, node, where) for err in exc.errors()]
+        raise ConfigError("; ".join(problems[:5]) + ". See the schema in README.md (devops_orchestra.yaml).") \
+            from None
+
+
+def _describe(err: Any, node: yaml.Node | None, where: str) -> str:
+    loc = tuple(err["loc"])
+    line = _line_of(node, loc)
+    at = f"{where} line {line}" if line else where
+    dotted = ".".join(str(p) for p in loc) or "(top level)"
+    if err["type"] == "extra_forbidden":
+        parent = _model_at(loc[:-1])
+        allowed = ", ".join(parent.model_fields) if parent else ""
+        return f"{at}: unknown key {loc[-1]!r} in {'.'.join(str(p) for p in loc[:-1]) or 'the top level'}" + (
+            f" (allowed: {allowed})" if allowed else "")
+    return f"{at}: {dotted}: {err['msg']}"
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """1-based line of the key (or item) at loc in the composed YAML, as near as it exists."""
+    line = None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.value == part:
+                    line = key.start_mark.line + 1
+                    node = value
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    model: type[BaseModel] = OrchestraConfig
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return None
+        inner = _model_in(field.annotation)
+        if inner is None:
+            return None
+        model = inner
+    return model
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found:
+            return found
+    return None

@@ -1,0 +1,1 @@
+"""How reports read: one module per report for text and Markdown, and SARIF for any report."""

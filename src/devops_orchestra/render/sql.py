@@ -1,0 +1,46 @@
+"""How a SQL report reads: a few lines beside the structured content, every finding for the CLI, and the
+rule catalogue as Markdown."""
+
+from __future__ import annotations
+
+from devops_orchestra.analyzers.sql.catalog import RULES
+from devops_orchestra.models import SqlReport
+from devops_orchestra.render.security import TEXT_FINDINGS
+
+
+def short_text(report: SqlReport) -> str:
+    s = report.summary
+    kinds = ", ".join(f"{n} {k}" for k, n in sorted(report.files_by_kind.items()) if n) or "nothing with SQL"
+    lines = [f"SQL analysis of {report.path}: {s.total} findings (critical {s.critical}, high {s.high}, "
+             f"medium {s.medium}, low {s.low}, info {s.info}) in {report.duration_s:.1f} s; files: {kinds}."]
+    for f in report.findings[:TEXT_FINDINGS]:
+        lines.append(f"- [{f.severity.value}] {f.location.path}:{f.location.start_line} {f.title} ({f.rule_id})")
+    if report.findings_returned < report.findings_total:
+        where = f" Every finding: {report.full_report}." if report.full_report else ""
+        lines.append(f"Returned the first {report.findings_returned} of {report.findings_total}.{where}")
+    lines += [f"! {r.name} {r.status}: {r.error}" for r in report.scanners if r.status in ("failed", "timeout")]
+    return "\n".join(lines)
+
+
+def full_text(report: SqlReport) -> str:
+    """Every finding with the statement, why, and the safe rewrite: the CLI's text format."""
+    out = [short_text(report).splitlines()[0], ""]
+    for f in report.findings:
+        loc = f.location
+        out.append(f"[{f.severity.value.upper()}] {loc.path}:{loc.start_line}  {f.title} ({f.rule_id})")
+        if loc.snippet:
+            out.append(f"    > {loc.snippet.splitlines()[0].strip()[:160]}")
+        out.append(f"    {f.message}")
+        out.append(f"    Safe pattern: {f.remediation.summary}")
+        if f.remediation.fix:
+            out += ["    Rewrite:"] + [f"      {line}" for line in f.remediation.fix.splitlines()]
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def rules_markdown() -> str:
+    """Every rule: severity, why it matters, the safe pattern."""
+    out = ["# SQL rules", "", "| rule | kind | severity | why | safe pattern |", "|---|---|---|---|---|"]
+    for rule in RULES.values():
+        out.append(f"| `sql:{rule.id}` | {rule.kind} | {rule.severity.value} | {rule.why} | {rule.safe} |")
+    return "\n".join(out) + "\n"

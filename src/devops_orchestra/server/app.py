@@ -1,0 +1,65 @@
+"""Builds the MCP server: the tools, the resources, and the state they share."""
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import structlog
+from mcp.server.mcpserver import MCPServer
+
+from devops_orchestra import __version__
+from devops_orchestra.core import toolchain
+from devops_orchestra.core.cache import ScanCache
+from devops_orchestra.core.store import open_store
+from devops_orchestra.core.workspace import Roots
+from devops_orchestra.scanners.checkov_warm import WarmCheckov
+from devops_orchestra.server.state import AppState
+from devops_orchestra.server.tools import architecture, compliance, dora, history, prompts, review, security
+from devops_orchestra.server.tools import pipeline as pipeline_tools
+from devops_orchestra.server.tools import sql as sql_tools
+
+INSTRUCTIONS = (
+    "DevOps agents for the repository open in the IDE. security_scan finds vulnerabilities, secrets and "
+    "infrastructure misconfigurations with file, line, severity and the fix; scan_history and compare_runs "
+    "show earlier runs and what changed; compliance_check maps findings and repository checks to SOC 2, HIPAA "
+    "and PCI DSS controls; dora_metrics measures delivery from git history; generate_pipeline writes validated "
+    "Dockerfiles, CI, Kubernetes and Terraform;"
+    " sql_analysis checks SQL: migration safety (locks, rewrites, breaking changes), queries and injection;"
+    " architecture_analysis maps the system (components, data stores, infrastructure, import graph) with "
+    "findings and Mermaid diagrams."
+)
+
+
+def create_server(roots: list[Path]) -> MCPServer[AppState]:
+    allowed = Roots(roots)
+    store = open_store()
+    cache = None if os.environ.get("DEVOPS_ORCHESTRA_NO_CACHE") else ScanCache()
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
+        log = structlog.get_logger("devops_orchestra")
+        scanners = {t.name: t.version or "NOT INSTALLED" for t in toolchain.status()}
+        log.info("server ready", roots=[str(r) for r in allowed.roots], scanners=scanners, store=str(store.path))
+        warm = WarmCheckov()
+        if os.environ.get("DEVOPS_ORCHESTRA_WARM_CHECKOV", "1") != "0":
+            await warm.start()  # imports checkov in the background; the first scan may wait for it
+        try:
+            yield AppState(roots=allowed, store=store, cache=cache, runners={"checkov": warm.run})
+        finally:
+            await warm.close()
+
+    server: MCPServer[AppState] = MCPServer(
+        "devops-orchestra", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan
+    )
+    security.register(server)
+    history.register(server)
+    compliance.register(server)
+    dora.register(server)
+    sql_tools.register(server)
+    pipeline_tools.register(server)
+    architecture.register(server)
+    review.register(server)
+    prompts.register(server)
+    return server
+

@@ -1,0 +1,1 @@
+"""MCP tools: thin wrappers that validate arguments, resolve paths and call an agent."""

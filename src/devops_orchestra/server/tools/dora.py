@@ -1,0 +1,45 @@
+"""The dora_metrics tool: delivery performance from the repository's git history."""
+
+import asyncio
+from typing import Annotated, Literal
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp_types import CallToolResult, ToolAnnotations
+from pydantic import Field
+
+from devops_orchestra.agents.dora import dora_metrics as measure
+from devops_orchestra.agents.dora import short_text
+from devops_orchestra.agents.runs import recorded
+from devops_orchestra.models import DoraReport
+from devops_orchestra.server.results import structured, tool_errors
+from devops_orchestra.server.state import AppState
+
+
+def register(server: MCPServer[AppState]) -> None:
+    @server.tool(
+        name="dora_metrics",
+        title="DORA metrics",
+        description="Deployment frequency, lead time for changes, change failure rate and time to restore from "
+                    "git history (release tags or merges to the default branch), each with how it was derived.",
+        annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False),
+    )
+    async def dora_metrics(
+        ctx: Context[AppState],
+        path: Annotated[str, Field(description="A directory inside the git repository.")] = ".",
+        days: Annotated[int, Field(ge=1, le=3650)] = 90,
+        deployments: Annotated[
+            Literal["auto", "tags", "merges"],
+            Field(description="What counts as a deployment; auto: release tags if any, else merges."),
+        ] = "auto",
+        tag_pattern: Annotated[str, Field(description="Release tags to count, e.g. 'v*'.")] = "*",
+    ) -> Annotated[CallToolResult, DoraReport]:
+        state = ctx.request_context.lifespan_context
+        with tool_errors():
+            target = state.roots.resolve(path)
+            report = await recorded(
+                state.store, agent="dora", target=target, path=path,
+                arguments={"days": days, "deployments": deployments, "tag_pattern": tag_pattern},
+                run=lambda run_id: asyncio.to_thread(measure, target, days=days, deployments=deployments,
+                                                     tag_pattern=tag_pattern, run_id=run_id, display_path=path),
+            )
+        return structured(report, short_text(report))
