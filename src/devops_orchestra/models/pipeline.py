@@ -16,9 +16,8 @@ ARTIFACTS: tuple[ArtifactName, ...] = ("dockerfile", "github-actions", "gitlab-c
 WriteStatus = Literal["not-written", "written", "overwritten", "unchanged", "kept-existing"]
 
 
+# One deployable directory as the generators see it (a docstring would land in the tool schema).
 class ServiceSpec(Model):
-    """One deployable directory as the generators see it: its stack, how it starts, what it needs."""
-
     name: str = Field(description="DNS-safe service name.")
     path: str = Field(description="Directory relative to the root ('.' for the root).")
     language: str
