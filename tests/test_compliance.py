@@ -10,8 +10,7 @@ import jsonschema
 import pytest
 from mcp import Client
 
-from devops_orchestra.agents.compliance import compliance_check
-from devops_orchestra.agents.review import compliance_with_evidence
+from devops_orchestra.agents.compliance import compliance_check, compliance_with_evidence
 from devops_orchestra.models import ComplianceReport, ControlResult
 from devops_orchestra.server.app import create_server
 from tests.conftest import EXAMPLE, write

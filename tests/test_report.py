@@ -1,7 +1,7 @@
 """Paging a report into the client's budget, and the text a person reads."""
 
-from devops_orchestra.agents.runs import rank_key, summarise
-from devops_orchestra.models import Finding, Location, Remediation, ScanScope, SecurityReport, Severity
+from devops_orchestra.agents.runs import rank_key
+from devops_orchestra.models import Finding, Location, Remediation, ScanScope, SecurityReport, Severity, SeveritySummary
 from devops_orchestra.render.security import RESPONSE_BUDGET_CHARS, full_text, page, short_text
 
 
@@ -18,7 +18,7 @@ def _report(n: int) -> SecurityReport:
     severities = list(Severity)
     findings = sorted((_finding(i, severities[i % 5]) for i in range(n)), key=rank_key)
     return SecurityReport(
-        run_id="r1", root="/repo", path=".", duration_s=1.0, summary=summarise(findings), findings=findings,
+        run_id="r1", root="/repo", path=".", duration_s=1.0, summary=SeveritySummary.of(findings), findings=findings,
         findings_returned=n, findings_total=n, truncated=False, scanners=[], scope=ScanScope(),
     )
 

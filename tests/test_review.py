@@ -9,6 +9,7 @@ import jsonschema
 import pytest
 from mcp import Client
 
+from devops_orchestra.agents import registry, shared_work
 from devops_orchestra.agents import review as review_module
 from devops_orchestra.agents.review import review
 from devops_orchestra.core.workspace import build_inventory
@@ -26,37 +27,37 @@ def _planned(report_plan: list) -> dict[str, bool]:  # type: ignore[type-arg]
 
 
 def test_plan_follows_the_repository(tmp_path: Path) -> None:
-    example = review_module.plan(build_inventory(EXAMPLE), "")
+    example = registry.plan(build_inventory(EXAMPLE), "")
     assert _planned(example) == {"security": True, "compliance": True, "sql": True, "architecture": True}
     assert next(p for p in example if p.agent == "sql").why == "database code ('psycopg2' in api/db.py)"
     assert next(p for p in example if p.agent == "compliance").why.startswith("infrastructure code present")
     write(tmp_path, SAFE)
-    plain = review_module.plan(build_inventory(tmp_path), "")
+    plain = registry.plan(build_inventory(tmp_path), "")
     assert _planned(plain) == {"security": True, "compliance": False, "sql": False, "architecture": True}
 
 
 def test_plan_follows_the_request() -> None:
     inventory = build_inventory(EXAMPLE)
-    asked = review_module.plan(inventory, "check SOC2 gaps please")
+    asked = registry.plan(inventory, "check SOC2 gaps please")
     assert _planned(asked) == {"security": False, "compliance": True, "sql": False, "architecture": False}
     assert next(p for p in asked if p.agent == "compliance").why == "the request asks for it ('SOC2')"
-    assert _planned(review_module.plan(inventory, "review this before I merge")) == {
+    assert _planned(registry.plan(inventory, "review this before I merge")) == {
         "security": True, "compliance": True, "sql": True, "architecture": True}
-    assert _planned(review_module.plan(inventory, "is this migration safe?")) == {
+    assert _planned(registry.plan(inventory, "is this migration safe?")) == {
         "security": False, "compliance": False, "sql": True, "architecture": False}
-    piped = review_module.plan(inventory, "generate a deployment pipeline")
+    piped = registry.plan(inventory, "generate a deployment pipeline")
     assert [p.agent for p in piped if p.run] == ["pipeline"]
 
 
 async def test_agents_share_one_security_scan(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
-    real = review_module.security_scan
+    real = shared_work.security_scan
 
     async def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
         calls.append(args)
         return await real(*args, **kwargs)
 
-    monkeypatch.setattr(review_module, "security_scan", counted)
+    monkeypatch.setattr(shared_work, "security_scan", counted)
     report = await review(EXAMPLE)
     assert len(calls) == 1
     assert [(r.agent, r.status) for r in report.agents] == [
@@ -79,7 +80,7 @@ async def test_safe_repository_and_a_failing_agent(tmp_path: Path, monkeypatch: 
 
     spec = next(a for a in review_module.AGENTS if a.name == "compliance")
     monkeypatch.setattr(review_module, "AGENTS", tuple(
-        a if a is not spec else review_module.AgentSpec(**{**spec.__dict__, "run": broken})
+        a if a is not spec else registry.AgentSpec(**{**spec.__dict__, "work": broken})
         for a in review_module.AGENTS))
     report = await review(tmp_path, request="compliance")
     assert report.agents[0].status == "failed" and "policy store on fire" in (report.agents[0].error or "")
@@ -110,8 +111,8 @@ def test_cli_review_and_agents_list() -> None:
 
 def test_dora_runs_only_when_asked() -> None:
     inventory = build_inventory(EXAMPLE)
-    assert not next(p for p in review_module.plan(inventory, "") if p.agent == "dora").run
-    asked = review_module.plan(inventory, "what is our lead time?")
+    assert not next(p for p in registry.plan(inventory, "") if p.agent == "dora").run
+    asked = registry.plan(inventory, "what is our lead time?")
     assert [p.agent for p in asked if p.run] == ["dora"]
 
 

@@ -8,8 +8,8 @@ import jsonschema
 import pytest
 from mcp import Client
 
-from devops_orchestra.agents.runs import rank_key, summarise
-from devops_orchestra.models import Finding, ScannerRun, ScanScope, SecurityReport
+from devops_orchestra.agents.runs import rank_key
+from devops_orchestra.models import Finding, ScannerRun, ScanScope, SecurityReport, SeveritySummary
 from devops_orchestra.render.sarif import FINGERPRINT_KEY, to_sarif
 from tests.conftest import EXAMPLE
 
@@ -26,7 +26,7 @@ def _example_report() -> SecurityReport:
     )
     findings[-1] = findings[-1].model_copy(update={"in_test_code": True})
     return SecurityReport(
-        run_id="abc123", root=str(EXAMPLE), path=".", duration_s=1.0, summary=summarise(findings),
+        run_id="abc123", root=str(EXAMPLE), path=".", duration_s=1.0, summary=SeveritySummary.of(findings),
         findings=findings, findings_returned=len(findings), findings_total=len(findings), truncated=False,
         scanners=[ScannerRun(name="semgrep", status="ok", warnings=["PartialParsing in x.js: syntax error"]),
                   ScannerRun(name="checkov", status="timeout", error="checkov ran longer than 600 s")],

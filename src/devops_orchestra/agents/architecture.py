@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TypeVar
 
-from devops_orchestra.agents.runs import new_run_id, rank_key, recorded, summarise
+from devops_orchestra.agents.runs import new_run_id, rank_key, recorded
 from devops_orchestra.analyzers import mermaid, stores
 from devops_orchestra.analyzers.components import Assembly, assemble
 from devops_orchestra.analyzers.config_secrets import ConfigSecret, find_secrets, is_config
@@ -175,8 +175,7 @@ def _build(inventory: Inventory, got: _Collected, display_path: str, run_id: str
     hotspots = sorted((Hotspot(path=f.rel, function=h.name, line=h.line, complexity=h.complexity, lines=h.lines)
                        for f in got.facts for h in f.hotspots), key=lambda h: (-h.complexity, h.path, h.line))
     return ArchitectureReport(
-        run_id=run_id, root=str(base), path=display_path, duration_s=0.0, summary=summarise(findings),
-        findings=findings, findings_returned=len(findings), findings_total=len(findings), truncated=False,
+        run_id=run_id, root=str(base), path=display_path, duration_s=0.0, findings=findings,
         languages=_languages(got.facts, tests),
         manifests=limit("manifests", stack.manifests),
         frameworks=limit("frameworks", sorted(fws, key=lambda f: (f.path, f.name))),

@@ -7,14 +7,18 @@ import asyncio
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-from devops_orchestra.agents.runs import findings_fields, rank_key
+from devops_orchestra.agents.architecture import config_secret_findings
+from devops_orchestra.agents.runs import rank_key, recorded
 from devops_orchestra.agents.security import Progress, security_scan
+from devops_orchestra.agents.shared_work import Shared
 from devops_orchestra.compliance.policy import Control, Framework, Gate, Needs, Policies, load_policies
 from devops_orchestra.compliance.repo_checks import CHECKS, CheckResult, Repo
 from devops_orchestra.core.cache import ScanCache
 from devops_orchestra.core.errors import PolicyError
 from devops_orchestra.core.proc import Runner
+from devops_orchestra.core.store import Store
 from devops_orchestra.core.workspace import Inventory, build_inventory
 from devops_orchestra.models import (
     ComplianceReport,
@@ -77,7 +81,7 @@ async def compliance_check(
         root=scan.root,
         path=display_path,
         duration_s=round(time.perf_counter() - started, 2),
-        **findings_fields(findings),
+        findings=findings,
         frameworks=results,
         gate=_apply_gates(policies, results, findings),
         policy_files=policies.sources,
@@ -193,3 +197,38 @@ def _trips(gate: Gate, policies: Policies, judged: dict[str, FrameworkResult],
         if low:
             reasons.append(f"{gate.name}: score below {gate.min_score:g}: {', '.join(low)}")
     return reasons
+
+
+async def compliance_with_evidence(
+    target: Path,
+    *,
+    cache: ScanCache | None = None,
+    runners: Mapping[str, Runner] | None = None,
+    progress: Progress | None = None,
+    **options: Any,
+) -> ComplianceReport:
+    """compliance_check on its own, judging what a review's compliance agent judges: the security scan, the
+    SQL agent's findings where it applies (its semgrep run shared as in a review) and the architecture
+    agent's secrets in config files. So the same repository gets the same control results from either."""
+    from devops_orchestra.agents.registry import AGENTS  # here: the registry imports this module
+
+    inventory = await asyncio.to_thread(build_inventory, target)
+    sql = [a for a in AGENTS if a.name == "sql" and a.applies(inventory)]
+    shared = Shared(target, inventory, cache, runners, changed_only=False, sql_rides_along=bool(sql),
+                    scan_progress=progress)
+    for agent in sql:
+        shared.start(agent.name, agent.work)
+    try:
+        config_secrets = await asyncio.to_thread(config_secret_findings, inventory)
+        return await compliance_check(target, inventory=inventory, scan=await shared.security(),
+                                      extra_findings=config_secrets + await shared.findings_of("sql"), **options)
+    finally:  # cancelled or failed: stop the SQL agent and the scanners
+        await shared.stop()
+
+
+async def recorded_compliance_check(store: Store, target: Path, **options: Any) -> ComplianceReport:
+    """compliance_with_evidence, kept in the run store."""
+    arguments = {k: v for k, v in options.items() if k in ("frameworks", "display_path")}
+    return await recorded(store, agent="compliance", target=target, path=str(options.get("display_path", ".")),
+                          arguments=arguments,
+                          run=lambda run_id: compliance_with_evidence(target, run_id=run_id, **options))

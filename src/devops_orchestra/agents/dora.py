@@ -16,7 +16,6 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from devops_orchestra.agents.runs import findings_fields
 from devops_orchestra.core.errors import PathError
 
 if TYPE_CHECKING:
@@ -58,7 +57,7 @@ def dora_metrics(target: Path, *, days: int = 90, deployments: DeploymentSource 
     ]
     return DoraReport(
         run_id=run_id, root=str(repo.working_tree_dir), path=display_path,
-        duration_s=round(time.perf_counter() - started, 2), **findings_fields([]),
+        duration_s=round(time.perf_counter() - started, 2), findings=[],
         days=days, default_branch=branch, deployment_source=how, metrics=metrics,
         deployments=[_record(d) for d in reversed(found[-DEPLOYMENTS_SHOWN:])], deployments_total=len(found),
     )

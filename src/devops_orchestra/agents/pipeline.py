@@ -8,7 +8,7 @@ import time
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from devops_orchestra.agents.runs import rank_key, recorded, summarise
+from devops_orchestra.agents.runs import rank_key, recorded
 from devops_orchestra.core import llm, proc
 from devops_orchestra.core.errors import OrchestraError, PathError
 from devops_orchestra.core.store import Store
@@ -108,8 +108,7 @@ async def generate(
                      "them to a file you can edit).")
     return GeneratedArtifacts(
         run_id=run_id, root=str(root), path=display_path, duration_s=round(time.perf_counter() - started, 3),
-        summary=summarise(findings), findings=findings, findings_returned=len(findings),
-        findings_total=len(findings), truncated=False,
+        findings=findings,
         config="devops_orchestra.yaml" if from_file else "inferred", components=components, files=files,
         linters=linters, clean=not any(f.severity.rank >= Severity.high.rank for f in findings)
         and all(r.status == "ok" for r in linters),

@@ -1,4 +1,4 @@
-"""What every agent shares: run ids, ranking, the severity summary, and keeping a run in the store."""
+"""What every agent shares: run ids, ranking, test code judged, and keeping a run in the store."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from devops_orchestra.core.store import Store
 from devops_orchestra.core.workspace import Inventory
-from devops_orchestra.models import AgentReport, Finding, Severity, SeveritySummary
+from devops_orchestra.models import AgentReport, Finding, Severity
 
 R = TypeVar("R", bound=AgentReport)
 CONFIDENCE_RANK = {"high": 2, "medium": 1, "low": 0}
@@ -27,12 +27,6 @@ def rank_key(f: Finding) -> tuple[int, int, int, str, int, str]:
             f.location.path, f.location.start_line, f.rule_id)
 
 
-def summarise(findings: list[Finding]) -> SeveritySummary:
-    counts = {s.value: 0 for s in Severity}
-    for f in findings:
-        counts[f.severity.value] += 1
-    return SeveritySummary(**counts, total=len(findings))
-
 
 def judge_test_code(findings: list[Finding], inventory: Inventory) -> list[Finding]:
     """Findings in test code stay visible but rank last, as info."""
@@ -46,11 +40,6 @@ def judge_test_code(findings: list[Finding], inventory: Inventory) -> list[Findi
         for f in findings
     ]
 
-
-def findings_fields(findings: list[Finding]) -> dict[str, Any]:
-    """An AgentReport's findings and their counts, every finding returned (page() cuts them later)."""
-    return {"summary": summarise(findings), "findings": findings, "findings_returned": len(findings),
-            "findings_total": len(findings), "truncated": False}
 
 
 async def recorded(

@@ -14,7 +14,6 @@ import structlog
 
 from devops_orchestra.agents.runs import (
     CONFIDENCE_RANK,
-    findings_fields,
     judge_test_code,
     new_run_id,
     rank_key,
@@ -67,6 +66,7 @@ async def security_scan(
     progress: Progress | None = None,
     display_path: str = ".",
     runners: Mapping[str, Runner] | None = None,
+    adapters: Mapping[str, Scanner] | None = None,
     run_id: str | None = None,
     changed_since: str | None = None,
     staged: bool = False,
@@ -78,6 +78,7 @@ async def security_scan(
 
     A scanner that is missing, crashes or times out becomes its run record; the others still count.
     runners: per scanner, a stand-in for starting its process (the server's warm checkov).
+    adapters: per scanner, an adapter in place of the usual one (a review's semgrep carrying SQL rules).
     changed_since / staged: only the files git says changed since that ref / are staged.
     files: only these paths, relative to target.
     cache: what each scanner said about each file before; only changed files are scanned again.
@@ -97,7 +98,7 @@ async def security_scan(
     runs: dict[str, ScannerRun] = {}
     tasks: list[asyncio.Task[tuple[ScannerRun, ScanOutcome | None]]] = []
     for name in wanted:
-        scanner = ALL[name]
+        scanner = (adapters or {}).get(name) or ALL[name]
         selected = scanner.select(inventory)
         if not selected:
             runs[name] = ScannerRun(name=scanner.name, status="skipped", error=_NOTHING_TO_SCAN[name])
@@ -134,7 +135,7 @@ async def security_scan(
         root=str(inventory.base),
         path=display_path,
         duration_s=round(time.perf_counter() - started, 2),
-        **findings_fields(findings),
+        findings=findings,
         scanners=[runs[n] for n in wanted],
         scope=scope,
     )

@@ -11,7 +11,7 @@ from importlib.metadata import version
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from devops_orchestra.agents.runs import judge_test_code, new_run_id, rank_key, recorded, summarise
+from devops_orchestra.agents.runs import judge_test_code, new_run_id, rank_key, recorded
 from devops_orchestra.agents.security import cores, default_timeout_s
 from devops_orchestra.analyzers.sql.catalog import RULES
 from devops_orchestra.analyzers.sql.files import analyse_python, analyse_sql, is_down_migration
@@ -79,8 +79,7 @@ async def sql_analysis(target: Path, *, sql: str | None = None, dialect: str | N
     scope.test_findings_demoted = sum(f.in_test_code for f in findings)
     return SqlReport(
         run_id=run_id or new_run_id(), root=str(inventory.base), path=display_path,
-        duration_s=round(time.perf_counter() - started, 2), summary=summarise(findings), findings=findings,
-        findings_returned=len(findings), findings_total=len(findings), truncated=False,
+        duration_s=round(time.perf_counter() - started, 2), findings=findings,
         dialect=dialect or "detected", files_by_kind=dict(kinds), scanners=runs, scope=scope,
     )
 

@@ -211,7 +211,7 @@ def _scan(args: argparse.Namespace) -> int:
 
 
 def _comply(args: argparse.Namespace) -> int:
-    from devops_orchestra.agents.review import recorded_compliance_check
+    from devops_orchestra.agents.compliance import recorded_compliance_check
     from devops_orchestra.core.cache import ScanCache
     from devops_orchestra.core.store import open_store
     from devops_orchestra.core.workspace import Roots
@@ -251,10 +251,11 @@ def _dora(args: argparse.Namespace) -> int:
 
 
 def _review(args: argparse.Namespace) -> int:
-    from devops_orchestra.agents.review import recorded_review, short_text
+    from devops_orchestra.agents.review import recorded_review
     from devops_orchestra.core.cache import ScanCache
     from devops_orchestra.core.store import open_store
     from devops_orchestra.core.workspace import Roots
+    from devops_orchestra.render.review import short_text
 
     target = Roots([Path("/")]).resolve(str(args.path.absolute()))
     report = asyncio.run(recorded_review(
@@ -269,7 +270,7 @@ def _review(args: argparse.Namespace) -> int:
 
 
 def _agents(args: argparse.Namespace) -> int:
-    from devops_orchestra.agents.review import describe_agents
+    from devops_orchestra.agents.registry import describe_agents
 
     for agent in describe_agents().agents:
         scanners = ", ".join(f"{s.name} {s.version or 'NOT INSTALLED'}" for s in agent.scanners) or "none"

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal, Self
 
-from pydantic import Field
+from pydantic import ConfigDict, Field, model_validator
 
-from devops_orchestra.models.base import Model
+from devops_orchestra.models.base import Model, lean_schema
 
 
 class Severity(StrEnum):
@@ -112,6 +112,26 @@ class SeveritySummary(Model):
     info: int = 0
     total: int = 0
 
+    @classmethod
+    def of(cls, findings: list[Finding]) -> SeveritySummary:
+        """How many findings there are of each severity."""
+        counts = {s.value: 0 for s in Severity}
+        for f in findings:
+            counts[f.severity.value] += 1
+        return cls(**counts, total=len(findings))
+
+
+# Always in a report, so required in its schema, though a report is built from its findings alone.
+_COUNTS = ("summary", "findings_returned", "findings_total", "truncated")
+
+
+def _report_schema(schema: dict[str, Any]) -> None:
+    lean_schema(schema)
+    required = set(schema.get("required", ())) | set(_COUNTS)
+    for name in _COUNTS:
+        schema["properties"][name].pop("default", None)
+    schema["required"] = [name for name in schema["properties"] if name in required]
+
 
 class AgentReport(Model):
     """What every agent's report has; the store keeps, pages and compares them all alike."""
@@ -121,9 +141,24 @@ class AgentReport(Model):
     root: str = Field(description="The analysed directory; finding paths are relative to it.")
     path: str
     duration_s: float
-    summary: SeveritySummary = Field(description="Over all findings, returned or not.")
+    summary: SeveritySummary = Field(default_factory=SeveritySummary, description="Over all findings, returned or not.")
     findings: list[Finding] = Field(description="Worst first.")
-    findings_returned: int
-    findings_total: int
-    truncated: bool = Field(description="Findings were cut; see full_report.")
+    findings_returned: int = 0
+    findings_total: int = 0
+    truncated: bool = Field(default=False, description="Findings were cut; see full_report.")
     full_report: str | None = Field(default=None, description="Resource with every finding.")
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_report_schema)
+
+    @model_validator(mode="after")
+    def _count_findings(self) -> Self:
+        """Counts left out are those of every finding: an agent builds its report from the findings alone
+        (page() cuts them later and says so)."""
+        given = self.model_fields_set
+        if "summary" not in given:
+            self.summary = SeveritySummary.of(self.findings)
+        if "findings_returned" not in given:
+            self.findings_returned = len(self.findings)
+        if "findings_total" not in given:
+            self.findings_total = len(self.findings)
+        return self

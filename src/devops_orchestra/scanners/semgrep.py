@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from devops_orchestra.core import toolchain
 from devops_orchestra.core.paths import policies_dir
@@ -24,9 +24,24 @@ LANGUAGES = ("python", "javascript", "typescript", "go", "java")
 _SEVERITY = {"ERROR": Severity.high, "WARNING": Severity.medium, "INFO": Severity.low}
 
 
+class SemgrepRider(Protocol):
+    """Another agent whose rules run in the security scan's semgrep processes: one start serves both."""
+
+    def configs(self) -> tuple[Path, ...]:
+        """The rule files or directories to run beside ours."""
+        ...
+
+    def take(self, raws: list[dict[str, Any]], files: list[SourceFile]) -> list[dict[str, Any]]:
+        """Keep what semgrep printed for files; return it without the rider's own results."""
+        ...
+
+
 class SemgrepScanner:
     name: ScannerName = "semgrep"
     single_process = False
+
+    def __init__(self, rider: SemgrepRider | None = None) -> None:
+        self.rider = rider
 
     def select(self, inventory: Inventory) -> list[SourceFile]:
         return inventory.with_language(*LANGUAGES)
@@ -37,8 +52,10 @@ class SemgrepScanner:
     async def scan(self, job: ScanJob) -> ScanOutcome:
         # --experimental is the OCaml engine: 0.1 s start instead of 1.6 s, same findings on our rules
         # (tests/test_semgrep_rules.py checks both). It scans exactly the files we name, tests included.
-        raws = await run_json_batches("semgrep", lambda exe, files: command(exe, files, policies_dir() / "semgrep"),
-                                      job, ok_exits=(0, 1))
+        configs = (policies_dir() / "semgrep", *(self.rider.configs() if self.rider else ()))
+        raws = await run_json_batches("semgrep", lambda exe, files: command(exe, files, *configs), job, ok_exits=(0, 1))
+        if self.rider:
+            raws = self.rider.take(raws, job.files)
         raw = {"results": [r for raw in raws for r in raw.get("results", [])],
                "errors": [e for raw in raws for e in raw.get("errors", [])]}
         warnings = [warning(e) for e in raw.get("errors", [])]

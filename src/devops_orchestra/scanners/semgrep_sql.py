@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from devops_orchestra.core.paths import policies_dir
+from devops_orchestra.core.workspace import SourceFile
 from devops_orchestra.models import Finding
 from devops_orchestra.scanners.base import ScanJob, run_json_batches
 from devops_orchestra.scanners.semgrep import command, parse, warning
@@ -61,10 +62,21 @@ def from_raw(raws: list[dict[str, Any]], base: Path, only: set[str] | None = Non
 
 @dataclass
 class Prescanned:
-    """semgrep outputs that another run already produced with both rule sets, and the files it covered."""
+    """Rides along in the security scan's semgrep (a SemgrepRider): keeps its outputs, with both rule sets,
+    and the files they cover, for the SQL agent; hands the security scan back its own results."""
 
     raws: list[dict[str, Any]] = field(default_factory=list)
     files: set[str] = field(default_factory=set)
+
+    def configs(self) -> tuple[Path, ...]:
+        """Our literal-SQL rules (the security pack's injection rules run anyway)."""
+        return (rules(),)
+
+    def take(self, raws: list[dict[str, Any]], files: list[SourceFile]) -> list[dict[str, Any]]:
+        """Keep raws for the SQL agent; the security scan gets them without our literal-SQL results."""
+        self.raws += raws
+        self.files.update(f.rel for f in files)
+        return [{**raw, "results": [r for r in raw.get("results", []) if not is_literal(r)]} for raw in raws]
 
 
 def is_literal(hit: dict[str, Any]) -> bool:

@@ -6,7 +6,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from devops_orchestra.agents.review import recorded_compliance_check
+from devops_orchestra.agents.compliance import recorded_compliance_check
 from devops_orchestra.models import ComplianceReport
 from devops_orchestra.render.compliance import markdown, short_text
 from devops_orchestra.server.results import paged, tool_errors

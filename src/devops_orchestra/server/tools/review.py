@@ -7,8 +7,10 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from devops_orchestra.agents.review import describe_agents, recorded_review, short_text
+from devops_orchestra.agents.registry import describe_agents
+from devops_orchestra.agents.review import recorded_review
 from devops_orchestra.models import AgentList, ReviewReport
+from devops_orchestra.render.review import short_text
 from devops_orchestra.server.results import paged, structured, tool_errors
 from devops_orchestra.server.state import AppState
 from devops_orchestra.server.tools.security import FINDINGS_URI
