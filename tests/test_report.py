@@ -2,7 +2,8 @@
 
 from devops_orchestra.agents.runs import rank_key
 from devops_orchestra.models import Finding, Location, Remediation, ScanScope, SecurityReport, Severity, SeveritySummary
-from devops_orchestra.render.security import RESPONSE_BUDGET_CHARS, full_text, page, short_text
+from devops_orchestra.render.security import full_text, short_text
+from devops_orchestra.server.paging import RESPONSE_BUDGET_CHARS, page
 
 
 def _finding(i: int, severity: Severity) -> Finding:

@@ -4,7 +4,7 @@ the Markdown resource with both Mermaid diagrams."""
 from __future__ import annotations
 
 from devops_orchestra.models import ArchitectureReport
-from devops_orchestra.render.security import TEXT_FINDINGS
+from devops_orchestra.render.common import TEXT_FINDINGS
 
 
 def short_text(report: ArchitectureReport) -> str:

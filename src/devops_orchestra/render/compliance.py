@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from devops_orchestra.models import ComplianceReport, ControlResult, Evidence
-from devops_orchestra.render.security import scanner_table
+from devops_orchestra.render.common import scanner_table
 
 _MARK = {"pass": "PASS", "fail": "FAIL", "not_assessable": "N/A "}
 

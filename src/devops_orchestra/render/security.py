@@ -1,39 +1,9 @@
-"""How a security report reads: a page that fits the client's budget, and plain text for people."""
+"""How a security report reads: a few lines beside the structured result, every finding for the CLI, Markdown."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
-
-from devops_orchestra.models import AgentReport, ScannerRun, SecurityReport, Severity
-
-R = TypeVar("R", bound=AgentReport)
-
-# Claude Code saves a tool result over 50,000 characters to a file and shows the model only its path.
-# The structured content plus the text block must stay under that; keep a margin for the envelope.
-RESPONSE_BUDGET_CHARS = 46_000
-TEXT_FINDINGS = 8  # findings named in the short text beside the structured content
-
-
-def page(report: R, max_findings: int, full_report_uri: str | None, text: Callable[[R], str]) -> R:
-    """The report cut to the first max_findings findings and to the size budget; totals stay complete.
-
-    text: the short text that goes beside the structured content (its size counts too).
-    """
-    cut = report.model_copy(update={"findings": [], "full_report": full_report_uri})
-    used = len(cut.model_dump_json(exclude_none=True)) + len(text(report)) + 200
-    kept = []
-    for finding in report.findings[:max_findings]:
-        size = len(finding.model_dump_json(exclude_none=True)) + 1
-        if used + size > RESPONSE_BUDGET_CHARS:
-            break
-        kept.append(finding)
-        used += size
-    return cut.model_copy(update={
-        "findings": kept,
-        "findings_returned": len(kept),
-        "truncated": len(kept) < len(report.findings),
-    })
+from devops_orchestra.models import SecurityReport, Severity
+from devops_orchestra.render.common import TEXT_FINDINGS, scanner_table
 
 
 def short_text(report: SecurityReport) -> str:
@@ -131,13 +101,3 @@ def markdown(report: SecurityReport) -> str:
         reasons = ", ".join(f"{n} {r}" for r, n in sorted(report.scope.skipped_by_reason.items()))
         out += ["", f"Left out: {reasons}."]
     return "\n".join(out) + "\n"
-
-
-def scanner_table(scanners: list[ScannerRun]) -> list[str]:
-    """Markdown table lines: how each scanner ran."""
-    out = ["| scanner | version | status | findings | files (cached) | time | note |", "|---|---|---|---|---|---|---|"]
-    for run in scanners:
-        note = (run.error or "; ".join(run.warnings)).replace("|", "\\|")
-        out.append(f"| {run.name} | {run.version or '-'} | {run.status} | {run.findings} | "
-                   f"{run.files} ({run.cached}) | {run.duration_s:.1f} s | {note} |")
-    return out

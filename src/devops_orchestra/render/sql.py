@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from devops_orchestra.analyzers.sql.catalog import RULES
 from devops_orchestra.models import SqlReport
-from devops_orchestra.render.security import TEXT_FINDINGS
+from devops_orchestra.render.common import TEXT_FINDINGS
 
 
 def short_text(report: SqlReport) -> str:

@@ -1,4 +1,4 @@
-"""MCP tools: thin wrappers that validate arguments, resolve paths and call an agent."""
+"""How a tool answers: structured content with a short text, a report paged to the budget, our errors as tool errors."""
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from devops_orchestra.core.errors import OrchestraError
 from devops_orchestra.models import AgentReport
-from devops_orchestra.render.security import page
+from devops_orchestra.server.paging import page
 
 R = TypeVar("R", bound=AgentReport)
 

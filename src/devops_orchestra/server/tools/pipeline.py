@@ -12,7 +12,7 @@ from devops_orchestra.agents import pipeline
 from devops_orchestra.core import proc
 from devops_orchestra.models.pipeline import ArtifactName, GeneratedArtifacts
 from devops_orchestra.render.pipeline import as_text
-from devops_orchestra.render.security import RESPONSE_BUDGET_CHARS
+from devops_orchestra.server.paging import RESPONSE_BUDGET_CHARS
 from devops_orchestra.server.results import structured, tool_errors
 from devops_orchestra.server.state import AppState
 
