@@ -13,6 +13,7 @@ from mcp import Client
 from devops_orchestra.agents.security import recorded_security_scan
 from devops_orchestra.core.store import Store
 from devops_orchestra.models import SecurityReport
+from devops_orchestra.models.requests import SecurityScanRequest
 from devops_orchestra.server.app import create_server
 from tests.conftest import write
 
@@ -22,7 +23,7 @@ FIXED = "import json\n\n\ndef load(blob):\n    return json.loads(blob)\n"
 
 
 def _scan(store: Store, root: Path) -> SecurityReport:
-    return asyncio.run(recorded_security_scan(store, root, scanners=["bandit"], display_path="."))
+    return asyncio.run(recorded_security_scan(store, SecurityScanRequest(target=root, scanners=["bandit"])))
 
 
 def test_a_finished_run_comes_back_whole(tmp_path: Path, run_store: Path) -> None:
@@ -62,7 +63,7 @@ def test_concurrent_runs_are_all_kept(tmp_path: Path, run_store: Path) -> None:
 
     async def many() -> list[SecurityReport]:
         return await asyncio.gather(*(
-            recorded_security_scan(store, tmp_path, scanners=["bandit"], display_path=".") for _ in range(4)
+            recorded_security_scan(store, SecurityScanRequest(target=tmp_path, scanners=["bandit"])) for _ in range(4)
         ))
 
     reports = asyncio.run(many())
@@ -78,7 +79,8 @@ def test_a_cancelled_run_is_recorded_as_failed(tmp_path: Path, run_store: Path) 
     store = Store(run_store)
 
     async def cancel_soon() -> None:
-        task = asyncio.create_task(recorded_security_scan(store, tmp_path, scanners=["bandit"]))
+        request = SecurityScanRequest(target=tmp_path, scanners=["bandit"])
+        task = asyncio.create_task(recorded_security_scan(store, request))
         await asyncio.sleep(0.1)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):

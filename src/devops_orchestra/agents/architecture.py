@@ -33,6 +33,7 @@ from devops_orchestra.models.architecture import (
     LanguageStat,
     Manifest,
 )
+from devops_orchestra.models.requests import ArchitectureRequest
 from devops_orchestra.scanners.base import SourceLines, fingerprint, make_finding
 
 Progress = Callable[[float, float, str], Awaitable[None]]
@@ -69,14 +70,11 @@ async def architecture_analysis(target: Path, *, progress: Progress | None = Non
     return report
 
 
-async def recorded_architecture_analysis(store: Store, target: Path, *, display_path: str = ".",
+async def recorded_architecture_analysis(store: Store, request: ArchitectureRequest, *,
                                          progress: Progress | None = None) -> ArchitectureReport:
     """architecture_analysis, kept in the run store."""
-    return await recorded(
-        store, agent="architecture", target=target, path=display_path, arguments={"display_path": display_path},
-        run=lambda run_id: architecture_analysis(target, progress=progress, display_path=display_path,
-                                                 run_id=run_id),
-    )
+    return await recorded(store, "architecture", request, lambda run_id: architecture_analysis(
+        request.target, progress=progress, display_path=request.display_path, run_id=run_id))
 
 
 def config_secret_findings(inventory: Inventory) -> list[Finding]:

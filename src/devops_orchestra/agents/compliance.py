@@ -7,7 +7,6 @@ import asyncio
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from devops_orchestra.agents.architecture import config_secret_findings
 from devops_orchestra.agents.runs import rank_key, recorded
@@ -30,6 +29,7 @@ from devops_orchestra.models import (
     ScannerRun,
     SecurityReport,
 )
+from devops_orchestra.models.requests import ComplianceRequest
 
 EVIDENCE_SHOWN = 3
 # Files the inventory leaves out of scanning that repository checks still need to see.
@@ -202,10 +202,12 @@ def _trips(gate: Gate, policies: Policies, judged: dict[str, FrameworkResult],
 async def compliance_with_evidence(
     target: Path,
     *,
+    frameworks: Sequence[str] | None = None,
+    display_path: str = ".",
+    run_id: str = "",
     cache: ScanCache | None = None,
     runners: Mapping[str, Runner] | None = None,
     progress: Progress | None = None,
-    **options: Any,
 ) -> ComplianceReport:
     """compliance_check on its own, judging what a review's compliance agent judges: the security scan, the
     SQL agent's findings where it applies (its semgrep run shared as in a review) and the architecture
@@ -221,14 +223,17 @@ async def compliance_with_evidence(
     try:
         config_secrets = await asyncio.to_thread(config_secret_findings, inventory)
         return await compliance_check(target, inventory=inventory, scan=await shared.security(),
-                                      extra_findings=config_secrets + await shared.findings_of("sql"), **options)
+                                      extra_findings=config_secrets + await shared.findings_of("sql"),
+                                      frameworks=frameworks, display_path=display_path, run_id=run_id)
     finally:  # cancelled or failed: stop the SQL agent and the scanners
         await shared.stop()
 
 
-async def recorded_compliance_check(store: Store, target: Path, **options: Any) -> ComplianceReport:
+async def recorded_compliance_check(
+    store: Store, request: ComplianceRequest, *, progress: Progress | None = None,
+    runners: Mapping[str, Runner] | None = None, cache: ScanCache | None = None,
+) -> ComplianceReport:
     """compliance_with_evidence, kept in the run store."""
-    arguments = {k: v for k, v in options.items() if k in ("frameworks", "display_path")}
-    return await recorded(store, agent="compliance", target=target, path=str(options.get("display_path", ".")),
-                          arguments=arguments,
-                          run=lambda run_id: compliance_with_evidence(target, run_id=run_id, **options))
+    return await recorded(store, "compliance", request, lambda run_id: compliance_with_evidence(
+        request.target, frameworks=request.frameworks, display_path=request.display_path, run_id=run_id,
+        progress=progress, runners=runners, cache=cache))

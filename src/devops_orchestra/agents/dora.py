@@ -8,21 +8,24 @@ restored by the first deployment that carries the revert or the hotfix. Blocking
 
 from __future__ import annotations
 
+import asyncio
 import re
 import statistics
 import time
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
+from devops_orchestra.agents.runs import recorded
 from devops_orchestra.core.errors import PathError
+from devops_orchestra.core.store import Store
 
 if TYPE_CHECKING:
     import git
 from devops_orchestra.models import Band, DeploymentRecord, DoraMetric, DoraReport
+from devops_orchestra.models.requests import DeploymentSource, DoraRequest
 
-DeploymentSource = Literal["auto", "tags", "merges"]
 REVERT = re.compile(r"This reverts commit ([0-9a-f]{7,40})")
 HOTFIX = re.compile(r"^(hotfix|fix\(hotfix\)|\[hotfix\])|\bhotfix/|\bhot-?fix\b", re.IGNORECASE)
 DEPLOYMENTS_SHOWN = 30
@@ -61,6 +64,13 @@ def dora_metrics(target: Path, *, days: int = 90, deployments: DeploymentSource 
         days=days, default_branch=branch, deployment_source=how, metrics=metrics,
         deployments=[_record(d) for d in reversed(found[-DEPLOYMENTS_SHOWN:])], deployments_total=len(found),
     )
+
+
+async def recorded_dora_metrics(store: Store, request: DoraRequest) -> DoraReport:
+    """dora_metrics, kept in the run store."""
+    return await recorded(store, "dora", request, lambda run_id: asyncio.to_thread(
+        dora_metrics, request.target, days=request.days, deployments=request.deployments,
+        tag_pattern=request.tag_pattern, run_id=run_id, display_path=request.display_path))
 
 
 def _open(target: Path) -> git.Repo:

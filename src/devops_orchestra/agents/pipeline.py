@@ -22,6 +22,7 @@ from devops_orchestra.models.pipeline import (
     Unsatisfied,
     WriteStatus,
 )
+from devops_orchestra.models.requests import PipelineRequest
 from devops_orchestra.pipeline import config as cfg
 from devops_orchestra.pipeline import detect, lint, rendering
 
@@ -185,14 +186,12 @@ def _write(root: Path, rel: str, content: str, overwrite: bool) -> tuple[WriteSt
     return "written", None
 
 
-async def recorded_generate(
-    store: Store, root: Path, *, display_path: str, artifacts: list[ArtifactName] | None = None,
-    write: bool = False, overwrite: bool = False, checkov_runner: proc.Runner = proc.run,
-) -> GeneratedArtifacts:
-    arguments = {"artifacts": artifacts, "write": write, "overwrite": overwrite}
-    return await recorded(store, agent="pipeline", target=root, path=display_path, arguments=arguments,
-                          run=lambda run_id: generate(root, run_id, display_path=display_path, artifacts=artifacts,
-                                                      write=write, overwrite=overwrite, checkov_runner=checkov_runner))
+async def recorded_generate(store: Store, request: PipelineRequest, *,
+                            checkov_runner: proc.Runner = proc.run) -> GeneratedArtifacts:
+    """generate, kept in the run store."""
+    return await recorded(store, "pipeline", request, lambda run_id: generate(
+        request.target, run_id, display_path=request.display_path, artifacts=request.artifacts,
+        write=request.write, overwrite=request.overwrite, checkov_runner=checkov_runner))
 
 
 def init_config(root: Path) -> tuple[Path, str]:

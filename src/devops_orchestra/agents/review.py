@@ -7,7 +7,6 @@ import asyncio
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from devops_orchestra.agents.registry import AGENTS, AgentSpec, plan
 from devops_orchestra.agents.runs import recorded
@@ -19,6 +18,7 @@ from devops_orchestra.core.proc import Runner
 from devops_orchestra.core.store import Store
 from devops_orchestra.core.workspace import build_inventory, changed_files
 from devops_orchestra.models import AgentRun, Finding, GateResult, ReviewReport, ReviewVerdict
+from devops_orchestra.models.requests import ReviewRequest
 
 
 async def review(
@@ -80,8 +80,11 @@ async def _run_all(chosen: list[AgentSpec], shared: Shared,
     return [runs[a.name] for a in chosen], outcomes
 
 
-async def recorded_review(store: Store, target: Path, **options: Any) -> ReviewReport:
+async def recorded_review(
+    store: Store, request: ReviewRequest, *, progress: Progress | None = None,
+    runners: Mapping[str, Runner] | None = None, cache: ScanCache | None = None,
+) -> ReviewReport:
     """review, kept in the run store."""
-    arguments = {k: v for k, v in options.items() if k in ("request", "changed_since", "plan_only")}
-    return await recorded(store, agent="review", target=target, path=str(options.get("display_path", ".")),
-                          arguments=arguments, run=lambda run_id: review(target, run_id=run_id, **options))
+    return await recorded(store, "review", request, lambda run_id: review(
+        request.target, request=request.request, changed_since=request.changed_since, plan_only=request.plan_only,
+        display_path=request.display_path, run_id=run_id, progress=progress, runners=runners, cache=cache))

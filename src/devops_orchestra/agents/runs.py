@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import Awaitable, Callable
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from devops_orchestra.core.store import Store
 from devops_orchestra.core.workspace import Inventory
 from devops_orchestra.models import AgentReport, Finding, Severity
+from devops_orchestra.models.requests import AgentRequest
 
 R = TypeVar("R", bound=AgentReport)
 CONFIDENCE_RANK = {"high": 2, "medium": 1, "low": 0}
@@ -42,14 +41,12 @@ def judge_test_code(findings: list[Finding], inventory: Inventory) -> list[Findi
 
 
 
-async def recorded(
-    store: Store, *, agent: str, target: Path, path: str, arguments: dict[str, Any],
-    run: Callable[[str], Awaitable[R]],
-) -> R:
-    """run(run_id), kept in the run store: begun before it starts, failed or finished after."""
+async def recorded(store: Store, agent: str, request: AgentRequest, run: Callable[[str], Awaitable[R]]) -> R:
+    """run(run_id), kept in the run store with its request: begun before it starts, failed or finished after."""
     run_id = new_run_id()
-    await asyncio.to_thread(store.begin, run_id, agent=agent, target=target, path=path,
-                            arguments=json.loads(json.dumps(arguments, default=str)))
+    arguments = request.model_dump(mode="json", exclude={"target"})
+    await asyncio.to_thread(store.begin, run_id, agent=agent, target=request.target, path=request.display_path,
+                            arguments=arguments)
     try:
         report = await run(run_id)
     except BaseException as exc:  # cancelled or crashed: the history says so

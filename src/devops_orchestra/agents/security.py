@@ -8,7 +8,6 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import structlog
 
@@ -26,6 +25,7 @@ from devops_orchestra.core.proc import Runner
 from devops_orchestra.core.store import Store
 from devops_orchestra.core.workspace import Inventory, build_inventory, changed_files
 from devops_orchestra.models import Finding, ScannerRun, SecurityReport, Severity
+from devops_orchestra.models.requests import SecurityScanRequest
 from devops_orchestra.scanners import ALL
 from devops_orchestra.scanners.base import ScanJob, Scanner, ScanOutcome
 
@@ -141,16 +141,20 @@ async def security_scan(
     )
 
 
-async def recorded_security_scan(store: Store, target: Path, **options: Any) -> SecurityReport:
+async def recorded_security_scan(
+    store: Store, request: SecurityScanRequest, *, progress: Progress | None = None,
+    runners: Mapping[str, Runner] | None = None, cache: ScanCache | None = None,
+) -> SecurityReport:
     """security_scan, kept in the run store.
 
     Each finding's status says whether the last full scan of the same directory had it too.
     """
-    arguments = {k: v for k, v in options.items()
-                 if k in ("scanners", "min_severity", "display_path", "changed_since", "staged", "files")}
 
     async def run(run_id: str) -> SecurityReport:
-        report = await security_scan(target, run_id=run_id, **options)
+        report = await security_scan(
+            request.target, scanners=request.scanners, min_severity=request.min_severity,
+            changed_since=request.changed_since, staged=request.staged, files=request.files,
+            display_path=request.display_path, progress=progress, runners=runners, cache=cache, run_id=run_id)
         baseline = await asyncio.to_thread(store.latest_finished, Path(report.root), run_id, True)
         if not baseline:
             return report
@@ -161,8 +165,7 @@ async def recorded_security_scan(store: Store, target: Path, **options: Any) -> 
                          for f in report.findings],
         })
 
-    return await recorded(store, agent="security", target=target, path=str(options.get("display_path", ".")),
-                          arguments=arguments, run=run)
+    return await recorded(store, "security", request, run)
 
 
 async def _run_one(

@@ -22,6 +22,7 @@ from devops_orchestra.core.errors import PathError, ScannerFailed, ScannerTimeou
 from devops_orchestra.core.store import Store
 from devops_orchestra.core.workspace import Inventory, SourceFile, build_inventory
 from devops_orchestra.models import Finding, Location, Remediation, RunStatus, ScannerRun, SqlReport
+from devops_orchestra.models.requests import SqlRequest
 from devops_orchestra.scanners import semgrep_sql
 from devops_orchestra.scanners.base import ScanJob, fingerprint
 
@@ -84,11 +85,11 @@ async def sql_analysis(target: Path, *, sql: str | None = None, dialect: str | N
     )
 
 
-async def recorded_sql_analysis(store: Store, target: Path, **options: Any) -> SqlReport:
+async def recorded_sql_analysis(store: Store, request: SqlRequest, *, cache: ScanCache | None = None) -> SqlReport:
     """sql_analysis, kept in the run store."""
-    arguments = {k: v for k, v in options.items() if k in ("sql", "dialect", "display_path")}
-    return await recorded(store, agent="sql", target=target, path=str(options.get("display_path", ".")),
-                          arguments=arguments, run=lambda run_id: sql_analysis(target, run_id=run_id, **options))
+    return await recorded(store, "sql", request, lambda run_id: sql_analysis(
+        request.target, sql=request.sql, dialect=request.dialect, display_path=request.display_path, run_id=run_id,
+        cache=cache))
 
 
 KINDS = ("sql", "alembic", "django", "code")  # what a file read as; each kind keeps its own cache entries

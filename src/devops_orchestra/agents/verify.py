@@ -14,6 +14,7 @@ from devops_orchestra.agents.security import SCANNERS, recorded_security_scan
 from devops_orchestra.core.proc import Runner
 from devops_orchestra.core.store import Store
 from devops_orchestra.models import Finding, Location, ScannerRun
+from devops_orchestra.models.requests import SecurityScanRequest
 
 FixVerdict = Literal["resolved", "still_present", "unknown"]
 
@@ -43,8 +44,8 @@ async def verify_fix(
     scanners = sorted({name for f in before.values() for name in _scanners_of(f)}, key=SCANNERS.index)
     files = {f.location.path for f in before.values()}
     present = {f for f in files if await asyncio.to_thread((root / f).is_file)}
-    report = await recorded_security_scan(store, root, scanners=scanners, files=present,
-                                          display_path=".", runners=runners)
+    report = await recorded_security_scan(
+        store, SecurityScanRequest(target=root, scanners=scanners, files=sorted(present)), runners=runners)
     runs: dict[str, ScannerRun] = {r.name: r for r in report.scanners}
     checks = []
     for finding_id in wanted:

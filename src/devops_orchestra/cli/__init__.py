@@ -176,6 +176,7 @@ def _scan(args: argparse.Namespace) -> int:
     from devops_orchestra.core.store import open_store
     from devops_orchestra.core.workspace import Roots
     from devops_orchestra.models import Severity
+    from devops_orchestra.models.requests import SecurityScanRequest
     from devops_orchestra.render.security import full_text
 
     scanners = [s.strip() for s in args.scanners.split(",")] if args.scanners else None
@@ -192,11 +193,9 @@ def _scan(args: argparse.Namespace) -> int:
         db = args.osv_db.absolute()
         OsvExport.open(db)  # a bad path is a clear error now, not a failed scanner later; indexed once
         os.environ[OSV_DB_ENV] = str(db)
-    report = asyncio.run(recorded_security_scan(
-        open_store(), target, scanners=scanners, min_severity=Severity(args.min_severity),
-        display_path=str(args.path), changed_since=args.changed_since, staged=args.staged,
-        cache=None if args.no_cache else ScanCache(),
-    ))
+    report = asyncio.run(recorded_security_scan(open_store(), SecurityScanRequest(
+        target=target, display_path=str(args.path), scanners=scanners, min_severity=Severity(args.min_severity),
+        changed_since=args.changed_since, staged=args.staged), cache=None if args.no_cache else ScanCache()))
     if args.format == "json":
         print(report.model_dump_json(indent=2, exclude_none=True))
     elif args.format == "sarif":
@@ -215,13 +214,13 @@ def _comply(args: argparse.Namespace) -> int:
     from devops_orchestra.core.cache import ScanCache
     from devops_orchestra.core.store import open_store
     from devops_orchestra.core.workspace import Roots
+    from devops_orchestra.models.requests import ComplianceRequest
     from devops_orchestra.render import compliance as compliance_report
 
     target = Roots([Path("/")]).resolve(str(args.path.absolute()))
-    report = asyncio.run(recorded_compliance_check(
-        open_store(), target, frameworks=args.framework, display_path=str(args.path),
-        cache=None if args.no_cache else ScanCache(),
-    ))
+    report = asyncio.run(recorded_compliance_check(open_store(), ComplianceRequest(
+        target=target, display_path=str(args.path), frameworks=args.framework),
+        cache=None if args.no_cache else ScanCache()))
     if args.format == "json":
         print(report.model_dump_json(indent=2, exclude_none=True))
     elif args.format == "sarif":
@@ -255,13 +254,13 @@ def _review(args: argparse.Namespace) -> int:
     from devops_orchestra.core.cache import ScanCache
     from devops_orchestra.core.store import open_store
     from devops_orchestra.core.workspace import Roots
+    from devops_orchestra.models.requests import ReviewRequest
     from devops_orchestra.render.review import short_text
 
     target = Roots([Path("/")]).resolve(str(args.path.absolute()))
-    report = asyncio.run(recorded_review(
-        open_store(), target, request=args.request, changed_since=args.changed_since, plan_only=args.plan_only,
-        cache=ScanCache(), display_path=str(args.path),
-    ))
+    report = asyncio.run(recorded_review(open_store(), ReviewRequest(
+        target=target, display_path=str(args.path), request=args.request, changed_since=args.changed_since,
+        plan_only=args.plan_only), cache=ScanCache()))
     if args.format == "json":
         print(report.model_dump_json(indent=2, exclude_none=True))
     else:
@@ -327,12 +326,14 @@ def _arch(args: argparse.Namespace) -> int:
     from devops_orchestra.core.errors import PathError
     from devops_orchestra.core.store import open_store
     from devops_orchestra.core.workspace import Roots
+    from devops_orchestra.models.requests import ArchitectureRequest
     from devops_orchestra.render.architecture import full_text
 
     target = Roots([Path("/")]).resolve(str(args.path.absolute()))
     if not target.is_dir():
         raise PathError(f"{args.path} is a file: give a directory (a repository or one service's folder).")
-    report = asyncio.run(recorded_architecture_analysis(open_store(), target, display_path=str(args.path)))
+    request = ArchitectureRequest(target=target, display_path=str(args.path))
+    report = asyncio.run(recorded_architecture_analysis(open_store(), request))
     if args.diagram:
         d = report.diagrams
         text = (f"```mermaid\n{d.components}```\n\n```mermaid\n{d.packages}```\n"
@@ -383,6 +384,7 @@ def _sql(args: argparse.Namespace) -> int:
     from devops_orchestra.core.store import open_store
     from devops_orchestra.core.workspace import Roots
     from devops_orchestra.models import Severity
+    from devops_orchestra.models.requests import SqlRequest
     from devops_orchestra.render.sql import full_text
 
     try:
@@ -391,9 +393,10 @@ def _sql(args: argparse.Namespace) -> int:
         print(f"devops-orchestra: {exc}", file=sys.stderr)
         return 2
     target = Roots([Path("/")]).resolve(str(args.path.absolute()))  # the shell may read anything
-    report = asyncio.run(recorded_sql_analysis(
-        open_store(), target, sql=args.sql, dialect=args.dialect, cache=None if args.no_cache else ScanCache(),
-        display_path="<inline>" if args.sql is not None else str(args.path)))
+    report = asyncio.run(recorded_sql_analysis(open_store(), SqlRequest(
+        target=target, sql=args.sql, dialect=args.dialect,
+        display_path="<inline>" if args.sql is not None else str(args.path)),
+        cache=None if args.no_cache else ScanCache()))
     print(report.model_dump_json(indent=2, exclude_none=True) if args.format == "json" else full_text(report), end="")
     if args.fail_on and any(f.severity.rank >= Severity(args.fail_on).rank for f in report.findings):
         return 1
@@ -404,6 +407,7 @@ def _generate(args: argparse.Namespace) -> int:
     from devops_orchestra.agents.pipeline import ARTIFACTS, recorded_generate
     from devops_orchestra.core.store import open_store
     from devops_orchestra.core.workspace import Roots
+    from devops_orchestra.models.requests import PipelineRequest
 
     artifacts = [a.strip() for a in args.artifacts.split(",")] if args.artifacts else None
     unknown = set(artifacts or []) - set(ARTIFACTS)
@@ -412,8 +416,8 @@ def _generate(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     root = Roots([Path("/")]).resolve(str(args.path.absolute()))
-    report = asyncio.run(recorded_generate(open_store(), root, display_path=str(args.path),
-                                           artifacts=artifacts, write=args.write, overwrite=args.overwrite))
+    report = asyncio.run(recorded_generate(open_store(), PipelineRequest(
+        target=root, display_path=str(args.path), artifacts=artifacts, write=args.write, overwrite=args.overwrite)))
     if args.format == "json":
         print(report.model_dump_json(indent=2, exclude_none=True))
     else:

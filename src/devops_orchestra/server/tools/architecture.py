@@ -11,6 +11,7 @@ from pydantic import Field
 from devops_orchestra.agents.architecture import recorded_architecture_analysis
 from devops_orchestra.core.errors import PathError
 from devops_orchestra.models import ArchitectureReport
+from devops_orchestra.models.requests import ArchitectureRequest
 from devops_orchestra.render.architecture import markdown, short_text
 from devops_orchestra.server.results import paged, tool_errors
 from devops_orchestra.server.state import AppState
@@ -41,9 +42,7 @@ def register(server: MCPServer[AppState]) -> None:
                 raise PathError(f"{path!r} is a file: architecture_analysis reads a directory, such as the "
                                 "repository root or one service's folder.")
             report = await recorded_architecture_analysis(
-                state.store, target, display_path=path,
-                progress=ctx.report_progress,
-            )
+                state.store, ArchitectureRequest(target=target, display_path=path), progress=ctx.report_progress)
         return paged(report, max_findings, ARCHITECTURE_URI.format(run_id=report.run_id), short_text)
 
     @server.resource(

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from devops_orchestra.agents.compliance import recorded_compliance_check
 from devops_orchestra.models import ComplianceReport
+from devops_orchestra.models.requests import ComplianceRequest
 from devops_orchestra.render.compliance import markdown, short_text
 from devops_orchestra.server.results import paged, tool_errors
 from devops_orchestra.server.state import AppState
@@ -41,8 +42,8 @@ def register(server: MCPServer[AppState]) -> None:
         with tool_errors():
             target = state.roots.resolve(path)
             report = await recorded_compliance_check(
-                state.store, target, frameworks=frameworks, display_path=path, runners=state.runners,
-                cache=state.cache, progress=ctx.report_progress,
+                state.store, ComplianceRequest(target=target, display_path=path, frameworks=frameworks),
+                progress=ctx.report_progress, runners=state.runners, cache=state.cache,
             )
         full = MARKDOWN_URI.format(run_id=report.run_id)
         return paged(report, max_findings, FINDINGS_URI.format(run_id=report.run_id),

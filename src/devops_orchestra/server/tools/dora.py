@@ -1,16 +1,14 @@
 """The dora_metrics tool: delivery performance from the repository's git history."""
 
-import asyncio
 from typing import Annotated, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from devops_orchestra.agents.dora import dora_metrics as measure
-from devops_orchestra.agents.dora import short_text
-from devops_orchestra.agents.runs import recorded
+from devops_orchestra.agents.dora import recorded_dora_metrics, short_text
 from devops_orchestra.models import DoraReport
+from devops_orchestra.models.requests import DoraRequest
 from devops_orchestra.server.results import structured, tool_errors
 from devops_orchestra.server.state import AppState
 
@@ -36,10 +34,6 @@ def register(server: MCPServer[AppState]) -> None:
         state = ctx.request_context.lifespan_context
         with tool_errors():
             target = state.roots.resolve(path)
-            report = await recorded(
-                state.store, agent="dora", target=target, path=path,
-                arguments={"days": days, "deployments": deployments, "tag_pattern": tag_pattern},
-                run=lambda run_id: asyncio.to_thread(measure, target, days=days, deployments=deployments,
-                                                     tag_pattern=tag_pattern, run_id=run_id, display_path=path),
-            )
+            report = await recorded_dora_metrics(state.store, DoraRequest(
+                target=target, display_path=path, days=days, deployments=deployments, tag_pattern=tag_pattern))
         return structured(report, short_text(report))

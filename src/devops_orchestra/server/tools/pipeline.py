@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from devops_orchestra.agents import pipeline
 from devops_orchestra.core import proc
 from devops_orchestra.models.pipeline import ArtifactName, GeneratedArtifacts
+from devops_orchestra.models.requests import PipelineRequest
 from devops_orchestra.render.pipeline import as_text
 from devops_orchestra.server.paging import RESPONSE_BUDGET_CHARS
 from devops_orchestra.server.results import structured, tool_errors
@@ -50,7 +51,8 @@ def register(server: MCPServer[AppState]) -> None:
         with tool_errors():
             root = state.roots.resolve(path)
             report = await pipeline.recorded_generate(
-                state.store, root, display_path=path, artifacts=artifacts, write=write, overwrite=overwrite,
+                state.store, PipelineRequest(target=root, display_path=path, artifacts=artifacts, write=write,
+                                             overwrite=overwrite),
                 checkov_runner=state.runners.get("checkov") or proc.run)
         shown = fit(report)
         return structured(shown, as_text(shown))

@@ -10,6 +10,7 @@ from pydantic import Field
 from devops_orchestra.agents.registry import describe_agents
 from devops_orchestra.agents.review import recorded_review
 from devops_orchestra.models import AgentList, ReviewReport
+from devops_orchestra.models.requests import ReviewRequest
 from devops_orchestra.render.review import short_text
 from devops_orchestra.server.results import paged, structured, tool_errors
 from devops_orchestra.server.state import AppState
@@ -41,9 +42,9 @@ def register(server: MCPServer[AppState]) -> None:
         with tool_errors():
             target = state.roots.resolve(path)
             report = await recorded_review(
-                state.store, target, request=request, changed_since=changed_since, plan_only=plan_only,
-                cache=state.cache, runners=state.runners, display_path=path,
-                progress=ctx.report_progress,
+                state.store, ReviewRequest(target=target, display_path=path, request=request,
+                                           changed_since=changed_since, plan_only=plan_only),
+                progress=ctx.report_progress, runners=state.runners, cache=state.cache,
             )
         return paged(report, max_findings, FINDINGS_URI.format(run_id=report.run_id), short_text)
 

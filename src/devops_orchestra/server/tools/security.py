@@ -23,6 +23,7 @@ from devops_orchestra.models import (
     SqlReport,
 )
 from devops_orchestra.models.pipeline import GeneratedArtifacts
+from devops_orchestra.models.requests import SecurityScanRequest
 from devops_orchestra.render.sarif import to_sarif
 from devops_orchestra.render.security import markdown, short_text
 from devops_orchestra.server.results import paged, structured, tool_errors
@@ -67,15 +68,9 @@ def register(server: MCPServer[AppState]) -> None:
             target = state.roots.resolve(path)
             report = await recorded_security_scan(
                 state.store,
-                target,
-                scanners=scanners,
-                min_severity=Severity(min_severity),
-                progress=ctx.report_progress,
-                display_path=path,
-                runners=state.runners,
-                changed_since=changed_since,
-                staged=staged,
-                cache=state.cache,
+                SecurityScanRequest(target=target, display_path=path, scanners=scanners,
+                                    min_severity=Severity(min_severity), changed_since=changed_since, staged=staged),
+                progress=ctx.report_progress, runners=state.runners, cache=state.cache,
             )
         return paged(report, max_findings, FINDINGS_URI.format(run_id=report.run_id), short_text)
 

@@ -11,6 +11,7 @@ from pydantic import Field
 
 from devops_orchestra.core.errors import OrchestraError
 from devops_orchestra.models import SqlReport
+from devops_orchestra.models.requests import SqlRequest
 from devops_orchestra.render.sql import rules_markdown, short_text
 from devops_orchestra.server.results import paged, tool_errors
 from devops_orchestra.server.state import AppState
@@ -50,8 +51,9 @@ def register(server: MCPServer[AppState]) -> None:
             target = state.roots.resolve(path)
             from devops_orchestra.agents.sql import recorded_sql_analysis  # sqlglot: 50-100 ms, not at start
 
-            report = await recorded_sql_analysis(state.store, target, sql=sql, dialect=dialect, cache=state.cache,
-                                                 display_path=path if sql is None else "<inline>")
+            report = await recorded_sql_analysis(state.store, SqlRequest(
+                target=target, sql=sql, dialect=dialect, display_path=path if sql is None else "<inline>"),
+                cache=state.cache)
         return paged(report, max_findings, FINDINGS_URI.format(run_id=report.run_id), short_text)
 
     @server.resource(FINDINGS_URI, name="sql-findings", title="Every finding of a SQL analysis",
