@@ -20,8 +20,9 @@ demo: setup
 	$(BIN)/python examples/demo.py examples/vulnshop
 
 test: setup
-	$(BIN)/ruff check src tests bench examples/demo.py
+	$(BIN)/ruff check src tests bench examples/demo.py docs
 	$(BIN)/lint-imports
+	$(BIN)/python docs/generate.py --check
 	$(BIN)/mypy --no-incremental  # a stale local cache once passed what a fresh CI checkout failed
 	$(BIN)/python -m pytest -n 2 -q
 
