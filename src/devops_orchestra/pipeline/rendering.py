@@ -1,6 +1,6 @@
 """From the configuration and the detected components to file contents, with jinja2 templates.
 
-Templates live in generators/templates: Dockerfiles and manifests use {{ }}; CI files (*.ci.j2) use
+Templates live in pipeline/templates: Dockerfiles and manifests use {{ }}; CI files (*.ci.j2) use
 << >> and <% %> so that GitHub's ${{ }} stays literal.
 """
 
