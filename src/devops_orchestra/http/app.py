@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+from mcp_types import CallToolResult, TextContent
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -146,8 +147,8 @@ class TeamServer:
     async def _cancel(self, scope: Scope, headers: dict[str, str], request_id: Any) -> None:
         """Post, on the gone client's behalf, the `notifications/cancelled` it would have sent."""
         log.info("client left mid-call: cancelling it", request_id=request_id, client=_client(scope))
-        body = json.dumps({"jsonrpc": "2.0", "method": "notifications/cancelled",
-                           "params": {"requestId": request_id, "reason": "client disconnected"}}).encode()
+        params = {"requestId": request_id, "reason": "client disconnected"}
+        body = _jsonrpc(method="notifications/cancelled", params=params)
         keep = ("host", "authorization", "mcp-session-id", "mcp-protocol-version")
         fake = {**scope, "headers": [(k.encode(), headers[k].encode()) for k in keep if k in headers] + [
             (b"content-type", b"application/json"), (b"accept", b"application/json, text/event-stream"),
@@ -214,13 +215,23 @@ async def _plain(send: Send, status: int, text: str, extra: Iterable[tuple[str, 
     await send({"type": "http.response.body", "body": body})
 
 
+def _jsonrpc(**fields: Any) -> bytes:
+    """One JSON-RPC 2.0 message, echoing the client's request id exactly as it came.
+
+    Hand-built, not the SDK's JSONRPCResponse/JSONRPCNotification: those accept only int or str ids and would
+    raise where we echo whatever id a client sent.
+    """
+    return json.dumps({"jsonrpc": "2.0", **fields}).encode()
+
+
 async def _busy(send: Send, request_id: Any, text: str, retry_after_s: int, modern: bool) -> None:
     """A tool error the agent reads and acts on (HTTP 200 with Retry-After): it says when to come back."""
     message = f"The team server is {text}. Nothing was run; call the tool again then."
-    result: dict[str, Any] = {"content": [{"type": "text", "text": message}], "isError": True}
-    if modern:
-        result["resultType"] = "complete"  # required from protocol 2026-07-28 on
-    body = json.dumps({"jsonrpc": "2.0", "id": request_id, "result": result}).encode()
+    result = CallToolResult(content=[TextContent(text=message)], is_error=True)
+    wire = result.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if not modern:
+        del wire["resultType"]  # required from protocol 2026-07-28 on; session-protocol clients never got it
+    body = _jsonrpc(id=request_id, result=wire)
     await send({"type": "http.response.start", "status": 200, "headers": [
         (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
         (b"retry-after", str(retry_after_s).encode())]})
