@@ -8,15 +8,10 @@ from typing import Any
 import pytest
 
 from devops_orchestra.core.errors import OrchestraError
-from devops_orchestra.http.app import (
-    Busy,
-    HttpSettings,
-    RateLimit,
-    ScanQueue,
-    TeamServer,
-    TokenCheck,
-    load_tokens,
-)
+from devops_orchestra.http.app import HttpSettings, TeamServer
+from devops_orchestra.http.auth import TokenCheck, load_tokens
+from devops_orchestra.http.limits import RateLimit
+from devops_orchestra.http.queue import Busy, ScanQueue
 
 A, B, C = "a" * 20, "b" * 24, "c" * 32
 

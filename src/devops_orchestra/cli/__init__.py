@@ -154,19 +154,20 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _serve_http(args: argparse.Namespace, roots: list[Path]) -> int:
-    from devops_orchestra.http import app as http_server
+    from devops_orchestra.http.app import HttpSettings, run_team_server
+    from devops_orchestra.http.auth import TOKENS_ENV, load_tokens
 
     for name, value in (("--max-scans", args.max_scans), ("--rate-limit", args.rate_limit),
                         ("--max-body", args.max_body), ("--port", args.port)):
         if value < 1:
             print(f"devops-orchestra: {name} must be at least 1", file=sys.stderr)
             return 2
-    settings = http_server.HttpSettings(
-        tokens=http_server.load_tokens(os.environ.get(http_server.TOKENS_ENV), args.tokens_file),
+    settings = HttpSettings(
+        tokens=load_tokens(os.environ.get(TOKENS_ENV), args.tokens_file),
         host=args.host, port=args.port, max_scans=args.max_scans, scan_queue=max(0, args.scan_queue),
         rate_per_minute=args.rate_limit, max_body_bytes=args.max_body, allowed_hosts=tuple(args.allow_host),
     )
-    http_server.serve(roots, settings)
+    run_team_server(roots, settings)
     return 0
 
 

@@ -1,64 +1,44 @@
 """The team server: MCP over streamable HTTP for several people at once.
 
 One ASGI layer in front of the SDK's streamable HTTP app, checking in this order: Host and Origin (DNS
-rebinding), the bearer token (constant-time against every configured token), the token's rate limit, the
-body size, and for tool calls that do real work (scans) a bounded queue that answers "busy, retry after N s" when
-full. A client that goes away while its call runs gets the call cancelled, so its scanner processes are
-killed: the 2026-07-28 protocol does this in the SDK itself, and for the session protocol (2025-11-25 and
-earlier) this layer posts the `notifications/cancelled` the client could no longer send.
+rebinding), the bearer token (`auth`: constant-time against every configured token), the token's rate limit and
+the body size (`limits`), and for tool calls that do real work (scans) a bounded queue (`queue`) that answers
+"busy, retry after N s" when full. A client that goes away while its call runs gets the call cancelled, so its
+scanner processes are killed: the 2026-07-28 protocol does this in the SDK itself, and for the session protocol
+(2025-11-25 and earlier) this layer posts the `notifications/cancelled` the client could no longer send.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import math
 import os
-import time
-from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import structlog
+from mcp_types import CallToolResult, TextContent
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from devops_orchestra.core.errors import OrchestraError
+from devops_orchestra.http.auth import TokenCheck, token_user
+from devops_orchestra.http.limits import RateLimit, read_body
+from devops_orchestra.http.queue import LIGHT_TOOLS, Busy, Gone, ScanQueue
 
-TOKENS_ENV = "DEVOPS_ORCHESTRA_TOKENS"
 MCP_PATH = "/mcp"
-# Tools answered from the run store or a listing never queue; every other tool call (scans, and any agent added
-# later) takes a place in the scan queue, so a new heavy tool cannot bypass it by being forgotten here.
-LIGHT_TOOLS = frozenset({"scan_history", "compare_runs", "list_agents"})
-MIN_TOKEN_LENGTH = 16
-# A shell command that makes a good token (shown in error messages; the server itself prints nothing to stdout).
-MAKE_TOKEN = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 
 log = structlog.get_logger("devops_orchestra.http")
 
 
-class Busy(Exception):
-    """Every scan slot and every place in the queue is taken."""
-
-    def __init__(self, running: int, waiting: int, retry_after_s: int) -> None:
-        scans = "1 scan" if running == 1 else f"{running} scans"
-        super().__init__(f"busy: {scans} running and {waiting} waiting; retry after {retry_after_s} s")
-        self.retry_after_s = retry_after_s
-
-
-class Gone(Exception):
-    """The client left while its call waited for a slot."""
-
-
 @dataclass(frozen=True)
 class HttpSettings:
+    """How the team server is started: its tokens, where it listens, and its limits."""
+
     tokens: tuple[str, ...]
     host: str = "127.0.0.1"
     port: int = 8080
@@ -77,135 +57,8 @@ class HttpSettings:
         return values + (list(dict.fromkeys(names)) if self.port == 80 else [])
 
     def origins(self) -> list[str]:
+        """Every Origin header value accepted: http and https for each accepted Host header."""
         return [f"{scheme}://{h}" for h in self.host_headers() for scheme in ("http", "https")]
-
-
-def load_tokens(env_value: str | None, tokens_file: Path | None) -> tuple[str, ...]:
-    """Tokens from the environment (comma-separated) and a file (one a line, # comments); at least one."""
-    tokens: list[str] = [t.strip() for t in (env_value or "").split(",")]
-    if tokens_file is not None:
-        try:
-            lines = tokens_file.read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise OrchestraError(f"cannot read the tokens file {tokens_file}: {exc.strerror or exc}") from exc
-        tokens += [line.split("#", 1)[0].strip() for line in lines]
-    tokens = list(dict.fromkeys(t for t in tokens if t))
-    if not tokens:
-        raise OrchestraError(
-            f"the HTTP server needs at least one bearer token: set {TOKENS_ENV}=TOKEN[,TOKEN...] or pass "
-            f"--tokens-file PATH (one token a line). Make one with: {MAKE_TOKEN}"
-        )
-    short = [t for t in tokens if len(t) < MIN_TOKEN_LENGTH]
-    if short:
-        raise OrchestraError(
-            f"{len(short)} token(s) shorter than {MIN_TOKEN_LENGTH} characters: use long random tokens, "
-            f"e.g. {MAKE_TOKEN}"
-        )
-    return tuple(tokens)
-
-
-class TokenCheck:
-    """Which configured token a request carries, compared in constant time against every one of them."""
-
-    def __init__(self, tokens: Sequence[str]) -> None:
-        self._digests = [hashlib.sha256(t.encode()).digest() for t in tokens]
-
-    def identify(self, authorization: str | None) -> int | None:
-        """The index of the matching token, or None. Hashing first makes every comparison the same length."""
-        scheme, _, given = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not given.strip():
-            return None
-        digest = hashlib.sha256(given.strip().encode()).digest()
-        matches = [hmac.compare_digest(digest, known) for known in self._digests]  # no early exit
-        return matches.index(True) if any(matches) else None
-
-
-class RateLimit:
-    """A token bucket per key: `per_minute` requests a minute, a whole minute's worth at once at most."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.capacity = float(per_minute)
-        self.rate = per_minute / 60.0
-        self._buckets: dict[int, tuple[float, float]] = {}
-
-    def wait_s(self, key: int, now: float | None = None) -> float:
-        """0 when the request may go ahead (and it is counted), else the seconds until it may."""
-        now = time.monotonic() if now is None else now
-        level, then = self._buckets.get(key, (self.capacity, now))
-        level = min(self.capacity, level + (now - then) * self.rate)
-        if level >= 1.0:
-            self._buckets[key] = (level - 1.0, now)
-            return 0.0
-        self._buckets[key] = (level, now)
-        return (1.0 - level) / self.rate
-
-
-class ScanQueue:
-    """At most `slots` scans at once and `depth` waiting; anyone past that is told how long to wait."""
-
-    def __init__(self, slots: int, depth: int) -> None:
-        self.slots = slots
-        self.depth = depth
-        self._semaphore = asyncio.Semaphore(slots)
-        self._admitted = 0
-        self._durations: deque[float] = deque([10.0], maxlen=20)  # a guess until scans have been timed
-
-    @property
-    def running(self) -> int:
-        return min(self._admitted, self.slots)
-
-    @property
-    def waiting(self) -> int:
-        return max(0, self._admitted - self.slots)
-
-    def retry_after_s(self) -> int:
-        """Roughly when a place frees up: the queue ahead, in rounds of `slots`, times a recent scan's length."""
-        rounds = (self.waiting + self.slots) / self.slots
-        typical = sum(self._durations) / len(self._durations)
-        return max(1, math.ceil(typical * rounds / 2))  # on average half of a running scan is left
-
-    @asynccontextmanager
-    async def slot(self, gone: Callable[[], Awaitable[object]] | None = None) -> AsyncIterator[None]:
-        """A place to run in; raises Busy when none is free or queued, Gone when `gone()` returns first."""
-        if self._admitted >= self.slots + self.depth:
-            raise Busy(self.running, self.waiting, self.retry_after_s())
-        self._admitted += 1
-        try:
-            await self._acquire(gone)
-            try:
-                started = time.monotonic()
-                yield
-                self._durations.append(time.monotonic() - started)
-            finally:
-                self._semaphore.release()
-        finally:
-            self._admitted -= 1
-
-    async def _acquire(self, gone: Callable[[], Awaitable[object]] | None) -> None:
-        """Wait for a slot, unless `gone()` returns first (raise Gone then, holding nothing)."""
-        if gone is None or not self._semaphore.locked():
-            await self._semaphore.acquire()
-            return
-        acquire = asyncio.ensure_future(self._semaphore.acquire())
-        left = asyncio.ensure_future(gone())
-        try:
-            await asyncio.wait({acquire, left}, return_when=asyncio.FIRST_COMPLETED)
-        except BaseException:  # we are cancelled ourselves (shutdown): hold nothing
-            left.cancel()
-            if acquire.done() and not acquire.cancelled():
-                self._semaphore.release()
-            acquire.cancel()
-            raise
-        client_left = left.done() and not left.cancelled()
-        if client_left:
-            left.exception()  # retrieved, so that asyncio does not warn about it
-        left.cancel()
-        if not acquire.done():
-            acquire.cancel()  # a slot given to it meanwhile goes to the next in line (asyncio.Semaphore does that)
-            raise Gone()
-        if client_left:  # the slot and the leaving came together: give the slot back
-            self._semaphore.release()
-            raise Gone()
 
 
 class TeamServer:
@@ -219,9 +72,10 @@ class TeamServer:
         self.scans = ScanQueue(settings.max_scans, settings.scan_queue)
         self._hosts = set(settings.host_headers())
         self._origins = set(settings.origins())
-        self._users = [_user(i) for i in range(len(settings.tokens))]
+        self._users = [token_user(i) for i in range(len(settings.tokens))]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """One request through the checks, in order, to the SDK's app."""
         if scope["type"] != "http":  # lifespan: the SDK's session manager and our AppState
             await self.app(scope, receive, send)
             return
@@ -251,7 +105,7 @@ class TeamServer:
         if scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        body, rest = await _read_body(receive, headers, self.settings.max_body_bytes)
+        body, rest = await read_body(receive, headers, self.settings.max_body_bytes)
         if body is None:
             await _plain(send, 413, f"request body larger than {self.settings.max_body_bytes} bytes")
             return
@@ -293,8 +147,8 @@ class TeamServer:
     async def _cancel(self, scope: Scope, headers: dict[str, str], request_id: Any) -> None:
         """Post, on the gone client's behalf, the `notifications/cancelled` it would have sent."""
         log.info("client left mid-call: cancelling it", request_id=request_id, client=_client(scope))
-        body = json.dumps({"jsonrpc": "2.0", "method": "notifications/cancelled",
-                           "params": {"requestId": request_id, "reason": "client disconnected"}}).encode()
+        params = {"requestId": request_id, "reason": "client disconnected"}
+        body = _jsonrpc(method="notifications/cancelled", params=params)
         keep = ("host", "authorization", "mcp-session-id", "mcp-protocol-version")
         fake = {**scope, "headers": [(k.encode(), headers[k].encode()) for k in keep if k in headers] + [
             (b"content-type", b"application/json"), (b"accept", b"application/json, text/event-stream"),
@@ -316,29 +170,13 @@ async def _disconnected(receive: Receive) -> None:
 
 
 async def _never() -> Message:
+    """A receive for a request we make ourselves: no client, so nothing ever comes."""
     await asyncio.Event().wait()
     return {"type": "http.disconnect"}  # pragma: no cover
 
 
-async def _read_body(receive: Receive, headers: dict[str, str], limit: int) -> tuple[bytes | None, Receive]:
-    """The whole body, or None past `limit` bytes (declared or sent); then the receive to use after it."""
-    declared = headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None, receive
-    chunks = bytearray()
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break  # the client left; the app will see that as its next message
-        chunks += message.get("body", b"")
-        if len(chunks) > limit:
-            return None, receive
-        if not message.get("more_body", False):
-            break
-    return bytes(chunks), receive
-
-
 def _replay(body: bytes, rest: Receive) -> Receive:
+    """A receive that gives the app the body already read, then whatever the client sends next."""
     sent = False
 
     async def receive() -> Message:
@@ -364,13 +202,6 @@ def _tool_call(body: bytes) -> tuple[Any, str] | None:
     return (message["id"], name) if isinstance(name, str) else None
 
 
-def _user(who: int) -> Any:
-    from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
-    from mcp.server.auth.provider import AccessToken
-
-    return AuthenticatedUser(AccessToken(token="", client_id=f"token-{who + 1}", scopes=[]))
-
-
 def _client(scope: Scope) -> str | None:
     client = scope.get("client")
     return f"{client[0]}:{client[1]}" if client else None
@@ -384,13 +215,23 @@ async def _plain(send: Send, status: int, text: str, extra: Iterable[tuple[str, 
     await send({"type": "http.response.body", "body": body})
 
 
+def _jsonrpc(**fields: Any) -> bytes:
+    """One JSON-RPC 2.0 message, echoing the client's request id exactly as it came.
+
+    Hand-built, not the SDK's JSONRPCResponse/JSONRPCNotification: those accept only int or str ids and would
+    raise where we echo whatever id a client sent.
+    """
+    return json.dumps({"jsonrpc": "2.0", **fields}).encode()
+
+
 async def _busy(send: Send, request_id: Any, text: str, retry_after_s: int, modern: bool) -> None:
     """A tool error the agent reads and acts on (HTTP 200 with Retry-After): it says when to come back."""
     message = f"The team server is {text}. Nothing was run; call the tool again then."
-    result: dict[str, Any] = {"content": [{"type": "text", "text": message}], "isError": True}
-    if modern:
-        result["resultType"] = "complete"  # required from protocol 2026-07-28 on
-    body = json.dumps({"jsonrpc": "2.0", "id": request_id, "result": result}).encode()
+    result = CallToolResult(content=[TextContent(text=message)], is_error=True)
+    wire = result.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if not modern:
+        del wire["resultType"]  # required from protocol 2026-07-28 on; session-protocol clients never got it
+    body = _jsonrpc(id=request_id, result=wire)
     await send({"type": "http.response.start", "status": 200, "headers": [
         (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
         (b"retry-after", str(retry_after_s).encode())]})
@@ -398,6 +239,7 @@ async def _busy(send: Send, request_id: Any, text: str, retry_after_s: int, mode
 
 
 def build_app(roots: list[Path], settings: HttpSettings) -> ASGIApp:
+    """Our MCP server's streamable HTTP app at MCP_PATH, behind the team server's checks."""
     from mcp.server.transport_security import TransportSecuritySettings
 
     from devops_orchestra.server.app import create_server
@@ -411,7 +253,8 @@ def build_app(roots: list[Path], settings: HttpSettings) -> ASGIApp:
     return TeamServer(inner, settings)
 
 
-def serve(roots: list[Path], settings: HttpSettings) -> None:
+def run_team_server(roots: list[Path], settings: HttpSettings) -> None:
+    """Serve the team server with uvicorn until stopped."""
     import uvicorn
 
     if settings.host in WILDCARD_HOSTS:
