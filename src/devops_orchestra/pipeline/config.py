@@ -171,8 +171,8 @@ def parse(text: str, where: str = CONFIG_NAME) -> OrchestraConfig:
         return OrchestraConfig.model_validate(data)
     except ValidationError as exc:
         problems = [_describe(err, node, where) for err in exc.errors()]
-        raise ConfigError("; ".join(problems[:5]) + ". See the schema in docs/configuration.md (devops_orchestra.yaml).") \
-            from None
+        raise ConfigError("; ".join(problems[:5])
+                          + ". See the schema in docs/configuration.md (devops_orchestra.yaml).") from None
 
 
 def _describe(err: Any, node: yaml.Node | None, where: str) -> str:
