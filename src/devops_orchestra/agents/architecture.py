@@ -7,12 +7,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TypeVar
 
-from devops_orchestra.agents.runs import new_run_id, rank_key, recorded
+from devops_orchestra.agents.runs import Progress, new_run_id, rank_key, recorded
 from devops_orchestra.analyzers import mermaid, stores
 from devops_orchestra.analyzers.components import Assembly, assemble
 from devops_orchestra.analyzers.config_secrets import ConfigSecret, find_secrets, is_config
@@ -36,7 +35,6 @@ from devops_orchestra.models.architecture import (
 from devops_orchestra.models.requests import ArchitectureRequest
 from devops_orchestra.scanners.base import SourceLines, fingerprint, make_finding
 
-Progress = Callable[[float, float, str], Awaitable[None]]
 T = TypeVar("T")
 
 GOD_MODULE_LINES = 1_500

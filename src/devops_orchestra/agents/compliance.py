@@ -9,8 +9,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from devops_orchestra.agents.architecture import config_secret_findings
-from devops_orchestra.agents.runs import rank_key, recorded
-from devops_orchestra.agents.security import Progress, security_scan
+from devops_orchestra.agents.runs import Progress, rank_key, recorded
+from devops_orchestra.agents.security import security_scan
 from devops_orchestra.agents.shared_work import Shared
 from devops_orchestra.compliance.policy import Control, Framework, Gate, Needs, Policies, load_policies
 from devops_orchestra.compliance.repo_checks import CHECKS, CheckResult, Repo

@@ -23,11 +23,11 @@ from devops_orchestra.models.pipeline import (
     WriteStatus,
 )
 from devops_orchestra.models.requests import PipelineRequest
-from devops_orchestra.pipeline import config as cfg
 from devops_orchestra.pipeline import detect, lint, rendering
+from devops_orchestra.pipeline.config import CONFIG_NAME, OrchestraConfig, load, parse
 
 
-def default_artifacts(root: Path, config: cfg.OrchestraConfig, components: list[ServiceSpec]) \
+def default_artifacts(root: Path, config: OrchestraConfig, components: list[ServiceSpec]) \
         -> list[ArtifactName]:
     """All that fit: a Dockerfile per component, CI (GitLab's when the repository is there), manifests when a
     service runs on kubernetes, Terraform when configured or for ECS, compose for data stores, alert rules."""
@@ -48,9 +48,9 @@ def default_artifacts(root: Path, config: cfg.OrchestraConfig, components: list[
     return chosen
 
 
-def config_for(root: Path, components: list[ServiceSpec]) -> tuple[cfg.OrchestraConfig, bool]:
+def config_for(root: Path, components: list[ServiceSpec]) -> tuple[OrchestraConfig, bool]:
     """(the configuration, whether it came from devops_orchestra.yaml)."""
-    loaded = cfg.load(root)
+    loaded = load(root)
     if loaded is None:
         return rendering.infer_config(root, components), False
     if loaded.project.name is None:  # the name every resource carries: the directory's, as init_config infers
@@ -196,12 +196,12 @@ async def recorded_generate(store: Store, request: PipelineRequest, *,
 
 def init_config(root: Path) -> tuple[Path, str]:
     """Write the inferred devops_orchestra.yaml at root, never over an existing one. Blocking."""
-    target = root / cfg.CONFIG_NAME
+    target = root / CONFIG_NAME
     if target.exists():
         raise OrchestraError(f"{target} already exists: edit it, or delete it first to infer a new one.")
     config = rendering.infer_config(root, components_of(root))
     text = "# devops-orchestra settings, inferred from the repository: edit freely.\n" + config.to_yaml()
-    cfg.parse(text, str(target))  # what we write must load again
+    parse(text, str(target))  # what we write must load again
     target.write_text(text, encoding="utf-8")
     return target, text
 

@@ -9,8 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from devops_orchestra.agents.registry import AGENTS, AgentSpec, plan
-from devops_orchestra.agents.runs import recorded
-from devops_orchestra.agents.security import Progress
+from devops_orchestra.agents.runs import Progress, recorded
 from devops_orchestra.agents.shared_work import Outcome, Shared
 from devops_orchestra.agents.verdict import merge, verdict
 from devops_orchestra.core.cache import ScanCache

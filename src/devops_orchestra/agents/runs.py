@@ -13,6 +13,7 @@ from devops_orchestra.models import AgentReport, Finding, Severity
 from devops_orchestra.models.requests import AgentRequest
 
 R = TypeVar("R", bound=AgentReport)
+Progress = Callable[[float, float, str], Awaitable[None]]  # (done, total, message), as MCP reports it
 CONFIDENCE_RANK = {"high": 2, "medium": 1, "low": 0}
 
 

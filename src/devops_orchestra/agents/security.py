@@ -6,13 +6,14 @@ import asyncio
 import dataclasses
 import os
 import time
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 import structlog
 
 from devops_orchestra.agents.runs import (
     CONFIDENCE_RANK,
+    Progress,
     judge_test_code,
     new_run_id,
     rank_key,
@@ -33,7 +34,6 @@ log = structlog.get_logger(__name__)
 
 SCANNERS = tuple(ALL)
 SHARED_NICE = 10  # scanners that spread over all cores yield to the one that cannot
-Progress = Callable[[float, float, str], Awaitable[None]]
 
 # When two scanners report one problem, the more specific source leads.
 _SOURCE_RANK = {"semgrep": 3, "bandit": 2, "checkov": 1, "secrets": 0, "deps": 0}

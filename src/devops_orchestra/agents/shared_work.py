@@ -9,7 +9,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devops_orchestra.agents.security import Progress, security_scan
+from devops_orchestra.agents.runs import Progress
+from devops_orchestra.agents.security import security_scan
 from devops_orchestra.core.cache import ScanCache
 from devops_orchestra.core.proc import Runner
 from devops_orchestra.core.workspace import Inventory, build_inventory

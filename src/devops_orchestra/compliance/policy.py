@@ -122,7 +122,7 @@ class PolicyFile(_PolicyModel):
         return self
 
 
-class ConfigSection(_PolicyModel):
+class ComplianceSection(_PolicyModel):
     """The `compliance` section of devops_orchestra.yaml."""
 
     policies: list[str] = Field(default=[], description="Policy files, relative to the repository root.")
@@ -181,14 +181,14 @@ def _read(path: Path, shown: str) -> PolicyFile:
         raise PolicyError(f"{shown}: {_explain(exc)}") from exc
 
 
-def _config_section(root: Path) -> ConfigSection:
+def _config_section(root: Path) -> ComplianceSection:
     path = root / CONFIG_FILE
     if not path.is_file():
-        return ConfigSection()
+        return ComplianceSection()
     data = _yaml(path, CONFIG_FILE)
     section = data.get("compliance") if isinstance(data, dict) else None
     try:
-        return ConfigSection.model_validate(section or {})
+        return ComplianceSection.model_validate(section or {})
     except ValidationError as exc:
         raise PolicyError(f"{CONFIG_FILE}: compliance.{_explain(exc)}") from exc
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from devops_orchestra.compliance.policy import ConfigSection as ComplianceSection
+from devops_orchestra.compliance.policy import ComplianceSection
 from devops_orchestra.core.errors import OrchestraError
 
 CONFIG_NAME = "devops_orchestra.yaml"

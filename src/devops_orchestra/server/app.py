@@ -15,9 +15,17 @@ from devops_orchestra.core.store import open_store
 from devops_orchestra.core.workspace import Roots
 from devops_orchestra.scanners.checkov_warm import WarmCheckov
 from devops_orchestra.server.state import AppState
-from devops_orchestra.server.tools import architecture, compliance, dora, history, prompts, review, security
-from devops_orchestra.server.tools import pipeline as pipeline_tools
-from devops_orchestra.server.tools import sql as sql_tools
+from devops_orchestra.server.tools import (
+    architecture,
+    compliance,
+    dora,
+    history,
+    pipeline,
+    prompts,
+    review,
+    security,
+    sql,
+)
 
 INSTRUCTIONS = (
     "DevOps agents for the repository open in the IDE. security_scan finds vulnerabilities, secrets and "
@@ -56,8 +64,8 @@ def create_server(roots: list[Path]) -> MCPServer[AppState]:
     history.register(server)
     compliance.register(server)
     dora.register(server)
-    sql_tools.register(server)
-    pipeline_tools.register(server)
+    sql.register(server)
+    pipeline.register(server)
     architecture.register(server)
     review.register(server)
     prompts.register(server)

@@ -9,9 +9,9 @@ from mcp.server.mcpserver.exceptions import ResourceError
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
+from devops_orchestra.agents import verify
 from devops_orchestra.agents.security import recorded_security_scan
 from devops_orchestra.agents.verify import FixVerification
-from devops_orchestra.agents.verify import verify_fix as check_fixes
 from devops_orchestra.models import (
     AgentReport,
     ArchitectureReport,
@@ -89,7 +89,7 @@ def register(server: MCPServer[AppState]) -> None:
         state = ctx.request_context.lifespan_context
         with tool_errors():
             root = state.roots.resolve(path)
-            result = await check_fixes(state.store, root, finding_ids, runners=state.runners)  # never cached
+            result = await verify.verify_fix(state.store, root, finding_ids, runners=state.runners)  # never cached
         counts = {v: sum(c.verdict == v for c in result.checks) for v in ("resolved", "still_present", "unknown")}
         return structured(result, ", ".join(f"{n} {v.replace('_', ' ')}" for v, n in counts.items()) + ".")
 
