@@ -9,11 +9,15 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from mcp_types import BlobResourceContents, ContentBlock, TextContent, TextResourceContents
+
+from devops_orchestra.models.pipeline import GeneratedArtifacts
 from devops_orchestra.scanners import bandit, checkov, secrets, semgrep
 
 # -- where things are ------------------------------------------------------------------------------------------
@@ -25,7 +29,7 @@ SCANNER_PARSERS = {"semgrep": semgrep.parse, "bandit": bandit.parse, "secrets": 
                    "checkov": checkov.parse}
 
 
-def write(root: Path, files: dict[str, str | bytes]) -> Path:
+def write(root: Path, files: Mapping[str, str | bytes]) -> Path:
     """Create files under root from {relative path: text or bytes}."""
     for rel, content in files.items():
         path = root / rel
@@ -35,6 +39,12 @@ def write(root: Path, files: dict[str, str | bytes]) -> Path:
         else:
             path.write_text(content, encoding="utf-8")
     return root
+
+
+def text_of(content: ContentBlock | TextResourceContents | BlobResourceContents) -> str:
+    """The text of a block of a tool result or prompt, or of a resource read; anything else fails the test."""
+    assert isinstance(content, TextContent | TextResourceContents), content
+    return content.text
 
 
 # -- processes -------------------------------------------------------------------------------------------------
@@ -58,7 +68,7 @@ def _sarif_schema() -> dict[str, Any]:
 
 def assert_valid_sarif(sarif: object) -> None:
     """Valid against the OASIS SARIF 2.1.0 schema (raises jsonschema.ValidationError saying where if not)."""
-    import jsonschema
+    import jsonschema  # type: ignore[import-untyped]
 
     jsonschema.Draft4Validator(_sarif_schema()).validate(sarif)
 
@@ -213,7 +223,7 @@ SAMPLES = {
 }
 
 
-def assert_clean(report) -> None:  # type: ignore[no-untyped-def]
+def assert_clean(report: GeneratedArtifacts) -> None:
     """Every linter ran, nothing high or critical remains, and what a template cannot meet has a reason."""
     expected = ["parse", "checkov", "hadolint", "check-jsonschema"]
     expected += ["actionlint"] if any(f.artifact == "github-actions" for f in report.files) else []

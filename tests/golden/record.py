@@ -6,12 +6,13 @@ Run from the repository root after changing a parser, a catalogue or the example
 
 import json
 import subprocess
+from collections.abc import Callable
 
 from devops_orchestra.core import toolchain
 from devops_orchestra.core.paths import policies_dir
 from tests.helpers import EXAMPLE, GOLDEN, SCANNER_PARSERS
 
-COMMANDS = {
+COMMANDS: dict[str, Callable[[str], list[str]]] = {
     "semgrep": lambda exe: [exe, "scan", "--experimental", "--json", "--metrics=off", "--disable-version-check",
                             "--config", str(policies_dir() / "semgrep"), "."],
     "bandit": lambda exe: [exe, "-r", ".", "-f", "json", "-q"],

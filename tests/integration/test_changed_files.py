@@ -10,7 +10,7 @@ from devops_orchestra.core.errors import PathError
 from devops_orchestra.core.workspace import changed_files
 from devops_orchestra.models import SecurityReport
 from devops_orchestra.server.app import create_server
-from tests.helpers import write
+from tests.helpers import text_of, write
 
 pytestmark = pytest.mark.scanners
 PICKLE = "import pickle\n\n\ndef load(blob):\n    return pickle.loads(blob)\n"
@@ -72,4 +72,4 @@ async def test_changed_since_scans_only_changes_and_labels_them(tmp_path: Path) 
     assert later.baseline_run_id == first.run_id  # a partial scan is never the baseline
     status = {f.location.path: f.status for f in later.findings}
     assert status["old.py"] == "existing" and status["new.py"] == "new"
-    assert outside.is_error and "git does not know 'nope'" in outside.content[0].text
+    assert outside.is_error and "git does not know 'nope'" in text_of(outside.content[0])

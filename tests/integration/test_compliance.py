@@ -13,7 +13,7 @@ from devops_orchestra.agents.compliance import compliance_check
 from devops_orchestra.agents.review import compliance_with_evidence
 from devops_orchestra.models import ComplianceReport, ControlResult
 from devops_orchestra.server.app import create_server
-from tests.helpers import EXAMPLE, assert_valid_sarif, export_zip, write
+from tests.helpers import EXAMPLE, assert_valid_sarif, export_zip, text_of, write
 
 pytestmark = pytest.mark.scanners
 
@@ -101,21 +101,22 @@ async def test_organisation_gate_on_a_failed_framework(tmp_path: Path) -> None:
 async def test_tool_returns_controls_within_budget_and_its_resources() -> None:
     async with Client(create_server([EXAMPLE])) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
-        assert {"frameworks", "gate"} <= set(tools["compliance_check"].output_schema["properties"])
+        schema = tools["compliance_check"].output_schema
+        assert schema is not None and {"frameworks", "gate"} <= set(schema["properties"])
         result = await client.call_tool("compliance_check", {"frameworks": ["soc2", "pci-dss"]})
         assert not result.is_error
         data = result.structured_content
         assert [f["framework"] for f in data["frameworks"]] == ["soc2", "pci-dss"]
-        assert len(json.dumps(data)) + len(result.content[0].text) < 50_000
+        assert len(json.dumps(data)) + len(text_of(result.content[0])) < 50_000
         run_id = data["run_id"]
         md = await client.read_resource(f"orchestra://runs/{run_id}/compliance.md")
-        sarif = json.loads((await client.read_resource(f"orchestra://runs/{run_id}/sarif")).contents[0].text)
+        sarif = json.loads(text_of((await client.read_resource(f"orchestra://runs/{run_id}/sarif")).contents[0]))
         bad = await client.call_tool("compliance_check", {"frameworks": ["sox"]})
-    assert "| CC6.7 Data in transit is protected | fail |" in md.contents[0].text
+    assert "| CC6.7 Data in transit is protected | fail |" in text_of(md.contents[0])
     assert_valid_sarif(sarif)
     tags = {t for rule in sarif["runs"][0]["tool"]["driver"]["rules"] for t in rule["properties"]["tags"]}
     assert {"soc2:CC6.7", "pci-dss:4.2.1"} <= tags
-    assert bad.is_error and "unknown framework 'sox'" in bad.content[0].text
+    assert bad.is_error and "unknown framework 'sox'" in text_of(bad.content[0])
 
 
 def test_cli_exit_code_follows_the_gate(tmp_path: Path) -> None:

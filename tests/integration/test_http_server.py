@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx2
@@ -17,7 +18,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from devops_orchestra.models import SecurityReport
-from tests.helpers import write
+from tests.helpers import text_of, write
 
 pytestmark = pytest.mark.scanners
 
@@ -91,14 +92,14 @@ async def connect(server: Server, token: str | None = TOKEN, mode: str = "auto",
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30, read=300),
                                   event_hooks={"response": [record]}) as http:
-        async with Client(streamable_http_client(server.url, http_client=http), mode=mode) as client:  # type: ignore[arg-type]
+        async with Client(streamable_http_client(server.url, http_client=http), mode=mode) as client:
             yield client
 
 
-def post(server: Server, token: str | None = TOKEN, **kwargs: object) -> httpx2.Response:
+def post(server: Server, token: str | None = TOKEN, **kwargs: Any) -> httpx2.Response:
     headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream",
-               **({"Authorization": f"Bearer {token}"} if token else {}), **kwargs.pop("headers", {})}  # type: ignore[dict-item]
-    return httpx2.post(server.url, headers=headers, timeout=10, **kwargs)  # type: ignore[arg-type]
+               **({"Authorization": f"Bearer {token}"} if token else {}), **kwargs.pop("headers", {})}
+    return httpx2.post(server.url, headers=headers, timeout=10, **kwargs)
 
 
 @pytest.mark.parametrize("token", [None, "wrong-token-0123456789"])
@@ -123,7 +124,7 @@ async def test_scan_over_http_with_both_protocols_and_fixed_roots(server: Server
             report = SecurityReport.model_validate(result.structured_content)
             assert report.summary.high >= 1
             outside = await client.call_tool("security_scan", {"path": "/etc", "scanners": ["bandit"]})
-            assert outside.is_error and "outside the directories" in outside.content[0].text
+            assert outside.is_error and "outside the directories" in text_of(outside.content[0])
 
 
 async def test_ten_concurrent_scans_run_or_are_told_to_retry(server: Server) -> None:
@@ -134,7 +135,7 @@ async def test_ten_concurrent_scans_run_or_are_told_to_retry(server: Server) -> 
         async def scan() -> None:
             started = time.perf_counter()
             result = await client.call_tool("security_scan", {"path": "small", "scanners": ["bandit"]})
-            answers.append((time.perf_counter() - started, result.is_error, result.content[0].text))
+            answers.append((time.perf_counter() - started, result.is_error, text_of(result.content[0])))
 
         async with anyio.create_task_group() as tg:
             for _ in range(10):

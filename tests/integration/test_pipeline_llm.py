@@ -5,7 +5,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 
@@ -31,13 +31,14 @@ CMD ["svc"]
 
 
 class FakeMessagesApi(BaseHTTPRequestHandler):
-    requests: ClassVar[list[dict[str, object]]] = []
+    requests: ClassVar[list[dict[str, Any]]] = []
     status = 200
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["content-length"])))
         key = self.headers.get("x-api-key") or self.headers.get("authorization")
         type(self).requests.append({"path": self.path, "key": key, "body": body})
+        payload: dict[str, object]
         if self.status != 200:
             payload = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
         else:
@@ -76,7 +77,7 @@ async def test_drafted_dockerfile_goes_through_the_same_validation(tmp_path: Pat
     report = await generate(root, "run", display_path=".", write=True)
     [request] = api.requests
     assert request["path"] == "/v1/messages" and request["key"] in ("test-key", "Bearer test-key")
-    prompt = request["body"]["messages"][0]["content"]  # type: ignore[index]
+    prompt = request["body"]["messages"][0]["content"]
     assert "--- Cargo.toml ---" in prompt and "USER 10001" in prompt
     assert [f.path for f in report.files] == ["Dockerfile", ".dockerignore"]
     assert report.files[0].content == DRAFT.split("```dockerfile\n")[1].split("```")[0]

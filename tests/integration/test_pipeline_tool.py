@@ -11,7 +11,7 @@ from devops_orchestra.models import SeveritySummary
 from devops_orchestra.models.pipeline import GeneratedArtifacts, GeneratedFile
 from devops_orchestra.server.app import create_server
 from devops_orchestra.server.tools.pipeline import fit
-from tests.helpers import EXPRESS_NPM, FLASK, GO, RUST, write
+from tests.helpers import EXPRESS_NPM, FLASK, GO, RUST, text_of, write
 
 pytestmark = pytest.mark.scanners
 
@@ -27,6 +27,7 @@ async def test_tools_are_listed_lean() -> None:
     async with Client(create_server([Path.cwd()])) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
     gen, init = tools["generate_pipeline"], tools["init_config"]
+    assert gen.output_schema is not None and gen.annotations is not None
     assert set(gen.input_schema["properties"]) == {"path", "artifacts", "write", "overwrite"}
     assert {"files", "linters", "clean", "unsatisfied"} <= set(gen.output_schema["properties"])
     assert set(init.input_schema["properties"]) == {"path"}
@@ -43,7 +44,7 @@ async def test_generate_writes_only_when_asked_and_never_overwrites_unless_told(
         report = GeneratedArtifacts.model_validate(dry.structured_content)
         assert report.clean and {f.status for f in report.files} == {"not-written"}
         assert not (root / "k8s").exists() and (root / "Dockerfile").read_text().count("\n") == 1
-        assert "validation clean" in dry.content[0].text
+        assert "validation clean" in text_of(dry.content[0])
 
         wrote = GeneratedArtifacts.model_validate((await client.call_tool(
             "generate_pipeline", {"artifacts": ["dockerfile", "kubernetes"], "write": True})).structured_content)
@@ -64,7 +65,7 @@ async def test_generate_writes_only_when_asked_and_never_overwrites_unless_told(
         history = await client.call_tool("scan_history", {})
         assert [r["agent"] for r in history.structured_content["runs"]] == ["pipeline"] * 3
         text = (await client.read_resource(f"orchestra://runs/{forced.run_id}/artifacts/Dockerfile")).contents[0]
-        assert text.text == dockerfile.content
+        assert text_of(text) == dockerfile.content
 
 
 async def test_init_config_and_clear_errors(tmp_path: Path) -> None:
@@ -75,13 +76,13 @@ async def test_init_config_and_clear_errors(tmp_path: Path) -> None:
         init = await client.call_tool("init_config", {"path": "api"})
         assert not init.is_error and "port: 4000" in init.structured_content["content"]
         again = await client.call_tool("init_config", {"path": "api"})
-        assert again.is_error and "already exists" in again.content[0].text
+        assert again.is_error and "already exists" in text_of(again.content[0])
         bad = await client.call_tool("generate_pipeline", {"path": "bad"})
-        assert bad.is_error and "line 2: unknown key 'stratgy'" in bad.content[0].text
+        assert bad.is_error and "line 2: unknown key 'stratgy'" in text_of(bad.content[0])
         outside = await client.call_tool("generate_pipeline", {"path": "../.."})
-        assert outside.is_error and "outside the directories" in outside.content[0].text
+        assert outside.is_error and "outside the directories" in text_of(outside.content[0])
         unknown = await client.call_tool("generate_pipeline", {"path": "api", "artifacts": ["helm"]})
-        assert unknown.is_error and "helm" in unknown.content[0].text
+        assert unknown.is_error and "helm" in text_of(unknown.content[0])
         nothing = await client.call_tool("generate_pipeline", {"path": "rust", "artifacts": ["dockerfile"]})
         assert not nothing.is_error
         report = GeneratedArtifacts.model_validate(nothing.structured_content)

@@ -4,22 +4,26 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mcp import Client
 
 from devops_orchestra.agents import review as review_module
 from devops_orchestra.agents.review import review
+from devops_orchestra.agents.security import security_scan
 from devops_orchestra.core.workspace import build_inventory
+from devops_orchestra.models import PlannedAgent, SecurityReport
+from devops_orchestra.scanners.base import ScanJob
 from devops_orchestra.server.app import create_server
-from tests.helpers import EXAMPLE, assert_valid_sarif, write
+from tests.helpers import EXAMPLE, assert_valid_sarif, text_of, write
 
 pytestmark = pytest.mark.scanners
 
 SAFE = {"app.py": "def add(a: int, b: int) -> int:\n    return a + b\n"}
 
 
-def _planned(report_plan: list) -> dict[str, bool]:  # type: ignore[type-arg]
+def _planned(report_plan: list[PlannedAgent]) -> dict[str, bool]:
     return {p.agent: p.run for p in report_plan if p.agent not in ("dora", "pipeline")}  # on request only
 
 
@@ -48,9 +52,9 @@ def test_plan_follows_the_request() -> None:
 
 async def test_agents_share_one_security_scan(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
-    real = review_module.security_scan
+    real = security_scan
 
-    async def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+    async def counted(*args: Any, **kwargs: Any) -> SecurityReport:
         calls.append(args)
         return await real(*args, **kwargs)
 
@@ -92,7 +96,7 @@ async def test_tools_through_the_client() -> None:
     assert plan.structured_content["verdict"] == "plan only" and plan.structured_content["findings_total"] == 0
     data = full.structured_content
     assert data["verdict"] == "blocked by gate" and data["findings_returned"] == 10 and data["truncated"]
-    assert "BLOCKED BY GATE" in full.content[0].text
+    assert "BLOCKED BY GATE" in text_of(full.content[0])
     listed = {a["name"]: a for a in agents.structured_content["agents"]}
     assert all(s["installed"] for s in listed["security"]["scanners"])
     assert "security_scan" in listed["security"]["tools"]
@@ -118,8 +122,8 @@ async def test_every_agents_run_is_a_findings_resource_and_sarif() -> None:
     async with Client(create_server([EXAMPLE])) as client:
         result = await client.call_tool("review", {"max_findings": 5})
         run_id = result.structured_content["run_id"]
-        full = json.loads((await client.read_resource(result.structured_content["full_report"])).contents[0].text)
-        sarif = json.loads((await client.read_resource(f"orchestra://runs/{run_id}/sarif")).contents[0].text)
+        full = json.loads(text_of((await client.read_resource(result.structured_content["full_report"])).contents[0]))
+        sarif = json.loads(text_of((await client.read_resource(f"orchestra://runs/{run_id}/sarif")).contents[0]))
     assert full["verdict"] == "blocked by gate" and len(full["findings"]) == full["findings_total"] > 5
     assert_valid_sarif(sarif)
     assert len(sarif["runs"][0]["results"]) == full["findings_total"]
@@ -134,7 +138,7 @@ async def test_sql_agent_reads_the_security_scans_semgrep(monkeypatch: pytest.Mo
     own_runs = []
     real = semgrep_sql.scan
 
-    async def counted(job):  # type: ignore[no-untyped-def]
+    async def counted(job: ScanJob) -> semgrep_sql.SqlScan:
         own_runs.append(job)
         return await real(job)
 

@@ -11,7 +11,7 @@ from devops_orchestra.core.cache import ScanCache, keys_for
 from devops_orchestra.core.workspace import build_inventory
 from devops_orchestra.models import SecurityReport
 from devops_orchestra.server.app import create_server
-from tests.helpers import EXAMPLE
+from tests.helpers import EXAMPLE, text_of
 
 pytestmark = pytest.mark.scanners
 
@@ -25,7 +25,7 @@ async def _scan(client: Client) -> SecurityReport:
     result = await client.call_tool("security_scan", {"max_findings": 1000})
     assert not result.is_error, result.content
     full = await client.read_resource(result.structured_content["full_report"])
-    return SecurityReport.model_validate_json(full.contents[0].text)  # type: ignore[union-attr]
+    return SecurityReport.model_validate_json(text_of(full.contents[0]))
 
 
 async def test_rescan_answers_from_the_cache_with_the_same_findings(shop: Path) -> None:

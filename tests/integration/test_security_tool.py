@@ -5,23 +5,26 @@ from pathlib import Path
 
 import pytest
 from mcp import Client
+from mcp.server.mcpserver import MCPServer
 
 from devops_orchestra.models import SecurityReport
 from devops_orchestra.server.app import create_server
-from tests.helpers import EXAMPLE, alive, assert_valid_sarif, write
+from devops_orchestra.server.state import AppState
+from tests.helpers import EXAMPLE, alive, assert_valid_sarif, text_of, write
 
 pytestmark = pytest.mark.scanners
 
 
 @pytest.fixture
-def server():  # type: ignore[no-untyped-def]
+def server() -> MCPServer[AppState]:
     return create_server([EXAMPLE])
 
 
-async def test_tool_is_listed_with_output_schema_and_read_only_hint(server) -> None:  # type: ignore[no-untyped-def]
+async def test_tool_is_listed_with_output_schema_and_read_only_hint(server: MCPServer[AppState]) -> None:
     async with Client(server) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
     tool = tools["security_scan"]
+    assert tool.output_schema is not None and tool.annotations is not None
     assert set(tool.input_schema["properties"]) == {
         "path", "scanners", "min_severity", "max_findings", "changed_since", "staged"}
     assert {"findings", "scanners", "summary"} <= set(tool.output_schema["properties"])
@@ -30,18 +33,18 @@ async def test_tool_is_listed_with_output_schema_and_read_only_hint(server) -> N
     assert len(json.dumps(tool.model_dump(mode="json", exclude_none=True))) < 6_000  # context on every turn
 
 
-async def test_scan_returns_structured_findings_within_budget(server) -> None:  # type: ignore[no-untyped-def]
+async def test_scan_returns_structured_findings_within_budget(server: MCPServer[AppState]) -> None:
     """A whole default response stays under Claude Code's 50,000 characters, worst findings first."""
-    progress: list[str] = []
+    steps: list[str] = []
 
-    async def on_progress(done: float, total: float | None, message: str | None) -> None:
-        progress.append(message or "")
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        steps.append(message or "")
 
     async with Client(server) as client:
         result = await client.call_tool("security_scan", {}, progress_callback=on_progress)
         assert not result.is_error, result.content
         report = SecurityReport.model_validate(result.structured_content)
-        size = len(json.dumps(result.structured_content)) + sum(len(c.text) for c in result.content)
+        size = len(json.dumps(result.structured_content)) + sum(len(text_of(c)) for c in result.content)
         assert size < 50_000
         assert report.summary.total == report.findings_total > report.findings_returned > 0
         assert report.truncated and report.full_report
@@ -49,16 +52,16 @@ async def test_scan_returns_structured_findings_within_budget(server) -> None:  
         assert ranks == sorted(ranks, reverse=True)
         assert {r.name: r.status for r in report.scanners} == {
             **dict.fromkeys(["semgrep", "bandit", "secrets", "checkov"], "ok"), "deps": "unavailable"}  # no OSV here
-        assert progress[0].startswith("inventory:") and len(progress) == 6
-        assert "Security scan of .:" in result.content[0].text
+        assert steps[0].startswith("inventory:") and len(steps) == 6
+        assert "Security scan of .:" in text_of(result.content[0])
 
         full = await client.read_resource(report.full_report)
-        everything = SecurityReport.model_validate_json(full.contents[0].text)
+        everything = SecurityReport.model_validate_json(text_of(full.contents[0]))
         assert len(everything.findings) == report.findings_total
         assert [f.id for f in everything.findings[: report.findings_returned]] == [f.id for f in report.findings]
 
 
-async def test_subset_filter_and_limit(server) -> None:  # type: ignore[no-untyped-def]
+async def test_subset_filter_and_limit(server: MCPServer[AppState]) -> None:
     async with Client(server) as client:
         result = await client.call_tool(
             "security_scan",
@@ -76,14 +79,14 @@ async def test_subset_filter_and_limit(server) -> None:  # type: ignore[no-untyp
     ("/etc", "outside the directories this server may read"),
     ("no/such/dir", "does not exist"),
 ])
-async def test_bad_paths_are_clear_tool_errors(server, path: str, message: str) -> None:  # type: ignore[no-untyped-def]
+async def test_bad_paths_are_clear_tool_errors(server: MCPServer[AppState], path: str, message: str) -> None:
     async with Client(server) as client:
         result = await client.call_tool("security_scan", {"path": path})
     assert result.is_error
-    assert message in result.content[0].text
+    assert message in text_of(result.content[0])
 
 
-async def test_bad_arguments_are_rejected_before_scanning(server) -> None:  # type: ignore[no-untyped-def]
+async def test_bad_arguments_are_rejected_before_scanning(server: MCPServer[AppState]) -> None:
     async with Client(server) as client:
         result = await client.call_tool("security_scan", {"scanners": ["nmap"]})
         assert result.is_error
@@ -100,7 +103,7 @@ async def test_empty_directory_scans_clean(tmp_path: Path) -> None:
     assert {r.status for r in report.scanners} == {"skipped"}
 
 
-async def test_unknown_run_resource_is_an_error(server) -> None:  # type: ignore[no-untyped-def]
+async def test_unknown_run_resource_is_an_error(server: MCPServer[AppState]) -> None:
     async with Client(server) as client:
         with pytest.raises(Exception, match="No finished run nope"):
             await client.read_resource("orchestra://runs/nope/findings.json")
@@ -150,6 +153,6 @@ async def test_sarif_resource_of_a_run() -> None:
     async with Client(create_server([EXAMPLE])) as client:
         result = await client.call_tool("security_scan", {"path": "api", "scanners": ["bandit"]})
         run_id = result.structured_content["run_id"]
-        sarif = json.loads((await client.read_resource(f"orchestra://runs/{run_id}/sarif")).contents[0].text)
+        sarif = json.loads(text_of((await client.read_resource(f"orchestra://runs/{run_id}/sarif")).contents[0]))
     assert_valid_sarif(sarif)
     assert len(sarif["runs"][0]["results"]) == result.structured_content["findings_total"]

@@ -4,6 +4,7 @@ import json
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -20,7 +21,7 @@ CATEGORIES = {"sql-injection", "command-injection", "code-injection", "template-
 SEMGREP_FLAGS = ["--metrics=off", "--disable-version-check", "--quiet"]
 
 
-def _rules() -> list[dict]:  # type: ignore[type-arg]
+def _rules() -> list[dict[str, Any]]:
     return [r for f in sorted(RULES.glob("*.yaml")) for r in yaml.safe_load(f.read_text())["rules"]]
 
 

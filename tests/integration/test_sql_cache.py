@@ -6,6 +6,7 @@ import pytest
 
 from devops_orchestra.agents.sql import sql_analysis
 from devops_orchestra.core.cache import ScanCache
+from devops_orchestra.models import Finding
 from tests.helpers import REPO, write
 
 pytestmark = pytest.mark.scanners
@@ -61,8 +62,12 @@ async def test_our_own_analyses_answer_from_the_cache_by_kind(tmp_path: Path,
 
     analysed: list[str] = []
     real = sql._analyse_file
-    monkeypatch.setattr(sql, "_analyse_file",
-                        lambda base, rel, dialect: analysed.append(rel) or real(base, rel, dialect))
+
+    def counted(base: Path, rel: str, dialect: str | None) -> tuple[list[Finding], str]:
+        analysed.append(rel)
+        return real(base, rel, dialect)
+
+    monkeypatch.setattr(sql, "_analyse_file", counted)
     write(repo, {"app/db.py": "def find(cur, name):\n    cur.execute('SELECT 1')\n"})
     third = await sql_analysis(repo, cache=cache)
     assert analysed == ["app/db.py"]

@@ -14,7 +14,7 @@ from devops_orchestra.agents.security import recorded_security_scan
 from devops_orchestra.core.store import Store
 from devops_orchestra.models import SecurityReport
 from devops_orchestra.server.app import create_server
-from tests.helpers import write
+from tests.helpers import text_of, write
 
 pytestmark = pytest.mark.scanners
 VULNERABLE = "import pickle\n\n\ndef load(blob):\n    return pickle.loads(blob)\n"
@@ -107,13 +107,13 @@ async def test_history_and_compare_through_the_tools(tmp_path: Path) -> None:
     assert {f["location"]["path"] for f in diff["new"]} == {"new.py"}
     assert diff["fixed_total"] == 2 and diff["new_total"] >= 1
     assert explicit.structured_content == diff
-    assert missing.is_error and "No finished run nope" in missing.content[0].text
+    assert missing.is_error and "No finished run nope" in text_of(missing.content[0])
 
 
 async def test_compare_needs_two_runs(tmp_path: Path) -> None:
     async with Client(create_server([tmp_path])) as client:
         result = await client.call_tool("compare_runs", {})
-    assert result.is_error and "Two finished runs" in result.content[0].text
+    assert result.is_error and "Two finished runs" in text_of(result.content[0])
 
 
 def test_cli_history_and_compare(tmp_path: Path) -> None:
@@ -142,6 +142,6 @@ async def test_markdown_report_resource(tmp_path: Path) -> None:
     async with Client(create_server([tmp_path])) as client:
         scan = await client.call_tool("security_scan", {"scanners": ["bandit"]})
         run_id = scan.structured_content["run_id"]
-        text = (await client.read_resource(f"orchestra://runs/{run_id}/report.md")).contents[0].text
+        text = text_of((await client.read_resource(f"orchestra://runs/{run_id}/report.md")).contents[0])
     assert text.startswith(f"# Security scan `{run_id}`")
     assert "`app.py:5` · `bandit:B301`" in text and "**Fix:**" in text and "| bandit | 1.9.4 | ok |" in text

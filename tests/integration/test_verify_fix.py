@@ -6,7 +6,7 @@ import pytest
 from mcp import Client
 
 from devops_orchestra.server.app import create_server
-from tests.helpers import write
+from tests.helpers import text_of, write
 
 pytestmark = pytest.mark.scanners
 PICKLE = "import pickle\n\n\ndef load(blob):\n    return pickle.loads(blob)\n"
@@ -35,7 +35,7 @@ async def test_resolved_still_present_and_unknown(tmp_path: Path) -> None:
     # Only the scanners those findings came from ran, and only on their files: big.py was not rescanned.
     ran = {r["name"]: r for r in result.structured_content["scanners"]}
     assert set(ran) == {"semgrep", "bandit"} and ran["semgrep"]["files"] == 2
-    assert "1 unknown" in result.content[0].text
+    assert "1 unknown" in text_of(result.content[0])
 
 
 async def test_a_scanner_that_cannot_run_makes_the_verdict_unknown(tmp_path: Path,

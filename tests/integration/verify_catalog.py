@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -46,7 +47,7 @@ class UniqueKeyLoader(yaml.SafeLoader):
     """SafeLoader that refuses duplicate mapping keys (PyYAML silently keeps the last one)."""
 
 
-def _construct_mapping(loader: UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+def _construct_mapping(loader: UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
     seen: set[object] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
@@ -60,7 +61,7 @@ def _construct_mapping(loader: UniqueKeyLoader, node: yaml.MappingNode, deep: bo
 UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def load(path: Path, errors: list[str]) -> dict:
+def load(path: Path, errors: list[str]) -> dict[Any, Any]:
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=UniqueKeyLoader)
     except (OSError, yaml.YAMLError) as exc:
@@ -100,7 +101,7 @@ def check_entry(file: str, rid: str, entry: object, *, required: set[str], allow
 def installed_bandit_ids(bandit_bin: str | None) -> set[str]:
     if bandit_bin is None:
         try:
-            from bandit.core import extension_loader  # type: ignore[import-not-found]
+            from bandit.core import extension_loader  # type: ignore[import-untyped]
         except ImportError:
             pass
         else:

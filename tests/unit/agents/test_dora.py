@@ -14,6 +14,7 @@ from devops_orchestra.agents.dora import dora_metrics
 from devops_orchestra.core.errors import PathError
 from devops_orchestra.models import DoraReport
 from devops_orchestra.server.app import create_server
+from tests.helpers import text_of
 
 DAY = 86400
 
@@ -109,7 +110,7 @@ async def test_tool_reports_metrics_with_how_they_were_derived(released: Path) -
     assert not result.is_error
     metrics = {m["name"]: m for m in result.structured_content["metrics"]}
     assert metrics["change_failure_rate"]["value"] == 33.33 and metrics["change_failure_rate"]["derived"]
-    assert "change failure rate 33.33 percent (low)" in result.content[0].text
+    assert "change failure rate 33.33 percent (low)" in text_of(result.content[0])
     assert bad.is_error
 
 

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -118,7 +119,7 @@ async def test_a_call_whose_client_leaves_while_queued_never_runs() -> None:
             await leave.wait()
             return {"type": "http.disconnect"}
 
-        async def send(message: dict[str, Any]) -> None:
+        async def send(message: MutableMapping[str, Any]) -> None:
             return None
 
         return asyncio.create_task(team(scope, receive, send))

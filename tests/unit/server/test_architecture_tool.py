@@ -7,21 +7,24 @@ from pathlib import Path
 
 import pytest
 from mcp import Client
+from mcp.server.mcpserver import MCPServer
 
 from devops_orchestra.models import ArchitectureReport
 from devops_orchestra.server.app import create_server
-from tests.helpers import EXAMPLE, write
+from devops_orchestra.server.state import AppState
+from tests.helpers import EXAMPLE, text_of, write
 
 
 @pytest.fixture
-def server():  # type: ignore[no-untyped-def]
+def server() -> MCPServer[AppState]:
     return create_server([EXAMPLE])
 
 
-async def test_tool_is_listed_lean_with_output_schema(server) -> None:  # type: ignore[no-untyped-def]
+async def test_tool_is_listed_lean_with_output_schema(server: MCPServer[AppState]) -> None:
     async with Client(server) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
     tool = tools["architecture_analysis"]
+    assert tool.output_schema is not None and tool.annotations is not None
     assert set(tool.input_schema["properties"]) == {"path", "max_findings"}
     assert {"components", "data_stores", "infrastructure", "imports", "diagrams", "findings"} <= set(
         tool.output_schema["properties"])
@@ -29,11 +32,11 @@ async def test_tool_is_listed_lean_with_output_schema(server) -> None:  # type: 
     assert len(json.dumps(tool.model_dump(mode="json", exclude_none=True))) < 15_000  # context on every turn
 
 
-async def test_analysis_is_structured_recorded_and_has_a_markdown_resource(server) -> None:  # type: ignore[no-untyped-def]
-    progress: list[str] = []
+async def test_analysis_is_structured_recorded_and_has_a_markdown_resource(server: MCPServer[AppState]) -> None:
+    steps: list[str] = []
 
-    async def on_progress(done: float, total: float | None, message: str | None) -> None:
-        progress.append(message or "")
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        steps.append(message or "")
 
     async with Client(server) as client:
         result = await client.call_tool("architecture_analysis", {}, progress_callback=on_progress)
@@ -41,10 +44,10 @@ async def test_analysis_is_structured_recorded_and_has_a_markdown_resource(serve
         report = ArchitectureReport.model_validate(result.structured_content)
         assert {c.name for c in report.components} == {"api", "vulnshop-web", "worker"}
         assert report.full_report == f"orchestra://runs/{report.run_id}/architecture.md"
-        assert result.content[0].text.startswith("Architecture of .: 3 components")
-        assert len(progress) == 3 and progress[0].startswith("inventory:")
+        assert text_of(result.content[0]).startswith("Architecture of .: 3 components")
+        assert len(steps) == 3 and steps[0].startswith("inventory:")
 
-        md = (await client.read_resource(report.full_report)).contents[0].text
+        md = text_of((await client.read_resource(report.full_report)).contents[0])
         assert md.count("```mermaid\nflowchart LR") == 2
         assert all(f.title in md for f in report.findings)
 
@@ -68,7 +71,7 @@ async def test_findings_are_paged_and_the_response_fits_the_budget(tmp_path: Pat
     async with Client(create_server([tmp_path])) as client:
         result = await client.call_tool("architecture_analysis", {"max_findings": 1000})
         small = await client.call_tool("architecture_analysis", {"max_findings": 3})
-    size = len(json.dumps(result.structured_content)) + sum(len(c.text) for c in result.content)
+    size = len(json.dumps(result.structured_content)) + sum(len(text_of(c)) for c in result.content)
     assert size < 50_000
     report = ArchitectureReport.model_validate(result.structured_content)
     assert report.findings_total == 120 * 4 + 1 and report.truncated and 0 < report.findings_returned < 481  # + no CI
@@ -81,10 +84,10 @@ async def test_findings_are_paged_and_the_response_fits_the_budget(tmp_path: Pat
     ("no/such/dir", "does not exist"),
     ("api/app.py", "is a file"),
 ])
-async def test_bad_paths_are_clear_tool_errors(server, path: str, message: str) -> None:  # type: ignore[no-untyped-def]
+async def test_bad_paths_are_clear_tool_errors(server: MCPServer[AppState], path: str, message: str) -> None:
     async with Client(server) as client:
         result = await client.call_tool("architecture_analysis", {"path": path})
-    assert result.is_error and message in result.content[0].text
+    assert result.is_error and message in text_of(result.content[0])
 
 
 def test_cli_prints_a_summary_writes_diagrams_and_json(tmp_path: Path) -> None:

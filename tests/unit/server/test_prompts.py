@@ -10,7 +10,7 @@ from mcp import Client
 
 from devops_orchestra.server.app import create_server
 from devops_orchestra.server.prompt_files import PromptError, load_prompts
-from tests.helpers import EXAMPLE, write
+from tests.helpers import EXAMPLE, text_of, write
 
 GOOD = "---\ntitle: T\ndescription: D\narguments:\n  - {name: path, description: P, default: '.'}\n---\nScan $path.\n"
 
@@ -23,9 +23,9 @@ async def test_prompts_are_listed_and_rendered_with_defaults() -> None:
         assert [a.name for a in prompts["migration-check"].arguments or []] == ["path", "dialect"]
         given = await client.get_prompt("compliance-gaps", {"frameworks": "pci-dss"})
         default = await client.get_prompt("migration-check", {})
-    text = given.messages[0].content.text  # type: ignore[union-attr]
+    text = text_of(given.messages[0].content)
     assert "`compliance_check`" in text and "[pci-dss]" in text and "$" not in text
-    assert 'dialect "postgres"' in default.messages[0].content.text  # type: ignore[union-attr]
+    assert 'dialect "postgres"' in text_of(default.messages[0].content)
 
 
 @pytest.mark.parametrize(("content", "expected"), [

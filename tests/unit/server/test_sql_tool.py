@@ -9,7 +9,7 @@ from mcp import Client
 from devops_orchestra import cli
 from devops_orchestra.models import SqlReport
 from devops_orchestra.server.app import create_server
-from tests.helpers import REPO, write
+from tests.helpers import REPO, text_of, write
 
 MIGRATION = """\
 -- V2: plan per account
@@ -38,6 +38,7 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 async def test_tool_is_listed_lean_and_read_only(repo: Path) -> None:
     async with Client(create_server([repo])) as client:
         tool = {t.name: t for t in (await client.list_tools()).tools}["sql_analysis"]
+    assert tool.output_schema is not None and tool.annotations is not None
     assert set(tool.input_schema["properties"]) == {"path", "sql", "dialect", "max_findings"}
     assert "postgres" in json.dumps(tool.input_schema["properties"]["dialect"])
     assert {"findings", "summary", "dialect", "files_by_kind"} <= set(tool.output_schema["properties"])
@@ -51,8 +52,9 @@ async def test_directory_findings_lines_fixes_and_the_full_report(repo: Path) ->
         assert not result.is_error, result.content
         report = SqlReport.model_validate(result.structured_content)
         assert report.findings_returned == 2 < report.findings_total
+        assert report.full_report is not None
         full = await client.read_resource(report.full_report)
-        everything = SqlReport.model_validate_json(full.contents[0].text)
+        everything = SqlReport.model_validate_json(text_of(full.contents[0]))
         rules = await client.read_resource("orchestra://sql/rules")
     found = {(f.rule_id, f.location.path, f.location.start_line) for f in everything.findings}
     assert found == {
@@ -70,8 +72,8 @@ async def test_directory_findings_lines_fixes_and_the_full_report(repo: Path) ->
     assert everything.scope.skipped_by_reason == {"not UTF-8": 1}
     assert everything.files_by_kind["sql"] == 1 and everything.files_by_kind["code"] == 2
     assert len({f.id for f in everything.findings}) == len(everything.findings)
-    assert "SQL analysis of .:" in result.content[0].text
-    assert "`sql:volatile-default`" in rules.contents[0].text
+    assert "SQL analysis of .:" in text_of(result.content[0])
+    assert "`sql:volatile-default`" in text_of(rules.contents[0])
 
 
 async def test_inline_sql_with_a_dialect(repo: Path) -> None:
@@ -96,7 +98,7 @@ async def test_bad_input_is_a_clear_tool_error(repo: Path, arguments: dict[str, 
     async with Client(create_server([repo])) as client:
         result = await client.call_tool("sql_analysis", arguments)
     assert result.is_error
-    assert message in result.content[0].text
+    assert message in text_of(result.content[0])
 
 
 def test_cli_text_json_and_exit_codes(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
