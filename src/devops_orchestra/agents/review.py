@@ -16,7 +16,6 @@ from typing import Any
 from devops_orchestra.agents.architecture import architecture_analysis, config_secret_findings
 from devops_orchestra.agents.compliance import compliance_check
 from devops_orchestra.agents.dora import dora_metrics
-from devops_orchestra.agents.dora import short_text as dora_text
 from devops_orchestra.agents.pipeline import generate
 from devops_orchestra.agents.runs import findings_fields, new_run_id, rank_key, recorded
 from devops_orchestra.agents.security import Progress, security_scan
@@ -39,6 +38,7 @@ from devops_orchestra.models import (
     SecurityReport,
 )
 from devops_orchestra.pipeline.lint import linter_versions
+from devops_orchestra.render.dora import short_text as dora_text
 from devops_orchestra.scanners import ALL, semgrep_sql
 
 # Code that talks to a database: the SQL agent applies even without .sql files. Imports, not mere words
