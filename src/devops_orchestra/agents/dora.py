@@ -24,7 +24,8 @@ from devops_orchestra.core.store import Store
 if TYPE_CHECKING:
     import git
 from devops_orchestra.models import Band, DeploymentRecord, DoraMetric, DoraReport
-from devops_orchestra.models.requests import DeploymentSource, DoraRequest
+from devops_orchestra.models.dora import DeploymentSource
+from devops_orchestra.models.requests import DoraRequest
 
 REVERT = re.compile(r"This reverts commit ([0-9a-f]{7,40})")
 HOTFIX = re.compile(r"^(hotfix|fix\(hotfix\)|\[hotfix\])|\bhotfix/|\bhot-?fix\b", re.IGNORECASE)
@@ -209,9 +210,3 @@ def _record(d: DetectedDeployment) -> DeploymentRecord:
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
-
-def short_text(report: DoraReport) -> str:
-    parts = [f"{m.name.replace('_', ' ')} {'-' if m.value is None else f'{m.value:g}'} {m.unit}"
-             + (f" ({m.band})" if m.band else "") for m in report.metrics]
-    return (f"DORA metrics of {report.path} over {report.days} days, {report.deployments_total} deployments "
-            f"({report.deployment_source}): " + "; ".join(parts) + ".")

@@ -12,7 +12,7 @@ from pathlib import Path
 from devops_orchestra.agents.architecture import architecture_analysis
 from devops_orchestra.agents.compliance import compliance_check
 from devops_orchestra.agents.dora import dora_metrics
-from devops_orchestra.agents.dora import short_text as dora_text
+from devops_orchestra.render import dora as dora_render
 from devops_orchestra.agents.pipeline import generate
 from devops_orchestra.agents.runs import new_run_id
 from devops_orchestra.agents.shared_work import Outcome, Shared
@@ -125,7 +125,7 @@ async def _run_pipeline(shared: Shared) -> Outcome:
 
 async def _run_dora(shared: Shared) -> Outcome:
     report = await asyncio.to_thread(dora_metrics, shared.target)
-    return Outcome([], dora_text(report).split(": ", 1)[-1])
+    return Outcome([], dora_render.short_text(report).split(": ", 1)[-1])
 
 
 def _on_request_only(_: Inventory) -> None:

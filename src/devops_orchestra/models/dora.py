@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field
 
@@ -10,6 +10,9 @@ from devops_orchestra.models.base import Model
 from devops_orchestra.models.findings import AgentReport
 
 Band = Literal["elite", "high", "medium", "low"]
+# What counts as a deployment; auto: release tags if any, else merges into the default branch.
+DeploymentSource = Literal["auto", "tags", "merges"]
+DEPLOYMENT_SOURCES: tuple[DeploymentSource, ...] = get_args(DeploymentSource)
 
 
 class DoraMetric(Model):

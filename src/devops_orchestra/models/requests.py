@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
-
 from pydantic import Field
 
 from devops_orchestra.models.base import Model
+from devops_orchestra.models.dora import DeploymentSource
 from devops_orchestra.models.findings import Severity
 from devops_orchestra.models.pipeline import ArtifactName
 
@@ -61,9 +60,6 @@ class PipelineRequest(AgentRequest):
     artifacts: list[ArtifactName] | None = None
     write: bool = False
     overwrite: bool = False
-
-
-DeploymentSource = Literal["auto", "tags", "merges"]
 
 
 class DoraRequest(AgentRequest):

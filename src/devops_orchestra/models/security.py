@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 from pydantic import Field
 
 from devops_orchestra.models.findings import AgentReport, ScannerRun, ScanScope
+
+# The scanners the security agent runs, in its order (scanners.ALL holds one adapter for each).
+SecurityScannerName = Literal["semgrep", "bandit", "secrets", "checkov", "deps"]
+SECURITY_SCANNERS: tuple[SecurityScannerName, ...] = get_args(SecurityScannerName)
 
 
 class SecurityReport(AgentReport):

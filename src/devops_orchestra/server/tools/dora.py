@@ -1,14 +1,16 @@
 """The dora_metrics tool: delivery performance from the repository's git history."""
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from devops_orchestra.agents.dora import recorded_dora_metrics, short_text
+from devops_orchestra.agents.dora import recorded_dora_metrics
 from devops_orchestra.models import DoraReport
+from devops_orchestra.models.dora import DeploymentSource
 from devops_orchestra.models.requests import DoraRequest
+from devops_orchestra.render.dora import short_text
 from devops_orchestra.server.results import structured, tool_errors
 from devops_orchestra.server.state import AppState
 
@@ -26,7 +28,7 @@ def register(server: MCPServer[AppState]) -> None:
         path: Annotated[str, Field(description="A directory inside the git repository.")] = ".",
         days: Annotated[int, Field(ge=1, le=3650)] = 90,
         deployments: Annotated[
-            Literal["auto", "tags", "merges"],
+            DeploymentSource,
             Field(description="What counts as a deployment; auto: release tags if any, else merges."),
         ] = "auto",
         tag_pattern: Annotated[str, Field(description="Release tags to count, e.g. 'v*'.")] = "*",

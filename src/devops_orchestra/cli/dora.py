@@ -1,0 +1,31 @@
+"""`dora`: DORA metrics from the git history of a repository."""
+
+from __future__ import annotations
+
+import argparse
+
+from devops_orchestra.cli import output, paths
+from devops_orchestra.models.dora import DEPLOYMENT_SOURCES
+
+
+def add_dora(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The dora command: the four metrics over a number of days, from tags or merges."""
+    dora = sub.add_parser("dora", help="DORA metrics from git history")
+    paths.add_path_argument(dora)
+    dora.add_argument("--days", type=int, default=90)
+    dora.add_argument("--deployments", choices=DEPLOYMENT_SOURCES, default="auto",
+                      help="what counts as a deployment (auto: release tags if any, else merges)")
+    dora.add_argument("--tag-pattern", default="*", help="release tags to count, e.g. 'v*'")
+    output.add_format_argument(dora)
+    dora.set_defaults(handler=_dora)
+
+
+def _dora(args: argparse.Namespace) -> int:
+    from devops_orchestra.agents.dora import dora_metrics
+    from devops_orchestra.render.dora import full_text
+
+    # Not paths.resolve: git finds the repository from here, and says so when there is none.
+    report = dora_metrics(args.path.absolute(), days=args.days, deployments=args.deployments,
+                          tag_pattern=args.tag_pattern, display_path=str(args.path))
+    output.print_report(report, args.format, full_text)
+    return 0
