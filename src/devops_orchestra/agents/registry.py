@@ -12,7 +12,6 @@ from pathlib import Path
 from devops_orchestra.agents.architecture import architecture_analysis
 from devops_orchestra.agents.compliance import compliance_check
 from devops_orchestra.agents.dora import dora_metrics
-from devops_orchestra.render import dora as dora_render
 from devops_orchestra.agents.pipeline import generate
 from devops_orchestra.agents.runs import new_run_id
 from devops_orchestra.agents.shared_work import Outcome, Shared
@@ -20,6 +19,7 @@ from devops_orchestra.core import proc
 from devops_orchestra.core.workspace import Inventory
 from devops_orchestra.models import AgentInfo, AgentList, PlannedAgent, ScannerStatus
 from devops_orchestra.pipeline.lint import linter_versions
+from devops_orchestra.render import dora as dora_render
 from devops_orchestra.scanners import ALL
 
 # Code that talks to a database: the SQL agent applies even without .sql files. Imports, not mere words

@@ -21,9 +21,9 @@ def add_arch(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _arch(args: argparse.Namespace) -> int:
     from devops_orchestra.agents.architecture import recorded_architecture_analysis
-    from devops_orchestra.models.requests import ArchitectureRequest
     from devops_orchestra.core.errors import PathError
     from devops_orchestra.core.store import open_store
+    from devops_orchestra.models.requests import ArchitectureRequest
     from devops_orchestra.render.architecture import full_text
 
     target = paths.resolve(args.path)

@@ -31,8 +31,8 @@ def add_init(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _generate(args: argparse.Namespace) -> int:
     from devops_orchestra.agents.pipeline import recorded_generate
-    from devops_orchestra.models.requests import PipelineRequest
     from devops_orchestra.core.store import open_store
+    from devops_orchestra.models.requests import PipelineRequest
     from devops_orchestra.render.pipeline import as_text
 
     artifacts = [a.strip() for a in args.artifacts.split(",")] if args.artifacts else None

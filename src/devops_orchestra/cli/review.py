@@ -29,10 +29,10 @@ def add_agents(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def _review(args: argparse.Namespace) -> int:
     from devops_orchestra.agents.review import recorded_review
-    from devops_orchestra.models.requests import ReviewRequest
-    from devops_orchestra.render.review import short_text
     from devops_orchestra.core.cache import ScanCache
     from devops_orchestra.core.store import open_store
+    from devops_orchestra.models.requests import ReviewRequest
+    from devops_orchestra.render.review import short_text
 
     target = paths.resolve(args.path)
     report = asyncio.run(recorded_review(open_store(), ReviewRequest(

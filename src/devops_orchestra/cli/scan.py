@@ -80,8 +80,8 @@ def _cache(args: argparse.Namespace) -> ScanCache | None:
 
 def _scan(args: argparse.Namespace) -> int:
     from devops_orchestra.agents.security import recorded_security_scan
-    from devops_orchestra.models.requests import SecurityScanRequest
     from devops_orchestra.core.store import open_store
+    from devops_orchestra.models.requests import SecurityScanRequest
     from devops_orchestra.render.security import full_text
 
     scanners = [s.strip() for s in args.scanners.split(",")] if args.scanners else None
@@ -111,8 +111,8 @@ def _use_osv_export(path: Path) -> None:
 
 def _comply(args: argparse.Namespace) -> int:
     from devops_orchestra.agents.compliance import recorded_compliance_check
-    from devops_orchestra.models.requests import ComplianceRequest
     from devops_orchestra.core.store import open_store
+    from devops_orchestra.models.requests import ComplianceRequest
     from devops_orchestra.render.compliance import full_text, markdown
 
     target = paths.resolve(args.path)
@@ -124,8 +124,8 @@ def _comply(args: argparse.Namespace) -> int:
 
 def _sql(args: argparse.Namespace) -> int:
     from devops_orchestra.agents.sql import check_dialect, recorded_sql_analysis
-    from devops_orchestra.models.requests import SqlRequest
     from devops_orchestra.core.store import open_store
+    from devops_orchestra.models.requests import SqlRequest
     from devops_orchestra.render.sql import full_text
 
     try:

@@ -46,7 +46,7 @@ class Repo:
 CI_FILES = (".github/workflows/*.yml", ".github/workflows/*.yaml", ".gitlab-ci.yml", "Jenkinsfile",
             ".circleci/config.yml", "azure-pipelines.yml", "bitbucket-pipelines.yml", ".travis.yml",
             ".drone.yml", ".buildkite/pipeline.yml")
-SECURITY_SCANNERS = re.compile(
+CI_SECURITY_TOOLS = re.compile(
     r"\b(devops-orchestra|semgrep|bandit|checkov|trivy|snyk|codeql|gitleaks|detect-secrets|trufflehog|grype|"
     r"pip-audit|npm audit|yarn audit|osv-scanner|gosec|tfsec|kics|zaproxy|sonar\w*|dependency-check)\b",
     re.IGNORECASE)
@@ -123,7 +123,7 @@ def ci_security_scan(repo: Repo) -> CheckResult:
     found = repo.named(*CI_FILES)
     if not found:
         return CheckResult("fail", "no CI configuration, so nothing scans changes")
-    hits = [hit for f in found if (hit := _first_match(repo, f, SECURITY_SCANNERS))]
+    hits = [hit for f in found if (hit := _first_match(repo, f, CI_SECURITY_TOOLS))]
     if hits:
         return CheckResult("pass", "CI runs a security scanner", hits)
     return CheckResult("fail", "CI runs no security scanner (devops-orchestra, semgrep, CodeQL, trivy, ...)",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+
 from pydantic import Field
 
 from devops_orchestra.models.base import Model

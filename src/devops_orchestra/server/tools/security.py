@@ -24,6 +24,7 @@ from devops_orchestra.models import (
 )
 from devops_orchestra.models.pipeline import GeneratedArtifacts
 from devops_orchestra.models.requests import SecurityScanRequest
+from devops_orchestra.models.security import SecurityScannerName
 from devops_orchestra.render.sarif import to_sarif
 from devops_orchestra.render.security import markdown, short_text
 from devops_orchestra.server.results import paged, structured, tool_errors
@@ -34,7 +35,6 @@ FINDINGS_URI = "orchestra://runs/{run_id}/findings.json"
 SARIF_URI = "orchestra://runs/{run_id}/sarif"
 MARKDOWN_URI = "orchestra://runs/{run_id}/report.md"
 
-ScannerArg = Literal["semgrep", "bandit", "secrets", "checkov", "deps"]
 SeverityArg = Literal["critical", "high", "medium", "low", "info"]
 
 
@@ -54,7 +54,7 @@ def register(server: MCPServer[AppState]) -> None:
         ctx: Context[AppState],
         path: Annotated[str, Field(description="Directory or file, relative to the workspace root.")] = ".",
         scanners: Annotated[
-            list[ScannerArg] | None, Field(description="Subset to run; default: all that apply.")
+            list[SecurityScannerName] | None, Field(description="Subset to run; default: all that apply.")
         ] = None,
         min_severity: SeverityArg = "info",
         max_findings: Annotated[int, Field(ge=1, le=1000)] = 200,
