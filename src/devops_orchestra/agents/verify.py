@@ -28,7 +28,7 @@ class FixCheck(BaseModel):
     location: Location | None = None  # where it is now, when still present
 
 
-# What verify_fix returns: a check per finding id, and the scanners that ran.
+# What verify_fix returns: a check per finding id and the scanners run (a docstring would land in its schema).
 class FixVerification(BaseModel):
     run_id: str
     duration_s: float
