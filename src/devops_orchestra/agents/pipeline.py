@@ -60,6 +60,7 @@ def config_for(root: Path, components: list[ServiceSpec]) -> tuple[OrchestraConf
 
 
 def components_of(root: Path) -> list[ServiceSpec]:
+    """The services to build and deploy under root; an error saying where we looked when there is none."""
     if not root.is_dir():
         raise PathError(f"{root} is a file: give the repository's directory.")
     found = detect.detect(root)
@@ -75,6 +76,7 @@ async def generate(
     root: Path, run_id: str, *, display_path: str, artifacts: list[ArtifactName] | None = None,
     write: bool = False, overwrite: bool = False, checkov_runner: proc.Runner = proc.run,
 ) -> GeneratedArtifacts:
+    """Render the artifacts (default: all that fit), lint them, and write those left clean when asked."""
     started = time.perf_counter()
     components = await asyncio.to_thread(components_of, root)
     config, from_file = await asyncio.to_thread(config_for, root, components)

@@ -18,6 +18,7 @@ CONFIDENCE_RANK = {"high": 2, "medium": 1, "low": 0}
 
 
 def new_run_id() -> str:
+    """A fresh run id: 12 hex characters."""
     return uuid.uuid4().hex[:12]
 
 

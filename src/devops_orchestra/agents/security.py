@@ -50,10 +50,12 @@ _UNCACHED = frozenset({"deps"})
 
 
 def default_timeout_s() -> float:
+    """Seconds a scanner may run: $DEVOPS_ORCHESTRA_SCANNER_TIMEOUT, else 600."""
     return float(os.environ.get("DEVOPS_ORCHESTRA_SCANNER_TIMEOUT", "600"))
 
 
 def cores() -> int:
+    """The CPU cores this process may run on."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 

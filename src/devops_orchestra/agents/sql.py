@@ -36,6 +36,7 @@ CATEGORY = {"migration": "migration-safety", "query": "sql-anti-pattern", "injec
 
 
 def check_dialect(dialect: str | None) -> str | None:
+    """The dialect as given when sqlglot knows it (or None); ValueError naming the choices otherwise."""
     if dialect is not None and dialect not in DIALECTS:
         raise ValueError(f"Unknown SQL dialect {dialect!r}: use one of {', '.join(DIALECTS)}.")
     return dialect

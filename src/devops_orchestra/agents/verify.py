@@ -19,6 +19,7 @@ from devops_orchestra.models.requests import SecurityScanRequest
 FixVerdict = Literal["resolved", "still_present", "unknown"]
 
 
+# One finding checked again: resolved, still present (and where now) or unknown, and why.
 class FixCheck(BaseModel):
     finding_id: str
     verdict: FixVerdict
@@ -27,6 +28,7 @@ class FixCheck(BaseModel):
     location: Location | None = None  # where it is now, when still present
 
 
+# What verify_fix returns: a check per finding id and the scanners run (a docstring would land in its schema).
 class FixVerification(BaseModel):
     run_id: str
     duration_s: float
@@ -37,6 +39,7 @@ class FixVerification(BaseModel):
 async def verify_fix(
     store: Store, root: Path, finding_ids: Sequence[str], *, runners: Mapping[str, Runner] | None = None,
 ) -> FixVerification:
+    """Re-run the scanners of these earlier findings on their files; per id: resolved, still present or unknown."""
     wanted = list(dict.fromkeys(finding_ids))
     before = await asyncio.to_thread(store.latest_findings, root, wanted)
     if not before:  # nothing to re-run: say so per id without scanning

@@ -34,6 +34,8 @@ class Usage:
 
 @dataclass
 class Assembly:
+    """The components and data stores found, and which component uses which store where."""
+
     components: list[Component]
     data_stores: list[DataStore]
     usages: list[Usage] = field(default_factory=list)
@@ -44,6 +46,7 @@ def assemble(
     base_name: str, facts: list[FileFacts], tests: set[str], stack: Stack, infra: InfraFacts,
     frameworks: list[WebFramework], entry_points: list[EntryPoint], sightings: list[stores.Sighting],
 ) -> Assembly:
+    """Merge everything found into deployable components and the data stores they use."""
     roots = _roots(stack, infra, facts)
     by_root: dict[str, Component] = {}
     names: Counter[str] = Counter()

@@ -28,6 +28,8 @@ _PLACEHOLDER = re.compile(r"""^(\$\{?|\{\{|%\(|<|\*+$|x+$|changeme|change-me|tod
 
 @dataclass(frozen=True)
 class ConfigSecret:
+    """A secret written into a configuration file: where, under which key, of which kind."""
+
     path: str
     line: int
     key: str
@@ -35,12 +37,14 @@ class ConfigSecret:
 
 
 def is_config(rel: str) -> bool:
+    """Whether a file is configuration (env, YAML, JSON, TOML, INI, Terraform, keys, ...) worth checking."""
     name = PurePosixPath(rel).name
     return (PurePosixPath(rel).suffix.lower() in _CONFIG_SUFFIXES or name.startswith(".env")
             or name.endswith(".env"))
 
 
 def find_secrets(rel: str, text: str) -> list[ConfigSecret]:
+    """The credentials, passwords in URLs and private keys written into one configuration file's text."""
     out: list[ConfigSecret] = []
     lines = text.splitlines()
     for i, line in enumerate(lines, 1):

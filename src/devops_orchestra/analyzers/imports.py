@@ -31,23 +31,29 @@ _NODE_BUILTINS = frozenset({
 
 @dataclass
 class Edge:
+    """The imports from one internal file or Go package to another."""
+
     source: str
     target: str
     imports: list[Import] = field(default_factory=list)
 
     @property
     def top_level(self) -> bool:
+        """Whether any of these imports runs at import time (a cycle of those breaks)."""
         return any(i.top_level for i in self.imports)
 
 
 @dataclass
 class Graph:
+    """The internal import graph, and the third-party packages imported."""
+
     names: dict[str, str]  # node id (file, or Go package directory) -> display name (dotted module, path)
     edges: dict[tuple[str, str], Edge]
     external: list[Dependency]
     lines: dict[str, int]
 
     def package_of(self, node: str, depth: int) -> str:
+        """The package of a node: the first depth parts of its directory ("." at the top)."""
         parts = PurePosixPath(node).parts if node.endswith("/") else PurePosixPath(node).parts[:-1]
         return "/".join(parts[:depth]) or "."
 

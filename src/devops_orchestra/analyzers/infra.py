@@ -41,18 +41,22 @@ _COMPOSE = re.compile(r"^(docker-)?compose(\.[\w-]+)?\.ya?ml$")
 
 @dataclass
 class InfraFacts:
+    """What read_infra found: the infrastructure, Terraform bodies (for data stores), and warnings."""
+
     infra: Infrastructure = field(default_factory=Infrastructure)
     terraform_bodies: list[tuple[TerraformResource, dict[str, Any]]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
 def ci_system(rel: str) -> str | None:
+    """The CI system a file configures ("GitHub Actions", "GitLab CI", ...), or None."""
     if rel.startswith(".github/workflows/") and rel.endswith((".yml", ".yaml")):
         return "GitHub Actions"
     return _CI_FILES.get(rel)
 
 
 def is_infra(rel: str, is_kubernetes: bool) -> bool:
+    """Whether read_infra has something to read in this file."""
     name = PurePosixPath(rel).name
     return (is_kubernetes or is_dockerfile(rel) or bool(_COMPOSE.match(name)) or name == "Chart.yaml"
             or rel.endswith(".tf") or name in ("serverless.yml", "serverless.yaml", "template.yaml", "template.yml")
@@ -60,6 +64,7 @@ def is_infra(rel: str, is_kubernetes: bool) -> bool:
 
 
 def is_dockerfile(rel: str) -> bool:
+    """Whether a file is a Dockerfile, by its name."""
     name = PurePosixPath(rel).name
     return name == "Dockerfile" or name.startswith("Dockerfile.") or name.endswith(".dockerfile")
 
@@ -103,6 +108,7 @@ def read_infra(files: list[tuple[str, str, bool]]) -> InfraFacts:
 
 
 def dockerfile(rel: str, text: str) -> DockerfileInfo:
+    """What a Dockerfile builds from, exposes, checks and runs."""
     info = DockerfileInfo(path=rel, base_images=[])
     stages: set[str] = set()
     for instruction, args in _instructions(text):

@@ -24,11 +24,14 @@ CONFIG_NAMES = ("devops_orchestra.yaml", "devops_orchestra.yml")
 
 @dataclass
 class LayerRules:
+    """The layers of the code, highest first, and the imports between them that are forbidden."""
+
     source: str  # the config file, relative to the analysed directory
     layers: list[tuple[str, list[str]]] = field(default_factory=list)  # (name, patterns), highest first
     forbidden: set[tuple[str, str]] = field(default_factory=set)  # (from layer, to layer)
 
     def layer_of(self, path: str, module: str) -> str | None:
+        """The layer a file (by path or dotted module name) belongs to, or None."""
         for name, patterns in self.layers:
             for pattern in patterns:
                 p = pattern.strip("/")

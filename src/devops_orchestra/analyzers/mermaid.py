@@ -13,6 +13,7 @@ MAX_PACKAGE_EDGES = 120
 
 
 def system_diagram(components: list[Component], stores: list[DataStore], infra: Infrastructure) -> str:
+    """Mermaid flowchart of components, data stores, external services and infrastructure."""
     out = ["flowchart LR"]
     shown = components[:MAX_COMPONENTS]
     if shown:
@@ -60,6 +61,7 @@ def system_diagram(components: list[Component], stores: list[DataStore], infra: 
 
 
 def package_diagram(graph: ImportGraph) -> str:
+    """Mermaid flowchart of the internal packages, the strongest import edges labelled with counts."""
     out = ["flowchart LR"]
     out += [f'  {_id("p", p)}["{_label(p)}"]' for p in graph.packages]
     strongest = sorted(graph.package_edges, key=lambda e: -e.imports)[:MAX_PACKAGE_EDGES]

@@ -20,6 +20,8 @@ CODE_LANGUAGES = frozenset({"python", "javascript", "typescript", "go", "java"})
 
 @dataclass(frozen=True)
 class Import:
+    """One import statement, as read from a source file."""
+
     spec: str  # python: dotted module (without leading dots); js: the specifier; go: the import path
     line: int
     top_level: bool = True  # runs when the module is imported (not inside a function, not TYPE_CHECKING)
@@ -29,6 +31,8 @@ class Import:
 
 @dataclass(frozen=True)
 class Function:
+    """A function and its cyclomatic complexity."""
+
     name: str
     line: int
     complexity: int
@@ -37,6 +41,8 @@ class Function:
 
 @dataclass
 class FileFacts:
+    """What analyse found in one source file."""
+
     rel: str
     language: str
     lines: int = 0  # non-blank
@@ -85,6 +91,7 @@ def analyse(rel: str, language: str | None, text: str, is_test: bool = False) ->
 
 
 def count_lines(text: str) -> int:
+    """The number of non-blank lines."""
     return sum(1 for line in text.splitlines() if line.strip())
 
 

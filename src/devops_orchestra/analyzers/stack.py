@@ -54,6 +54,8 @@ _LANG_OF_ECOSYSTEM = {"pypi": "python", "npm": "javascript", "go": "go", "maven"
 
 @dataclass
 class Stack:
+    """What the manifests say: dependencies, entry points, Go modules, and warnings."""
+
     manifests: list[Manifest] = field(default_factory=list)
     dependencies: list[Dependency] = field(default_factory=list)
     entry_points: list[EntryPoint] = field(default_factory=list)
@@ -62,6 +64,7 @@ class Stack:
 
 
 def is_manifest(rel: str) -> bool:
+    """Whether read_manifests reads this file (package.json, pyproject.toml, requirements*.txt, go.mod, ...)."""
     name = PurePosixPath(rel).name
     return name in MANIFESTS or bool(_REQUIREMENTS.match(name))
 
@@ -93,6 +96,7 @@ def frameworks(dependencies: Iterable[Dependency]) -> list[WebFramework]:
 
 
 def framework_of(dep: Dependency) -> str | None:
+    """The framework a dependency is, or None."""
     table = FRAMEWORKS.get(dep.ecosystem, {})
     if dep.ecosystem == "go":
         return next((fw for prefix, fw in table.items() if dep.name == prefix or dep.name.startswith(prefix + "/")),

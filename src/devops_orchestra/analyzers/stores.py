@@ -80,6 +80,8 @@ _ENGINE_TYPES = ("aws_db_instance", "aws_rds_cluster", "aws_elasticache_cluster"
 
 @dataclass(frozen=True)
 class Sighting:
+    """A sign that a data store is in use or provided: which store, of which kind, where."""
+
     store: str
     kind: str
     evidence: str  # "path:line what"
@@ -90,6 +92,7 @@ class Sighting:
 
 
 def from_dependency(dep: Dependency) -> Sighting | None:
+    """The data store a dependency is a client of, or None."""
     table = BY_DEPENDENCY.get(dep.ecosystem, {})
     name = dep.name if dep.ecosystem in ("go", "maven") else dep.name.lower().replace("_", "-")
     hit = table.get(name)
@@ -101,12 +104,14 @@ def from_dependency(dep: Dependency) -> Sighting | None:
 
 
 def from_image(image: str) -> tuple[str, str] | None:
+    """(store, kind) a container image runs, e.g. postgres:16 -> PostgreSQL; None if not a known one."""
     repo = image.split("@")[0]
     repo = repo.rsplit(":", 1)[0] if ":" in repo.rsplit("/", 1)[-1] else repo
     return BY_IMAGE.get(repo.rsplit("/", 1)[-1].lower())
 
 
 def from_url(scheme: str, host: str, path: str, line: int) -> Sighting | None:
+    """The data store a connection URL's scheme names (postgres://, redis://, ...), or None."""
     hit = BY_SCHEME.get(scheme)
     if hit is None:
         return None
@@ -114,6 +119,7 @@ def from_url(scheme: str, host: str, path: str, line: int) -> Sighting | None:
 
 
 def from_terraform(rtype: str, body: dict[str, object], path: str, line: int) -> Sighting | None:
+    """The data store a Terraform resource provides (an RDS instance's engine, a bucket, ...), or None."""
     hit = BY_TERRAFORM.get(rtype)
     if rtype in _ENGINE_TYPES:
         engine = str(body.get("engine") or body.get("database_version") or "").strip('"').lower()

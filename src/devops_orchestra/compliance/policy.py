@@ -48,6 +48,7 @@ class Selector(_PolicyModel):
         return self
 
     def matches(self, f: Finding) -> bool:
+        """Whether a finding breaks the control: severe enough, not in test code, of a listed category, CWE or rule."""
         if f.severity.rank < self.min_severity.rank or f.in_test_code:
             return False
         rule_ids = [f.rule_id, *f.sources]
@@ -56,6 +57,8 @@ class Selector(_PolicyModel):
 
 
 class Control(_PolicyModel):
+    """One control of a framework: what it requires, and how it is judged (findings, repository checks, a person)."""
+
     id: str
     title: str
     requirement: str
@@ -90,6 +93,8 @@ class Gate(_PolicyModel):
 
 
 class Framework(_PolicyModel):
+    """A compliance framework (SOC 2, HIPAA, PCI DSS, ...) and its controls."""
+
     framework: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
     name: str
     version: str | None = None
@@ -130,6 +135,8 @@ class ComplianceSection(_PolicyModel):
 
 
 class Policies(BaseModel):
+    """Every framework and the gates that apply, with the organisation files they came from."""
+
     frameworks: dict[str, Framework]
     gates: list[Gate]
     sources: list[str] = Field(description="Organisation files read, relative to the repository root.")

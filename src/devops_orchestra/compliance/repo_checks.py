@@ -19,6 +19,8 @@ CheckStatus = Literal["pass", "fail", "not_applicable"]
 
 @dataclass
 class CheckResult:
+    """A check's answer: pass, fail or not applicable, why, and the files that show it."""
+
     status: CheckStatus
     detail: str
     evidence: list[Evidence] = field(default_factory=list)
@@ -33,9 +35,11 @@ class Repo:
     warnings: list[str] = field(default_factory=list)
 
     def named(self, *patterns: str) -> list[str]:
+        """The files matching any of these glob patterns (matched from the right, like PurePosixPath.match)."""
         return [f for f in self.files if any(PurePosixPath(f).match(p) for p in patterns)]
 
     def text(self, rel: str) -> str | None:
+        """A file's text, or None (and a warning) when it cannot be read."""
         try:
             return (self.base / rel).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
@@ -76,6 +80,7 @@ AUDIT_TRAILS = {
 
 
 def lock_files(repo: Repo) -> CheckResult:
+    """Passes when every dependency manifest is pinned by a lock file, and requirements files pin with ==."""
     present = set(repo.files)
     unpinned: list[Evidence] = []
     pinned: list[Evidence] = []
@@ -113,6 +118,7 @@ def _first_unpinned_requirement(text: str) -> tuple[int, str] | None:
 
 
 def ci_configured(repo: Repo) -> CheckResult:
+    """Passes when the repository has CI configuration."""
     found = repo.named(*CI_FILES)
     if not found:
         return CheckResult("fail", "no CI configuration (GitHub Actions, GitLab CI, Jenkins, CircleCI, ...)")
@@ -120,6 +126,7 @@ def ci_configured(repo: Repo) -> CheckResult:
 
 
 def ci_security_scan(repo: Repo) -> CheckResult:
+    """Passes when some CI file runs a security scanner."""
     found = repo.named(*CI_FILES)
     if not found:
         return CheckResult("fail", "no CI configuration, so nothing scans changes")
@@ -138,6 +145,7 @@ def _first_match(repo: Repo, rel: str, pattern: re.Pattern[str]) -> Evidence | N
 
 
 def dependency_updates(repo: Repo) -> CheckResult:
+    """Passes when Dependabot or Renovate is configured to update dependencies."""
     found = [f for f in UPDATE_BOTS if f in set(repo.files)]
     if found:
         return CheckResult("pass", "dependency updates are automated", [Evidence(path=f) for f in found])
@@ -145,6 +153,7 @@ def dependency_updates(repo: Repo) -> CheckResult:
 
 
 def code_owners(repo: Repo) -> CheckResult:
+    """Passes when a CODEOWNERS file names who must review changes."""
     for rel in (f for f in CODEOWNERS if f in set(repo.files)):
         rules = [n for n, line in enumerate((repo.text(rel) or "").splitlines(), 1)
                  if line.strip() and not line.lstrip().startswith("#") and "@" in line]
@@ -155,6 +164,7 @@ def code_owners(repo: Repo) -> CheckResult:
 
 
 def no_terraform_state(repo: Repo) -> CheckResult:
+    """Passes when no Terraform state file (secrets in plain text) is in the repository."""
     states = repo.named("*.tfstate", "*.tfstate.backup")
     if states:
         return CheckResult("fail", "Terraform state (which holds secrets in plain text) is in the repository",
@@ -163,6 +173,7 @@ def no_terraform_state(repo: Repo) -> CheckResult:
 
 
 def audit_trail(repo: Repo) -> CheckResult:
+    """Passes when each cloud the Terraform uses has an audit trail (CloudTrail, IAM audit config, diagnostics)."""
     resources = [r for tf in repo.named("*.tf") for r in _resources(repo, tf)]
     if not resources:
         return CheckResult("not_applicable", "no Terraform resources")
@@ -184,6 +195,8 @@ def audit_trail(repo: Repo) -> CheckResult:
 
 @dataclass(frozen=True)
 class Resource:
+    """A top-level Terraform resource block: its type and where it is."""
+
     type: str
     path: str
     line: int

@@ -31,6 +31,7 @@ _FINDINGS = TypeAdapter(list[Finding])
 
 
 def default_path() -> Path:
+    """Where the scan cache lives: $DEVOPS_ORCHESTRA_CACHE, else the XDG cache directory."""
     return user_path("DEVOPS_ORCHESTRA_CACHE", "XDG_CACHE_HOME", "scan-cache.sqlite3")
 
 
@@ -51,6 +52,8 @@ def rules_digest() -> str:
 
 
 class ScanCache:
+    """The scan cache file: findings per file and scanner, looked up by cache key (see keys_for)."""
+
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or default_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -19,10 +19,12 @@ class LlmUnavailable(OrchestraError):
 
 
 def configured() -> bool:
+    """Whether an Anthropic API key is set, so the LLM can be used."""
     return bool(os.environ.get("ANTHROPIC_API_KEY"))
 
 
 def model() -> str:
+    """The model to ask: $DEVOPS_ORCHESTRA_LLM_MODEL, else DEFAULT_MODEL."""
     return os.environ.get("DEVOPS_ORCHESTRA_LLM_MODEL") or DEFAULT_MODEL
 
 

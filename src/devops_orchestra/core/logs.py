@@ -20,6 +20,7 @@ class _Stderr:
 
 
 def configure(level: str = "INFO") -> None:
+    """Send structlog and logging to stderr at this level: readable on a terminal, JSON lines otherwise."""
     renderer: structlog.types.Processor = (
         structlog.dev.ConsoleRenderer() if sys.stderr.isatty() else structlog.processors.JSONRenderer()
     )

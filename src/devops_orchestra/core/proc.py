@@ -17,12 +17,15 @@ from devops_orchestra.core.errors import ScannerFailed, ScannerTimeout, ScannerU
 
 @dataclass(frozen=True)
 class ProcResult:
+    """How a program run ended: exit code, its output and how long it took."""
+
     returncode: int
     stdout: bytes
     stderr: bytes
     duration_s: float
 
     def stderr_tail(self, limit: int = 600) -> str:
+        """The end of stderr as text, for an error message."""
         text = self.stderr.decode("utf-8", "replace").strip()
         return text[-limit:]
 

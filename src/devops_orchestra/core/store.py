@@ -57,6 +57,7 @@ CREATE TABLE IF NOT EXISTS findings (
 
 
 def default_path() -> Path:
+    """Where the run store lives: $DEVOPS_ORCHESTRA_STORE, else the XDG data directory."""
     return user_path("DEVOPS_ORCHESTRA_STORE", "XDG_DATA_HOME", "runs.sqlite3")
 
 
@@ -89,6 +90,8 @@ class RunRecord(BaseModel):
 
 
 class Store:
+    """The run store: each run's state and report, and its findings in rank order (open it with open_store)."""
+
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or default_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -131,6 +134,7 @@ class Store:
         return root
 
     def finish(self, report: AgentReport) -> None:
+        """Record a run as finished, with its report and every finding."""
         header = report.model_dump(mode="json", exclude={"findings"}, exclude_none=True)
         rows = [
             (report.run_id, i, f.id, f.rule_id, f.severity.value, f.location.path, f.location.start_line,
@@ -148,6 +152,7 @@ class Store:
             db.execute("COMMIT")
 
     def fail(self, run_id: str, error: str) -> None:
+        """Record a run as failed, with the error."""
         with self._connect() as db:
             db.execute("UPDATE runs SET state = 'failed', finished_at = ?, error = ? WHERE run_id = ?",
                        (time.time(), error, run_id))
@@ -168,6 +173,7 @@ class Store:
         })
 
     def history(self, root: Path | None = None, limit: int = 20) -> list[RunRecord]:
+        """The newest runs of every agent first (at most limit), on root or on any root."""
         query = "SELECT run_id, agent, root, path, git_commit, state, started_at, report, error FROM runs"
         args: tuple[Any, ...] = ()
         if root is not None:
@@ -233,6 +239,7 @@ class Store:
                 "SELECT data FROM findings WHERE run_id = ? ORDER BY position", (run_id,))]
 
     def finding_ids(self, run_id: str) -> set[str]:
+        """The ids of every finding a run recorded."""
         with self._connect() as db:
             return {i for (i,) in db.execute("SELECT finding_id FROM findings WHERE run_id = ?", (run_id,))}
 
@@ -251,6 +258,7 @@ class Comparison(BaseModel):
 
 def compare(base_run_id: str, base: list[Finding], head_run_id: str, head: list[Finding],
             limit: int = 50) -> Comparison:
+    """The findings new in head and fixed since base, matched by id; at most limit of each."""
     before = {f.id: f for f in base}
     after = {f.id: f for f in head}
     new = [f for i, f in after.items() if i not in before]
@@ -262,6 +270,7 @@ def compare(base_run_id: str, base: list[Finding], head_run_id: str, head: list[
 
 
 def git_commit(path: Path) -> str | None:
+    """The commit checked out at path, or None outside git."""
     try:
         done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=path if path.is_dir() else path.parent,
                               capture_output=True, text=True, timeout=10)

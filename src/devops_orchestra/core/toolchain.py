@@ -30,6 +30,7 @@ _DONE_MARKER = ".devops-orchestra-complete"
 
 
 def tools_dir() -> Path:
+    """Where the isolated scanners are installed: $DEVOPS_ORCHESTRA_TOOLS_DIR, else the XDG data directory."""
     return user_path("DEVOPS_ORCHESTRA_TOOLS_DIR", "XDG_DATA_HOME", "tools")
 
 
@@ -52,6 +53,7 @@ def executable(name: str) -> Path | None:
 
 
 def version(name: str) -> str | None:
+    """The version of the scanner as installed, or None when it is not."""
     if executable(name) is None:
         return None
     if name in ISOLATED:
@@ -64,6 +66,8 @@ def version(name: str) -> str | None:
 
 @dataclass(frozen=True)
 class ToolStatus:
+    """One scanner: its installed version and path (None when missing), and the version we pin if isolated."""
+
     name: str
     version: str | None
     path: Path | None
@@ -71,10 +75,12 @@ class ToolStatus:
 
     @property
     def installed(self) -> bool:
+        """Whether the scanner's executable was found."""
         return self.path is not None
 
 
 def status() -> list[ToolStatus]:
+    """Every scanner we know, installed or not."""
     names = list(ISOLATED) + list(BUNDLED)
     return [
         ToolStatus(n, version(n), executable(n), ISOLATED[n][1] if n in ISOLATED else None) for n in names

@@ -83,11 +83,13 @@ TEST_NAME = re.compile(
 
 
 def is_test_path(rel: str) -> bool:
+    """Whether a path is test code, by its name or a directory like tests/."""
     p = PurePosixPath(rel)
     return bool(TEST_NAME.search(p.name)) or any(part.lower() in TEST_DIRS for part in p.parts[:-1])
 
 
 def language_of(rel: str) -> str | None:
+    """The language of a file by its name ("python", "dockerfile", ...), or None."""
     name = PurePosixPath(rel).name
     if name == "Dockerfile" or name.startswith("Dockerfile.") or name.endswith(".dockerfile"):
         return "dockerfile"
@@ -96,6 +98,8 @@ def language_of(rel: str) -> str | None:
 
 @dataclass(frozen=True)
 class SourceFile:
+    """One file worth scanning, as the inventory found it."""
+
     rel: str  # posix, relative to the inventory base
     language: str | None
     size: int
@@ -106,14 +110,18 @@ class SourceFile:
 
 @dataclass
 class Inventory:
+    """The files under a directory worth scanning, and those left out with why (see build_inventory)."""
+
     base: Path  # the scanned directory; every rel path is relative to it
     files: list[SourceFile]
     skipped: list[SkippedFile] = field(default_factory=list)
 
     def with_language(self, *languages: str) -> list[SourceFile]:
+        """The files in any of these languages."""
         return [f for f in self.files if f.language in languages]
 
     def scope(self) -> ScanScope:
+        """What was scanned and left out, for a report: counts by reason, with a few examples of each."""
         reasons = Counter(s.reason for s in self.skipped)
         examples: list[SkippedFile] = []
         for reason in reasons:  # a few of each kind, so a person can check our judgement

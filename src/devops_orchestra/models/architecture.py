@@ -17,6 +17,7 @@ class Where(OutputModel):
     line: int = 1
 
 
+# One language's share of the tree: files and non-blank lines, test code counted apart.
 class LanguageStat(OutputModel):
     language: str
     files: int
@@ -25,6 +26,7 @@ class LanguageStat(OutputModel):
     test_lines: int = 0
 
 
+# A dependency manifest found in the tree (requirements.txt, package.json, go.mod, ...).
 class Manifest(OutputModel):
     path: str
     kind: str = Field(description="requirements.txt, pyproject.toml, package.json, go.mod, pom.xml, ...")
@@ -33,6 +35,7 @@ class Manifest(OutputModel):
     dependencies: int = 0
 
 
+# A web framework the code uses, and where that was seen.
 class WebFramework(OutputModel):
     name: str
     version: str | None = Field(default=None, description="As pinned or constrained in the manifest.")
@@ -40,6 +43,7 @@ class WebFramework(OutputModel):
     path: str = Field(description="Manifest or source file it was found in.")
 
 
+# A way the code is started: a main guard, a package or console script, a Docker CMD, ...
 class EntryPoint(OutputModel):
     kind: str = Field(description="main guard, package script, console script, go main package, docker cmd, ...")
     path: str
@@ -57,6 +61,7 @@ class Dependency(OutputModel):
     where: Where
 
 
+# A database, cache, queue or outside service the code talks to, with the evidence.
 class DataStore(OutputModel):
     name: str = Field(description="PostgreSQL, Redis, S3, Stripe, ...")
     kind: str = Field(description="database, cache, queue, object storage, search, external service")
@@ -65,6 +70,7 @@ class DataStore(OutputModel):
     used_by: list[str] = Field(default_factory=list, description="Component names.")
 
 
+# A deployable unit: its code, how it is built and run, what it depends on, how well it is tested.
 class Component(OutputModel):
     name: str
     path: str = Field(description="Directory relative to root; '' for compose/k8s units with no code here.")
@@ -86,6 +92,7 @@ class Component(OutputModel):
     test_ratio: float | None = Field(default=None, description="Test lines per code line.")
 
 
+# What a Dockerfile builds from, exposes and runs.
 class DockerfileInfo(OutputModel):
     path: str
     base_images: list[str]
@@ -96,6 +103,7 @@ class DockerfileInfo(OutputModel):
     copies_from: list[str] = Field(default_factory=list, description="Local sources of COPY/ADD.")
 
 
+# A service of a docker compose file.
 class ComposeService(OutputModel):
     file: str
     name: str
@@ -109,6 +117,7 @@ class ComposeService(OutputModel):
                                         exclude=True)
 
 
+# A Kubernetes object of a manifest, with its images, ports and probes.
 class KubeObject(OutputModel):
     path: str
     line: int = 1
@@ -120,12 +129,14 @@ class KubeObject(OutputModel):
     probes: list[str] = Field(default_factory=list, description="Liveness/readiness/startup probes (HTTP path).")
 
 
+# A Helm chart (its Chart.yaml).
 class HelmChart(OutputModel):
     path: str
     name: str
     version: str | None = None
 
 
+# A Terraform resource, data source or module block.
 class TerraformResource(OutputModel):
     path: str
     line: int = 1
@@ -135,11 +146,13 @@ class TerraformResource(OutputModel):
     block: str = "resource"  # resource | data | module
 
 
+# A CI system in use, and the files that configure it.
 class CiSystem(OutputModel):
     name: str
     paths: list[str]
 
 
+# A serverless function (Serverless Framework, AWS SAM or Terraform).
 class ServerlessFunction(OutputModel):
     path: str
     name: str
@@ -148,6 +161,7 @@ class ServerlessFunction(OutputModel):
     framework: str  # serverless, aws-sam, terraform
 
 
+# Everything the infrastructure files describe: containers, Kubernetes, Terraform, serverless, CI.
 class Infrastructure(OutputModel):
     dockerfiles: list[DockerfileInfo] = Field(default_factory=list)
     compose_services: list[ComposeService] = Field(default_factory=list)
@@ -160,6 +174,7 @@ class Infrastructure(OutputModel):
     ci: list[CiSystem] = Field(default_factory=list)
 
 
+# An internal module and how many internal modules import it, or it imports.
 class ModuleStat(OutputModel):
     module: str
     path: str
@@ -168,12 +183,14 @@ class ModuleStat(OutputModel):
     lines: int = 0
 
 
+# Imports from one internal package to another, counted.
 class PackageEdge(OutputModel):
     source: str
     target: str
     imports: int
 
 
+# Who imports whom inside the code: sizes, package edges, cycles and the most coupled modules.
 class ImportGraph(OutputModel):
     modules: int = 0
     internal_imports: int = 0
@@ -185,6 +202,7 @@ class ImportGraph(OutputModel):
     most_depending: list[ModuleStat] = Field(default_factory=list)
 
 
+# A function complex enough to be worth a look (cyclomatic complexity 10 or more).
 class Hotspot(OutputModel):
     path: str
     function: str
@@ -193,12 +211,14 @@ class Hotspot(OutputModel):
     lines: int
 
 
+# The Mermaid diagrams of the report.
 class Diagrams(OutputModel):
     components: str = Field(description="Mermaid flowchart: components, data stores, services, infrastructure.")
     packages: str = Field(description="Mermaid flowchart of the internal package graph.")
 
 
 
+# What architecture_analysis returns: the system's map, with findings and diagrams.
 class ArchitectureReport(AgentReport):
     agent: ClassVar[str] = "architecture"
     languages: list[LanguageStat] = Field(description="Most lines first; vendored, generated, ignored files left out.")

@@ -19,6 +19,7 @@ class Evidence(Model):
     finding_id: str | None = None
 
 
+# One control of a framework: passed, failed or not assessable, why, and the evidence.
 class ControlResult(Model):
     id: str
     title: str
@@ -30,6 +31,7 @@ class ControlResult(Model):
     manual_evidence: str | None = Field(default=None, description="What a person must supply.")
 
 
+# One framework's controls, counted, with its score.
 class FrameworkResult(Model):
     framework: str
     name: str
@@ -41,12 +43,14 @@ class FrameworkResult(Model):
     controls: list[ControlResult]
 
 
+# Whether the compliance gates let the change through, and which gate tripped.
 class GateResult(Model):
     status: Literal["passed", "blocked"]
     reasons: list[str] = Field(default_factory=list, description="Each tripped gate and why.")
     gates: list[str] = Field(description="The gates applied.")
 
 
+# What compliance_check returns: controls per framework, the gate, the scanners run.
 class ComplianceReport(AgentReport):
     agent = "compliance"
     frameworks: list[FrameworkResult]

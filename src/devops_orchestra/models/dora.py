@@ -15,6 +15,7 @@ DeploymentSource = Literal["auto", "tags", "merges"]
 DEPLOYMENT_SOURCES: tuple[DeploymentSource, ...] = get_args(DeploymentSource)
 
 
+# One of the four DORA metrics, its value and performance band, and how it was derived.
 class DoraMetric(Model):
     name: Literal["deployment_frequency", "lead_time_for_changes", "change_failure_rate", "time_to_restore"]
     value: float | None = Field(description="Null when the history has nothing to measure.")
@@ -25,6 +26,7 @@ class DoraMetric(Model):
     derived: str = Field(description="How the value was computed from this repository's history.")
 
 
+# A deployment found in the history (a tag or a merge), and whether it failed.
 class DeploymentRecord(Model):
     ref: str = Field(description="The tag, or the merge commit.")
     commit: str
@@ -34,6 +36,7 @@ class DeploymentRecord(Model):
     restored_after_h: float | None = None
 
 
+# What dora_metrics returns: the four metrics and the deployments behind them.
 class DoraReport(AgentReport):
     agent = "dora"
     days: int

@@ -10,6 +10,7 @@ from pydantic import ConfigDict, Field, model_validator
 from devops_orchestra.models.base import Model, lean_schema
 
 
+# How bad a finding is, from critical down to info.
 class Severity(StrEnum):
     critical = "critical"
     high = "high"
@@ -24,6 +25,7 @@ class Severity(StrEnum):
 
     @classmethod
     def parse(cls, value: str | None, default: Severity | None = None) -> Severity:
+        """Read a severity in any case ("HIGH"); default if value is none of them (ValueError if no default)."""
         try:
             return cls(str(value).lower())
         except ValueError:
@@ -40,6 +42,7 @@ ScannerName = Literal["semgrep", "bandit", "secrets", "checkov", "deps", "sql", 
 RunStatus = Literal["ok", "failed", "timeout", "skipped", "unavailable"]
 
 
+# Where a finding is: file, lines, columns and the code there.
 class Location(Model):
     path: str = Field(description="Relative to report.root.")
     start_line: int
@@ -49,12 +52,14 @@ class Location(Model):
     snippet: str | None = None
 
 
+# How to fix a finding, with references.
 class Remediation(Model):
     summary: str
     fix: str | None = None
     references: list[str] = Field(default_factory=list)
 
 
+# One problem found: which rule, how bad, where, and how to fix it.
 class Finding(Model):
     id: str = Field(description="Stable across edits above it.")
     rule_id: str
@@ -74,6 +79,7 @@ class Finding(Model):
     controls: list[str] | None = None  # compliance controls it breaks, e.g. "soc2:CC6.7"
 
 
+# One scanner's run: its version, status, time taken and how much it found.
 class ScannerRun(Model):
     name: ScannerName
     version: str | None = None
@@ -86,6 +92,7 @@ class ScannerRun(Model):
     warnings: list[str] = Field(default_factory=list)
 
 
+# A file left out of a scan, and why.
 class SkippedFile(Model):
     path: str
     reason: str
@@ -104,6 +111,7 @@ class ScanScope(Model):
     changed_only: str | None = None
 
 
+# How many findings there are of each severity.
 class SeveritySummary(Model):
     critical: int = 0
     high: int = 0

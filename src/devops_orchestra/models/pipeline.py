@@ -34,6 +34,7 @@ class ServiceSpec(Model):
     notes: list[str] = Field(default_factory=list)
 
 
+# A file generate_pipeline produced: its content or where to get it, whether written, lint left.
 class GeneratedFile(Model):
     artifact: ArtifactName
     path: str = Field(description="Relative to report.root.")
@@ -45,6 +46,7 @@ class GeneratedFile(Model):
     lint: list[str] = Field(default_factory=list, description="Linter results that remain, one line each.")
 
 
+# A repository rule the generated files cannot meet, and why.
 class Unsatisfied(Model):
     rule_id: str
     title: str
@@ -52,6 +54,7 @@ class Unsatisfied(Model):
     reason: str = Field(description="Why the template cannot satisfy it, and what to do.")
 
 
+# What generate_pipeline returns: the services it saw, the files, their lint results.
 class GeneratedArtifacts(AgentReport):
     agent: ClassVar[str] = "pipeline"
     config: Literal["devops_orchestra.yaml", "inferred"]

@@ -11,6 +11,7 @@ from devops_orchestra.models.compliance import GateResult
 from devops_orchestra.models.findings import AgentReport
 
 
+# One agent in the review's plan: whether it runs, and why.
 class PlannedAgent(Model):
     agent: str
     tools: list[str]
@@ -19,6 +20,7 @@ class PlannedAgent(Model):
     run: bool
 
 
+# How one agent's run within a review went.
 class AgentRun(Model):
     agent: str
     status: Literal["ok", "failed"]
@@ -31,6 +33,7 @@ class AgentRun(Model):
 ReviewVerdict = Literal["safe to merge", "needs changes", "blocked by gate", "plan only"]
 
 
+# What review returns: the plan, each agent's run and one verdict.
 class ReviewReport(AgentReport):
     agent = "review"
     request: str = ""
@@ -42,12 +45,14 @@ class ReviewReport(AgentReport):
     changed_only: str | None = None
 
 
+# An external scanner, whether it is installed, and its version.
 class ScannerStatus(Model):
     name: str
     installed: bool
     version: str | None = None
 
 
+# One agent: what it does, its tools and its scanners.
 class AgentInfo(Model):
     name: str
     description: str
@@ -55,5 +60,6 @@ class AgentInfo(Model):
     scanners: list[ScannerStatus]
 
 
+# What list_agents returns.
 class AgentList(Model):
     agents: list[AgentInfo]

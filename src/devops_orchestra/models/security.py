@@ -13,6 +13,7 @@ SecurityScannerName = Literal["semgrep", "bandit", "secrets", "checkov", "deps"]
 SECURITY_SCANNERS: tuple[SecurityScannerName, ...] = get_args(SecurityScannerName)
 
 
+# What security_scan returns: findings, the scanners run and what was scanned.
 class SecurityReport(AgentReport):
     agent = "security"
     baseline_run_id: str | None = Field(default=None, description="Run that `status` compares with.")

@@ -7,6 +7,7 @@ from pydantic import Field
 from devops_orchestra.models.findings import AgentReport, ScannerRun, ScanScope
 
 
+# What sql_analysis returns: SQL findings, the files by kind and the dialect.
 class SqlReport(AgentReport):
     agent = "sql"
     dialect: str = Field(description="As asked, or 'detected' (per file; postgres when nothing tells).")

@@ -39,6 +39,8 @@ class _Section(BaseModel):
 
 
 class Project(_Section):
+    """The project: its name (every generated resource carries it), language, framework and repository."""
+
     name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][\w.-]*$", max_length=60)
     language: str | None = None
     framework: str | None = None
@@ -46,6 +48,8 @@ class Project(_Section):
 
 
 class Build(_Section):
+    """How images are built, and the registry they are pushed to."""
+
     tool: Literal["docker", "maven", "npm", "poetry", "custom"] = "docker"
     context: str = "."
     dockerfile: str | None = None
@@ -53,17 +57,23 @@ class Build(_Section):
 
 
 class Testing(_Section):
+    """Whether CI runs the tests, and with which command."""
+
     enabled: bool = True
     framework: str | None = None
     command: str | None = None
 
 
 class EnvVar(_Section):
+    """An environment variable of a service; a key listed in secrets.keys comes from the secret store instead."""
+
     key: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     value: str = ""
 
 
 class Service(_Section):
+    """A service to deploy: where it runs, its port and environment, the services it needs, its directory."""
+
     name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=50)
     runtime: Literal["ec2", "lambda", "kubernetes", "ecs", "cloudrun"] = "kubernetes"
     port: int = Field(default=8080, ge=1, le=65535)
@@ -73,6 +83,8 @@ class Service(_Section):
 
 
 class DeploymentSection(_Section):
+    """Where and how the services are deployed: kind of hosting, provider, rollout strategy, region."""
+
     type: Literal["cloud", "on-premise", "hybrid"] = "cloud"
     provider: Literal["aws", "gcp", "azure", "custom"] = "aws"
     strategy: Literal["blue-green", "canary", "rolling"] = "rolling"
@@ -92,39 +104,53 @@ class DeploymentSection(_Section):
 
 
 class InfrastructureSection(_Section):
+    """The infrastructure-as-code tool, and the directory its files go in."""
+
     tool: Literal["terraform", "cloudformation", "ansible"] = "terraform"
     path: RelativePath = "infra"
 
 
 class Secrets(_Section):
+    """The secret manager and the keys kept in it: the generated files refer to them, never hold them."""
+
     manager: str | None = None
     keys: list[str] = Field(default_factory=list)
 
 
 class Threshold(_Section):
+    """Limits past which a deploy is rolled back and an alert fires."""
+
     cpu: float | None = Field(default=None, ge=0, le=100, description="Percent.")
     errors: float | None = Field(default=None, ge=0, le=100, description="Percent of requests.")
     duration: str | None = Field(default=None, pattern=r"^\d+[smh]$", description="e.g. 5m")
 
 
 class Rollback(_Section):
+    """Rolling a canary or blue-green deploy back on its own, past the threshold."""
+
     enabled: bool = True
     threshold: Threshold = Field(default_factory=Threshold)
 
 
 class Alert(_Section):
+    """An alert rule for each service: its type (latency, error_rate, cpu, availability) and limit."""
+
     type: str
     threshold_ms: float | None = None
     threshold: float | None = None
 
 
 class Observability(_Section):
+    """Monitoring: the tools, and the alert rules written for each service."""
+
     enabled: bool = True
     tools: list[str] = Field(default_factory=lambda: ["prometheus"])
     alerts: list[Alert] = Field(default_factory=list)
 
 
 class ChatOps(_Section):
+    """Deploy notifications: platform (Slack is generated), channel, and on which outcomes."""
+
     enabled: bool = False
     platform: str | None = None
     channel: str | None = None
@@ -132,6 +158,8 @@ class ChatOps(_Section):
 
 
 class OrchestraConfig(_Section):
+    """The whole of devops_orchestra.yaml; every section is optional."""
+
     project: Project = Field(default_factory=Project)
     build: Build = Field(default_factory=Build)
     testing: Testing = Field(default_factory=Testing)
@@ -145,6 +173,7 @@ class OrchestraConfig(_Section):
     compliance: ComplianceSection | None = Field(default=None, description="Read by the compliance agent.")
 
     def to_yaml(self) -> str:
+        """The configuration as YAML without unset keys, as init_config writes it."""
         data = self.model_dump(mode="json", exclude_none=True)
         return yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
 
@@ -158,6 +187,7 @@ def load(root: Path) -> OrchestraConfig | None:
 
 
 def parse(text: str, where: str = CONFIG_NAME) -> OrchestraConfig:
+    """The configuration in text; ConfigError naming the line of anything that does not fit the schema."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)

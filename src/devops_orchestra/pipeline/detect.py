@@ -43,6 +43,7 @@ DATASTORES = {
 
 
 def dns_name(text: str) -> str:
+    """text as a DNS-safe name (lower case letters, digits and -, at most 50); "app" when nothing is left."""
     name = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")[:50].strip("-")
     return name or "app"
 
@@ -60,6 +61,7 @@ def detect(root: Path) -> list[ServiceSpec]:
 
 
 def detect_one(root: Path, d: Path) -> ServiceSpec | None:
+    """The component in directory d, by the manifest it holds (package.json, pyproject.toml, go.mod, ...), or None."""
     rel = d.relative_to(root).as_posix()
     name = dns_name(root.name if rel == "." else f"{root.name}-{d.name}" if d.name in COMPONENT_DIRS else d.name)
     if (d / "package.json").is_file():

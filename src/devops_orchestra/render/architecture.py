@@ -8,6 +8,7 @@ from devops_orchestra.render.common import TEXT_FINDINGS
 
 
 def short_text(report: ArchitectureReport) -> str:
+    """A few lines beside the structured content: counts, the worst findings, where the full report is."""
     s = report.summary
     langs = ", ".join(f"{lang.language} {lang.lines}" for lang in report.languages[:5])
     lines = [

@@ -9,6 +9,7 @@ _MARK = {"pass": "PASS", "fail": "FAIL", "not_assessable": "N/A "}
 
 
 def short_text(report: ComplianceReport, failing_shown: int = 12) -> str:
+    """A few lines beside the structured result: the gate, each framework's score, the failing controls."""
     gate = report.gate
     lines = [f"Compliance check of {report.path}: gate {gate.status.upper()}"
              + (f" ({'; '.join(gate.reasons)})" if gate.reasons else "") + f", {report.duration_s:.1f} s."]

@@ -20,6 +20,7 @@ _SECURITY_SEVERITY = {Severity.critical: "9.5", Severity.high: "8.0", Severity.m
 
 
 def to_sarif(report: AgentReport) -> dict[str, Any]:
+    """The report as a SARIF 2.1.0 log: a rule per rule id, a result per finding, scanner trouble as notifications."""
     rules: dict[str, dict[str, Any]] = {}
     for f in report.findings:  # worst first, so a rule is described by its most severe finding
         rules.setdefault(f.rule_id, _rule(f))

@@ -9,6 +9,7 @@ from devops_orchestra.render.common import TEXT_FINDINGS
 
 
 def short_text(report: SqlReport) -> str:
+    """A few lines beside the structured content: counts, the files by kind, the worst findings."""
     s = report.summary
     kinds = ", ".join(f"{n} {k}" for k, n in sorted(report.files_by_kind.items()) if n) or "nothing with SQL"
     lines = [f"SQL analysis of {report.path}: {s.total} findings (critical {s.critical}, high {s.high}, "

@@ -29,6 +29,8 @@ FAST_ENTRY = Path(__file__).parent / "entrypoints" / "bandit_fast.py"
 
 
 class BanditScanner:
+    """bandit on Python files, in batches across the cores; test code is not checked for assert."""
+
     name: ScannerName = "bandit"
     single_process = False
 
@@ -72,6 +74,7 @@ def _literal_pattern(path: str) -> str:
 
 
 def parse(raw: dict[str, Any], base: Path) -> list[Finding]:
+    """Findings from bandit's JSON output, with category, severity and advice from our catalogue where it has them."""
     source = SourceLines(base)
     findings = []
     for hit in raw.get("results", []):

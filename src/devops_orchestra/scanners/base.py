@@ -23,6 +23,8 @@ BYTES_PER_WORKER = 250_000  # below this a second process (0.2-0.4 s to start) c
 
 @dataclass(frozen=True)
 class ScanJob:
+    """What a scanner is asked to do: which files, under which directory, on how many cores, for how long."""
+
     base: Path  # the scanned directory; scanners run with it as cwd and get paths relative to it
     files: list[SourceFile]
     cores: int
@@ -37,11 +39,15 @@ class ScanJob:
 
 @dataclass
 class ScanOutcome:
+    """What a scan found, and its warnings."""
+
     findings: list[Finding]
     warnings: list[str] = field(default_factory=list)  # e.g. files the scanner could not parse
 
 
 class Scanner(Protocol):
+    """A scanner adapter: the files it wants, its version, and a scan that turns its output into findings."""
+
     name: ScannerName
     # Runs as one process that cannot use a second core: it gets the CPU first, the others fill the rest.
     single_process: bool
@@ -85,6 +91,7 @@ async def run_json(
 
 
 def file_args(files: list[SourceFile]) -> list[str]:
+    """The files as command-line arguments (a name starting with - cannot pass for an option)."""
     return [safe_arg(f.rel) for f in files]
 
 
@@ -165,6 +172,7 @@ class SourceLines:
         self._cache: dict[str, list[str]] = {}
 
     def get(self, rel: str, start: int, end: int) -> str:
+        """Lines start to end of a file (at most five) as a snippet; empty when the file cannot be read."""
         lines = self._cache.get(rel)
         if lines is None:
             try:
@@ -202,6 +210,7 @@ def make_finding(
     owasp: str | None = None,
     fingerprint_context: str | None = None,
 ) -> Finding:
+    """A Finding from one scanner hit: the snippet read from the file (secrets redacted), the id from the code."""
     start_line = max(1, start_line)
     end_line = max(start_line, end_line or start_line)
     snippet = source.get(path, start_line, end_line)

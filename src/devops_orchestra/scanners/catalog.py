@@ -15,6 +15,8 @@ from devops_orchestra.models import Severity
 
 
 class CatalogEntry(BaseModel):
+    """What we know about one rule of another scanner (an entry of policies/catalog/*.yaml)."""
+
     model_config = ConfigDict(extra="forbid")
 
     category: str = "other"
@@ -34,6 +36,7 @@ def _load(name: str) -> dict[str, object]:
 
 @functools.cache
 def entry(scanner: str, rule_id: str) -> CatalogEntry | None:
+    """Our catalogue entry for a scanner's rule, or None when the catalogue does not list it."""
     raw = _load(scanner).get(rule_id)
     return CatalogEntry.model_validate(raw) if isinstance(raw, dict) else None
 

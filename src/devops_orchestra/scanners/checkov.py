@@ -21,6 +21,7 @@ from devops_orchestra.scanners.base import (
 
 
 def framework_of(f: SourceFile) -> str | None:
+    """The checkov framework that checks a file (terraform, dockerfile, kubernetes), or None."""
     if f.language == "terraform":
         return "terraform"
     if f.language == "dockerfile":
@@ -31,6 +32,8 @@ def framework_of(f: SourceFile) -> str | None:
 
 
 class CheckovScanner:
+    """checkov on Terraform, Kubernetes manifests and Dockerfiles, in one process."""
+
     name: ScannerName = "checkov"
     single_process = True
 

@@ -57,6 +57,7 @@ class WarmCheckov:
         return ready
 
     async def close(self) -> None:
+        """Stop the warm process, if there is one."""
         if self._ready:
             self._ready.cancel()
         if self._proc and self._proc.returncode is None:
@@ -68,6 +69,7 @@ class WarmCheckov:
         self, argv: Sequence[str], *, cwd: Path, timeout_s: float, env: Mapping[str, str] | None = None,
         nice: int = 0,
     ) -> proc.ProcResult:
+        """Run a checkov command line in the warm process when it is ready, else cold; the same call as proc.run."""
         async with self._lock:
             if await self.ready():
                 with tempfile.TemporaryDirectory(prefix="devops-orchestra-checkov-") as tmp:
@@ -97,6 +99,7 @@ class WarmCheckov:
 
     @property
     def pid(self) -> int | None:
+        """The warm process's id, or None when there is none."""
         return self._proc.pid if self._proc else None
 
     async def ready(self) -> bool:

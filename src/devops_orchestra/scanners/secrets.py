@@ -35,6 +35,8 @@ _DEFAULT_GRADE: tuple[Severity, Confidence] = (Severity.high, "high")  # provide
 
 
 class SecretsScanner:
+    """detect-secrets on every text file, in batches across the cores; a secret is never checked online."""
+
     name: ScannerName = "secrets"
     single_process = False
 
@@ -57,10 +59,12 @@ class SecretsScanner:
 
 
 def rule_slug(kind: str) -> str:
+    """A detect-secrets plugin name as a rule id: 'Private Key' -> 'private-key'."""
     return re.sub(r"[^a-z0-9]+", "-", kind.lower()).strip("-")
 
 
 def parse(raw: dict[str, Any], base: Path) -> list[Finding]:
+    """Findings from detect-secrets' JSON output; only the hash of a secret is kept."""
     source = SourceLines(base)
     findings = []
     for hits in raw.get("results", {}).values():

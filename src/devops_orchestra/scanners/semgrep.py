@@ -37,6 +37,8 @@ class SemgrepRider(Protocol):
 
 
 class SemgrepScanner:
+    """semgrep with our rule pack on Python, JavaScript/TypeScript, Go and Java; a rider's rules run in it too."""
+
     name: ScannerName = "semgrep"
     single_process = False
 
@@ -77,6 +79,7 @@ def warning(error: dict[str, Any]) -> str:
 
 
 def parse(raw: dict[str, Any], base: Path) -> list[Finding]:
+    """Findings from semgrep's JSON output (our rules carry category, severity and CWE as metadata)."""
     source = SourceLines(base)
     findings = []
     for hit in raw.get("results", []):

@@ -18,6 +18,8 @@ LITERAL_RULE = "sql-literal-"
 
 @dataclass(frozen=True)
 class SqlLiteral:
+    """A constant SQL string passed to a query call: where it starts, and its text."""
+
     path: str  # relative to the job's base
     line: int  # where the string starts
     text: str  # without its quotes
@@ -25,6 +27,8 @@ class SqlLiteral:
 
 @dataclass
 class SqlScan:
+    """What semgrep found for the SQL agent: injections, SQL literals, warnings (+ merges two)."""
+
     injections: list[Finding]
     literals: list[SqlLiteral]
     warnings: list[str]
@@ -80,6 +84,7 @@ class Prescanned:
 
 
 def is_literal(hit: dict[str, Any]) -> bool:
+    """Whether a semgrep result comes from our literal-SQL rules (a literal to read, not a finding)."""
     return _rule(hit).startswith(LITERAL_RULE)
 
 

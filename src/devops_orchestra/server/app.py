@@ -40,6 +40,7 @@ INSTRUCTIONS = (
 
 
 def create_server(roots: list[Path]) -> MCPServer[AppState]:
+    """The MCP server with every tool, resource and prompt, allowed to read only under these roots."""
     allowed = Roots(roots)
     store = open_store()
     cache = None if os.environ.get("DEVOPS_ORCHESTRA_NO_CACHE") else ScanCache()

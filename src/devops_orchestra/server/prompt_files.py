@@ -30,6 +30,8 @@ class _PromptModel(BaseModel):
 
 
 class Argument(_PromptModel):
+    """An argument of a prompt: its name, what it is for, whether it is required, its default."""
+
     name: str = Field(pattern=r"^[a-z_][a-z0-9_]*$")
     description: str
     required: bool = False
@@ -37,6 +39,8 @@ class Argument(_PromptModel):
 
 
 class PromptFile(_PromptModel):
+    """One prompt file: its name, title, description and arguments, and the text they go into."""
+
     name: str = Field(description="The file name without .md: what the person types.")
     title: str
     description: str
@@ -44,6 +48,7 @@ class PromptFile(_PromptModel):
     text: str = Field(exclude=True)
 
     def render(self, values: dict[str, str | None]) -> str:
+        """The text with each argument's value put in (its default when none is given)."""
         given = {a.name: values.get(a.name) or a.default for a in self.arguments}
         return Template(self.text).substitute(given)
 

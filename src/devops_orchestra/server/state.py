@@ -13,6 +13,8 @@ from devops_orchestra.core.workspace import Roots
 
 @dataclass
 class AppState:
+    """What every tool call gets: the allowed roots, the run store, the scan cache, pre-warmed scanners."""
+
     roots: Roots
     store: Store
     cache: ScanCache | None

@@ -12,6 +12,7 @@ VOLATILE_WORDS = ("random(", "gen_random_uuid(", "uuid_generate_v", "clock_times
 
 
 def is_alembic(source: str) -> bool:
+    """Whether a Python file looks like an Alembic revision."""
     return "alembic" in source and "def upgrade" in source
 
 

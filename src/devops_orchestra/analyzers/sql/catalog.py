@@ -13,6 +13,8 @@ DOCS = "https://www.postgresql.org/docs/current/sql-altertable.html"
 
 @dataclass(frozen=True)
 class Rule:
+    """A SQL rule: its severity, what it catches, why it matters and the safe pattern."""
+
     id: str  # without the `sql:` prefix
     kind: Kind
     severity: Severity

@@ -15,6 +15,7 @@ _TELLTALES = [
 
 
 def detect(text: str) -> str:
+    """The dialect the text's syntax gives away, else postgres."""
     for dialect, telltale in _TELLTALES:
         if telltale.search(text):
             return dialect

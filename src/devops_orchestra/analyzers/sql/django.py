@@ -12,6 +12,7 @@ RELATIONS = frozenset({"ForeignKey", "OneToOneField"})
 
 
 def is_django(source: str) -> bool:
+    """Whether a Python file looks like a Django migration."""
     return "migrations.Migration" in source and "operations" in source
 
 

@@ -19,6 +19,7 @@ _DRIVER_PLACEHOLDER = re.compile(r"%\((\w+)\)s|%s")
 
 
 def is_down_migration(name: str) -> bool:
+    """Whether a file name is a down/undo migration (golang-migrate .down.sql, Flyway U1__x.sql)."""
     return bool(_DOWN_MIGRATION.search(name))
 
 

@@ -42,6 +42,7 @@ class FileState:
     proven_not_null: set[tuple[str, str]] = field(default_factory=set)  # by a validated CHECK (col IS NOT NULL)
 
     def is_new(self, table: str) -> bool:
+        """Whether table was created earlier in this migration (so it has no rows or readers yet)."""
         return table.lower() in self.new_tables  # unquoted names fold to lower case
 
 
@@ -55,6 +56,7 @@ def check(statements: list[Statement], dialect: str, *, implicit_transaction: bo
 
 
 def statement_hits(stmt: Statement, state: FileState) -> list[SqlHit]:
+    """Migration hits for one statement; updates state (transaction, lock_timeout, new tables) for the next."""
     tree = stmt.tree
     maintenance = list(_maintenance(stmt)) if state.dialect in POSTGRES_LIKE else []  # read from the text
     if tree is None or maintenance:  # sqlglot could not read it, or a text rule already said what it does

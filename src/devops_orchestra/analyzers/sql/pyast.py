@@ -8,18 +8,22 @@ from devops_orchestra.analyzers.sql.statements import SqlHit
 
 
 def kwarg(call: ast.Call, name: str) -> ast.expr | None:
+    """The value of a keyword argument of call, or None."""
     return next((k.value for k in call.keywords if k.arg == name), None)
 
 
 def is_true(node: ast.expr | None) -> bool:
+    """Whether node is the literal True."""
     return isinstance(node, ast.Constant) and node.value is True
 
 
 def is_false(node: ast.expr | None) -> bool:
+    """Whether node is the literal False."""
     return isinstance(node, ast.Constant) and node.value is False
 
 
 def string(node: ast.expr | None) -> str | None:
+    """The value of a string literal, or None for anything else."""
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
@@ -35,6 +39,7 @@ def callee(call: ast.Call) -> str:
 
 
 def hit(node: ast.AST, source: str, rule: str, message: str, fix: str | None = None) -> SqlHit:
+    """A hit on node's lines, with its source code as the context."""
     end = getattr(node, "end_lineno", None) or node.lineno  # type: ignore[attr-defined]
     return SqlHit(rule, node.lineno, end, message, fix,  # type: ignore[attr-defined]
                ast.get_source_segment(source, node) or "")

@@ -14,6 +14,7 @@ COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Like, exp.
 
 
 def check(stmt: Statement) -> list[SqlHit]:
+    """The query anti-patterns in one parsed statement."""
     return [] if stmt.tree is None else [SqlHit(rule, stmt.line, stmt.end_line, msg, fix, stmt.sql)
                                          for rule, msg, fix in _rules(stmt.tree)]
 

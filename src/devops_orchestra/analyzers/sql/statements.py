@@ -32,6 +32,8 @@ class SqlHit:
 
 @dataclass(frozen=True)
 class Statement:
+    """One SQL statement: its text, lines, and parse tree (None, with the error, when it did not parse)."""
+
     sql: str
     line: int
     end_line: int

@@ -43,16 +43,20 @@ OSV_DB_ENV = "DEVOPS_ORCHESTRA_OSV_DB"
 
 
 def parser_for(rel: str) -> Parser | None:
+    """The parser for a lock file or manifest, by its name; None when deps does not read it."""
     name = PurePosixPath(rel).name
     return LOCK_PARSERS.get(name) or next((p for pat, p in MANIFEST_PARSERS.items() if fnmatch(name, pat)), None)
 
 
 def osv_db() -> Path | None:
+    """The offline OSV export named by $DEVOPS_ORCHESTRA_OSV_DB, or None to ask the OSV API."""
     value = os.environ.get(OSV_DB_ENV, "").strip()
     return Path(value).expanduser() if value else None
 
 
 class DepsScanner:
+    """Pinned dependencies from lock files and manifests, looked up in OSV (the API, or an offline export)."""
+
     name: ScannerName = "deps"
     single_process = False  # no process at all: network and parsing in a worker thread
 
@@ -167,6 +171,7 @@ def severity_of(vuln: Vuln) -> tuple[Severity, str | None]:
 
 
 def finding(package: Package, hit: AdvisoryHit, also: list[str], source: SourceLines) -> Finding:
+    """The finding for one advisory on one package: severity, affected versions, the fix and references."""
     vuln = hit.vuln
     severity, score = severity_of(vuln)
     aliases = sorted({*vuln.aliases, *also} - {vuln.id})

@@ -34,6 +34,7 @@ class LineIndex:
         self._newlines = [m.start() for m in re.finditer("\n", text)]
 
     def line(self, offset: int) -> int:
+        """The 1-based line of a character offset."""
         return bisect.bisect_left(self._newlines, offset) + 1
 
 
@@ -69,4 +70,5 @@ def json_with_positions(text: str) -> Any:
 
 
 def position_line(obj: object, lines: LineIndex, default: int = 1) -> int:
+    """The line a JSON object starts on (when it is a PosDict), else default."""
     return lines.line(obj.pos) if isinstance(obj, PosDict) else default

@@ -41,21 +41,29 @@ class _Lenient(BaseModel):
 
 
 class OsvSeverity(_Lenient):
+    """A severity of an OSV record: its type (CVSS_V3, ...) and vector."""
+
     type: str
     score: str
 
 
 class OsvPackage(_Lenient):
+    """The package an affected entry of an OSV record is about."""
+
     ecosystem: str = ""
     name: str = ""
 
 
 class OsvRange(_Lenient):
+    """Affected versions as OSV's events (introduced, fixed, last_affected, limit)."""
+
     type: str
     events: list[dict[str, str]] = Field(default_factory=list)
 
 
 class OsvAffected(_Lenient):
+    """One package an OSV record affects: its ranges, the exact versions listed, and severity."""
+
     package: OsvPackage = Field(default_factory=OsvPackage)
     ranges: list[OsvRange] = Field(default_factory=list)
     versions: list[str] = Field(default_factory=list)
@@ -63,6 +71,8 @@ class OsvAffected(_Lenient):
 
 
 class OsvReference(_Lenient):
+    """A link of an OSV record (advisory, fix, report, ...)."""
+
     type: str = ""
     url: str
 
@@ -84,6 +94,8 @@ class Vuln(_Lenient):
 
 @dataclass(frozen=True)
 class Query:
+    """One pinned package version to look up."""
+
     ecosystem: str
     name: str
     version: str
@@ -104,6 +116,7 @@ def osv_url() -> str:
 
 
 def same_package(ecosystem: str, a: str, b: str) -> bool:
+    """Whether two names are the same package (PyPI names compare normalised)."""
     if ecosystem == "PyPI":
         return canonicalize_name(a) == canonicalize_name(b)
     return a == b

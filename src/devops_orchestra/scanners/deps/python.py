@@ -91,11 +91,13 @@ def _toml_lock(path: str, text: str, skip: Any) -> list[Package]:
 
 
 def poetry_lock(path: str, text: str) -> list[Package]:
+    """poetry.lock: its [[package]] tables, except git, directory, file and url sources."""
     # git, directory, file and url sources are not PyPI releases: a version says nothing there.
     return _toml_lock(path, text, lambda t: t.get("source", {}).get("type") in ("git", "directory", "file", "url"))
 
 
 def uv_lock(path: str, text: str) -> list[Package]:
+    """uv.lock: its [[package]] tables from a registry (not the project itself, path or git sources)."""
     # The project itself and path/git dependencies: only registry packages have advisories.
     return _toml_lock(path, text, lambda t: "registry" not in t.get("source", {}))
 

@@ -53,6 +53,7 @@ def _natural_key(version: str) -> Any:
 
 
 def sort_key(ecosystem: str, range_type: str = "ECOSYSTEM") -> Key:
+    """How to order an ecosystem's versions (or a SEMVER range's): SemVer, PyPI's, or a natural ordering."""
     if range_type == "SEMVER" or ecosystem in ("npm", "Go", "crates.io", "Hex", "Pub", "NuGet"):
         return _semver_key
     if ecosystem == "PyPI":
@@ -61,6 +62,7 @@ def sort_key(ecosystem: str, range_type: str = "ECOSYSTEM") -> Key:
 
 
 def same_version(ecosystem: str, a: str, b: str) -> bool:
+    """Whether two versions are the same in the ecosystem's ordering (1.0 and 1.0.0 are)."""
     if a == b:
         return True
     key = sort_key(ecosystem)

@@ -69,6 +69,7 @@ def _walk_past_unwatched_nodes(visitor: Any) -> None:
 
 
 def main() -> int:
+    """Run bandit's own command line with the short cuts above in place; its exit code."""
 
     from bandit.cli.main import main as bandit_main  # type: ignore[import-untyped]
     from bandit.core import manager, node_visitor, tester  # type: ignore[import-untyped]

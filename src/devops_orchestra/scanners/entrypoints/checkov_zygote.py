@@ -16,6 +16,7 @@ import warnings
 
 
 def serve() -> None:
+    """Import checkov, then run each request from stdin in a forked child, one at a time."""
     # Run each scan in the child itself: checkov's own worker processes escape the child's CPU count,
     # and the other scanners keep the cores busy anyway. Read at import time, so set it first.
     os.environ.setdefault("CHECKOV_PARALLELIZATION_TYPE", "none")

@@ -113,6 +113,7 @@ def sieve(plugin: Any) -> Sieve:
 
 
 def main() -> int:
+    """Run detect-secrets' own command line, without its work on lines no plugin answers on; its exit code."""
 
     from detect_secrets.core import scan
     from detect_secrets.main import main as detect_secrets_main

@@ -20,6 +20,7 @@ ARCHITECTURE_URI = "orchestra://runs/{run_id}/architecture.md"
 
 
 def register(server: MCPServer[AppState]) -> None:
+    """Add architecture_analysis, and the resource with each analysis as Markdown, to server."""
     @server.tool(
         name="architecture_analysis",
         title="Architecture analysis",

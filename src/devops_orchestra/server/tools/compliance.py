@@ -18,6 +18,7 @@ MARKDOWN_URI = "orchestra://runs/{run_id}/compliance.md"
 
 
 def register(server: MCPServer[AppState]) -> None:
+    """Add compliance_check, and the resource with each check as Markdown, to server."""
     @server.tool(
         name="compliance_check",
         title="Compliance check",

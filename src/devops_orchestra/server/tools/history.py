@@ -13,11 +13,13 @@ from devops_orchestra.server.results import structured, tool_errors
 from devops_orchestra.server.state import AppState
 
 
+# What scan_history returns (a docstring would land in the tool schema).
 class History(BaseModel):
     runs: list[RunRecord] = Field(description="Newest first.")
 
 
 def register(server: MCPServer[AppState]) -> None:
+    """Add scan_history and compare_runs to server."""
     read_only = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
 
     @server.tool(name="scan_history", title="Scan history", annotations=read_only,

@@ -20,12 +20,14 @@ from devops_orchestra.server.state import AppState
 ARTIFACT_URI = "orchestra://runs/{run_id}/artifacts/{+name}"
 
 
+# What init_config returns: the file it wrote and its text (a docstring would land in the tool schema).
 class InitResult(BaseModel):
     path: str
     content: str
 
 
 def register(server: MCPServer[AppState]) -> None:
+    """Add generate_pipeline, init_config and the resource with each generated file to server."""
     @server.tool(
         name="generate_pipeline",
         title="Generate pipeline",

@@ -10,6 +10,7 @@ from devops_orchestra.server.state import AppState
 
 
 def register(server: MCPServer[AppState]) -> None:
+    """Serve every prompt file (the bundled prompts/, or $DEVOPS_ORCHESTRA_PROMPTS) as an MCP prompt."""
     for prompt in load_prompts():
         server.add_prompt(Prompt(
             name=prompt.name,

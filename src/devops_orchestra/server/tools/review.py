@@ -22,6 +22,7 @@ READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_worl
 
 
 def register(server: MCPServer[AppState]) -> None:
+    """Add review and list_agents to server."""
     @server.tool(
         name="review",
         title="Review",

@@ -39,6 +39,7 @@ SeverityArg = Literal["critical", "high", "medium", "low", "info"]
 
 
 def register(server: MCPServer[AppState]) -> None:
+    """Add security_scan, verify_fix and the resources with a run's findings (JSON, SARIF, Markdown) to server."""
     @server.tool(
         name="security_scan",
         title="Security scan",
@@ -123,6 +124,7 @@ def register(server: MCPServer[AppState]) -> None:
 
 
 async def stored_report(ctx: Context[AppState], run_id: str, kind: type[R]) -> R:
+    """The whole report of a finished run of kind's agent; ResourceError when there is none."""
     report = await asyncio.to_thread(ctx.request_context.lifespan_context.store.report, run_id, kind)
     if report is None:
         raise ResourceError(f"No finished {kind.agent} run {run_id}: scan_history lists the runs there are.")

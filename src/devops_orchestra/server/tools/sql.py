@@ -25,6 +25,7 @@ DialectArg = Literal["postgres", "mysql", "mariadb", "sqlite", "snowflake", "big
 
 
 def register(server: MCPServer[AppState]) -> None:
+    """Add sql_analysis, the resource with every finding of an analysis, and the SQL rules resource to server."""
     @server.tool(
         name="sql_analysis",
         title="SQL analysis",
