@@ -35,6 +35,8 @@ HOUR = 3600.0
 
 @dataclass
 class DetectedDeployment:
+    """A release tag or a merge to the default branch, with what it shipped and whether it failed."""
+
     ref: str
     commit: git.Commit
     at: float
@@ -45,6 +47,7 @@ class DetectedDeployment:
 
 def dora_metrics(target: Path, *, days: int = 90, deployments: DeploymentSource = "auto",
                  tag_pattern: str = "*", run_id: str = "", display_path: str = ".") -> DoraReport:
+    """The four DORA metrics of target's repository over the last days, each with how it was derived. Blocking."""
     started = time.perf_counter()
     repo = _open(target)
     until = time.time()

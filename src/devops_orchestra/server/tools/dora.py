@@ -16,6 +16,7 @@ from devops_orchestra.server.state import AppState
 
 
 def register(server: MCPServer[AppState]) -> None:
+    """Add dora_metrics to server."""
     @server.tool(
         name="dora_metrics",
         title="DORA metrics",
