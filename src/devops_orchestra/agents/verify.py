@@ -6,34 +6,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Literal
-
-from pydantic import BaseModel
 
 from devops_orchestra.agents.security import SCANNERS, recorded_security_scan
 from devops_orchestra.core.proc import Runner
 from devops_orchestra.core.store import Store
 from devops_orchestra.models import Finding, Location, ScannerRun
 from devops_orchestra.models.requests import SecurityScanRequest
-
-FixVerdict = Literal["resolved", "still_present", "unknown"]
-
-
-# One finding checked again: resolved, still present (and where now) or unknown, and why.
-class FixCheck(BaseModel):
-    finding_id: str
-    verdict: FixVerdict
-    reason: str
-    rule_id: str | None = None
-    location: Location | None = None  # where it is now, when still present
-
-
-# What verify_fix returns: a check per finding id and the scanners run (a docstring would land in its schema).
-class FixVerification(BaseModel):
-    run_id: str
-    duration_s: float
-    checks: list[FixCheck]
-    scanners: list[ScannerRun]
+from devops_orchestra.models.verify import FixCheck, FixVerdict, FixVerification
 
 
 async def verify_fix(

@@ -11,7 +11,6 @@ from pydantic import Field
 
 from devops_orchestra.agents import verify
 from devops_orchestra.agents.security import recorded_security_scan
-from devops_orchestra.agents.verify import FixVerification
 from devops_orchestra.models import (
     AgentReport,
     ArchitectureReport,
@@ -25,6 +24,7 @@ from devops_orchestra.models import (
 from devops_orchestra.models.pipeline import GeneratedArtifacts
 from devops_orchestra.models.requests import SecurityScanRequest
 from devops_orchestra.models.security import SecurityScannerName
+from devops_orchestra.models.verify import FixVerification
 from devops_orchestra.render.sarif import to_sarif
 from devops_orchestra.render.security import markdown, short_text
 from devops_orchestra.server.results import paged, structured, tool_errors
