@@ -24,6 +24,7 @@ import (
 	"path/filepath"
 	"text/template"
 
+	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 )
@@ -280,6 +281,30 @@ func listen() error {
 	return http.ListenAndServe("127.0.0.1:8081", nil)
 }
 
-func main() {
-	fmt.Println(dbPassword, configs())
+// ------------------------------------------------------------ credentials in URLs
+// ruleid: go-credentials-in-url
+var redisURL = "redis://default:Pa55w0rdXyz@cache:6379/0"
+
+// ok: go-credentials-in-url
+var localRedis = "redis://cache:6379/0"
+
+// ------------------------------------------------------------------------ JWT
+func claimsOf(tokenString string, key []byte) (*jwt.Token, error) {
+	parser := jwt.NewParser()
+	// ruleid: go-jwt-verification-disabled
+	unverified, _, _ := parser.ParseUnverified(tokenString, jwt.MapClaims{})
+	_ = unverified
+	return jwt.Parse(tokenString, func(t *jwt.Token) (interface{}, error) {
+		if t.Method == jwt.SigningMethodNone {
+			// ruleid: go-jwt-verification-disabled
+			return jwt.UnsafeAllowNoneSignatureType, nil
+		}
+		// ok: go-jwt-verification-disabled
+		return key, nil
+	}, jwt.WithValidMethods([]string{"HS256"}))
 }
+
+func main() {
+	fmt.Println(dbPassword, configs(), redisURL, localRedis)
+}
+

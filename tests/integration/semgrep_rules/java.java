@@ -42,6 +42,9 @@ import javax.xml.parsers.DocumentBuilder;
 import javax.xml.parsers.DocumentBuilderFactory;
 import javax.xml.stream.XMLInputFactory;
 import javax.xml.stream.XMLStreamReader;
+import com.auth0.jwt.JWT;
+import com.auth0.jwt.algorithms.Algorithm;
+import io.jsonwebtoken.Jwts;
 import org.apache.commons.io.FilenameUtils;
 import org.owasp.encoder.Encode;
 import org.springframework.context.annotation.Configuration;
@@ -418,3 +421,23 @@ class SecretExamples {
         return c != null ? c : d;
     }
 }
+
+class JwtAndUrlExamples {
+    // ruleid: java-credentials-in-url
+    static final String AMQP = "amqp://orders:R4bbitPass@broker:5672/orders";
+    // ok: java-credentials-in-url
+    static final String LOCAL_AMQP = "amqp://broker:5672/orders";
+
+    Object claims(String token, byte[] key, javax.crypto.SecretKey secretKey) {
+        // ruleid: java-jwt-verification-disabled
+        Algorithm none = Algorithm.none();
+        // ruleid: java-jwt-verification-disabled
+        Object unsigned = Jwts.parser().build().parseClaimsJwt(token);
+        // ok: java-jwt-verification-disabled
+        Object verified = JWT.require(Algorithm.HMAC256(key)).build().verify(token);
+        // ok: java-jwt-verification-disabled
+        Object signed = Jwts.parser().verifyWith(secretKey).build().parseSignedClaims(token);
+        return new Object[] {none, unsigned, verified, signed};
+    }
+}
+

@@ -17,6 +17,7 @@ const escapeHtml = require('escape-html');
 const libxmljs = require('libxmljs');
 const serialize = require('node-serialize');
 const yaml = require('js-yaml');
+const jwt = require('jsonwebtoken');
 const React = require('react');
 const DOMPurify = require('dompurify');
 
@@ -292,3 +293,24 @@ module.exports = {
   insecureAgent, strictAgent, renderComment, Bio, dbPassword, config, stripeSecret, passwordResetUrl,
   tokenizer, parseUpload,
 };
+
+// ------------------------------------------------------------ credentials in URLs
+// ruleid: javascript-credentials-in-url
+const mongoUrl = 'mongodb://admin:Sup3rSecret@mongo:27017/shop';
+// ok: javascript-credentials-in-url
+const mongoUrlFromEnv = process.env.MONGO_URL || 'mongodb://localhost:27017/shop';
+// ok: javascript-credentials-in-url
+const templated = 'mongodb://${MONGO_USER}:${MONGO_PASSWORD}@mongo/shop';
+
+// ------------------------------------------------------------------------ JWT
+function claimsOf(token, secret) {
+  // ruleid: javascript-jwt-verification-disabled
+  const anything = jwt.verify(token, secret, { algorithms: ['HS256', 'none'] });
+  // ruleid: javascript-jwt-verification-disabled
+  const unsigned = jwt.verify(token, '');
+  // ruleid: javascript-jwt-verification-disabled
+  const missing = jwt.verify(token, undefined, { algorithms: ['none'] });
+  // ok: javascript-jwt-verification-disabled
+  const claims = jwt.verify(token, secret, { algorithms: ['HS256'] });
+  return [anything, unsigned, missing, claims];
+}

@@ -13,7 +13,9 @@ import ssl
 import subprocess
 import xml.sax
 
+import aiohttp_jinja2
 import jinja2
+import jwt
 import requests
 import yaml
 from cryptography.hazmat.primitives import hashes
@@ -361,3 +363,56 @@ if __name__ == "__main__":
     app.run(host="0.0.0.0", port=5000, debug=True)
     # ok: python-flask-debug-enabled, python-bind-all-interfaces
     app.run(host="127.0.0.1", port=5000, debug=os.environ.get("FLASK_DEBUG") == "1")
+
+
+# ------------------------------------------------------------ credentials in URLs
+# ruleid: python-credentials-in-url
+DATABASE_URL = "postgresql://shop:S3cr3tPass@db.internal:5432/shop"
+# ruleid: python-credentials-in-url
+broker = connect("amqp://guest:hunter22@rabbit/")
+# ok: python-credentials-in-url
+DATABASE_URL_FROM_ENV = os.environ.get("DATABASE_URL", "postgresql://localhost/shop")
+# ok: python-credentials-in-url
+TEMPLATE_URL = "postgresql://${DB_USER}:${DB_PASSWORD}@db/shop"
+# ok: python-credentials-in-url
+built = f"postgresql://{user}:{password}@db/shop"
+# ok: python-credentials-in-url
+masked = "postgresql://shop:****@db/shop"
+
+
+# ------------------------------------------------------------------------ JWT
+def jwt_claims(token, key):
+    # ruleid: python-jwt-verification-disabled
+    unchecked = jwt.decode(token, options={"verify_signature": False})
+    # ruleid: python-jwt-verification-disabled
+    legacy = jwt.decode(token, verify=False)
+    # ruleid: python-jwt-verification-disabled
+    anything = jwt.decode(token, key, algorithms=["HS256", "none"])
+    # ruleid: python-jwt-verification-disabled
+    empty = jwt.decode(token, "", algorithms=["HS256"])
+    # ok: python-jwt-verification-disabled
+    claims = jwt.decode(token, key, algorithms=["HS256"])
+    return unchecked, legacy, anything, empty, claims
+
+
+# ------------------------------------------------------------------ autoescape off
+def make_app(web_app):
+    # ruleid: python-jinja2-autoescape-disabled
+    aiohttp_jinja2.setup(web_app, loader=jinja2.PackageLoader("sqli", "templates"), autoescape=False)
+    # ok: python-jinja2-autoescape-disabled
+    aiohttp_jinja2.setup(web_app, loader=jinja2.PackageLoader("sqli", "templates"))
+
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        # ruleid: python-django-autoescape-disabled
+        "OPTIONS": {"autoescape": False, "context_processors": []},
+    },
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        # ok: python-django-autoescape-disabled
+        "OPTIONS": {"context_processors": []},
+    },
+]
