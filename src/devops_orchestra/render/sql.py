@@ -43,5 +43,6 @@ def rules_markdown() -> str:
     """Every rule: severity, why it matters, the safe pattern."""
     out = ["# SQL rules", "", "| rule | kind | severity | why | safe pattern |", "|---|---|---|---|---|"]
     for rule in RULES.values():
-        out.append(f"| `sql:{rule.id}` | {rule.kind} | {rule.severity.value} | {rule.why} | {rule.safe} |")
+        why, safe = (text.replace("|", "\\|") for text in (rule.why, rule.safe))  # a bare | would end the cell
+        out.append(f"| `sql:{rule.id}` | {rule.kind} | {rule.severity.value} | {why} | {safe} |")
     return "\n".join(out) + "\n"
