@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from devops_orchestra.core.redaction import hide_secrets
 from devops_orchestra.core.store import Store
 from devops_orchestra.core.workspace import Inventory
 from devops_orchestra.models import AgentReport, Finding, Severity
@@ -55,5 +56,7 @@ async def recorded(store: Store, agent: str, request: AgentRequest, run: Callabl
         reason = "cancelled" if isinstance(exc, asyncio.CancelledError) else f"{type(exc).__name__}: {exc}"
         await asyncio.shield(asyncio.to_thread(store.fail, run_id, reason))
         raise
+    # The one place every agent's report passes before anyone sees it: no secret value leaves.
+    report = report.model_copy(update={"findings": hide_secrets(report.findings)})
     await asyncio.to_thread(store.finish, report)
     return report

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from devops_orchestra.core import toolchain
 from devops_orchestra.core.errors import ScannerFailed, ScannerUnavailable
 from devops_orchestra.core.proc import Runner, run, safe_arg
+from devops_orchestra.core.redaction import redact
 from devops_orchestra.core.workspace import Inventory, SourceFile
 from devops_orchestra.models import Confidence, Finding, Location, Remediation, ScannerName, Severity
 
@@ -150,18 +151,6 @@ def relative(path: str, base: Path) -> str:
         except ValueError:
             pass
     return path.lstrip("/").removeprefix("./")
-
-
-_QUOTED_VALUE = re.compile(r"""(?P<pre>(?:[:=,(]|=>)\s*)(?P<q>['"`])[^'"`]+(?P=q)""")
-_BARE_ASSIGNMENT = re.compile(r"""^(?P<pre>\s*(?:export\s+)?[\w.-]+\s*[:=]\s*)(?P<value>[^'"`\s#][^\s#]*)""")
-_LONG_TOKEN = re.compile(r"\b(?=[A-Za-z+/_\-]*\d)[A-Za-z0-9+/_\-]{16,}={0,2}")  # with a digit: not a name
-
-
-def redact(line: str) -> str:
-    """Hide what looks like a secret value: assigned or compared literals, env values, long tokens."""
-    line = _QUOTED_VALUE.sub(lambda m: f"{m['pre']}{m['q']}«redacted»{m['q']}", line)
-    line = _BARE_ASSIGNMENT.sub(lambda m: f"{m['pre']}«redacted»", line)
-    return _LONG_TOKEN.sub("«redacted»", line)
 
 
 class SourceLines:
