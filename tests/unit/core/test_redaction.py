@@ -21,7 +21,8 @@ def test_a_secret_line_loses_every_value() -> None:
 
 
 def test_plain_secrets_go_everywhere_and_code_stays() -> None:
-    assert hide_plain_secrets('db = "postgresql://shop:S3cr3tPass@db/shop"') == f'db = "postgresql://shop:{MASK}@db/shop"'
+    url = 'db = "postgresql://shop:S3cr3tPass@db/shop"'
+    assert hide_plain_secrets(url) == f'db = "postgresql://shop:{MASK}@db/shop"'
     assert hide_plain_secrets("Possible hardcoded password: 'hunter2secret'") == f"Possible hardcoded password: '{MASK}'"
     assert hide_plain_secrets("ENV DB_PASSWORD=hunter2secret") == f"ENV DB_PASSWORD={MASK}"
     assert hide_plain_secrets("key = AKIAABCDEFGHIJKLMNOP") == f"key = {MASK}"
