@@ -23,7 +23,8 @@ def test_a_secret_line_loses_every_value() -> None:
 def test_plain_secrets_go_everywhere_and_code_stays() -> None:
     url = 'db = "postgresql://shop:S3cr3tPass@db/shop"'
     assert hide_plain_secrets(url) == f'db = "postgresql://shop:{MASK}@db/shop"'
-    assert hide_plain_secrets("Possible hardcoded password: 'hunter2secret'") == f"Possible hardcoded password: '{MASK}'"
+    bandit = "Possible hardcoded password: 'hunter2secret'"
+    assert hide_plain_secrets(bandit) == f"Possible hardcoded password: '{MASK}'"
     assert hide_plain_secrets("ENV DB_PASSWORD=hunter2secret") == f"ENV DB_PASSWORD={MASK}"
     assert hide_plain_secrets("key = AKIAABCDEFGHIJKLMNOP") == f"key = {MASK}"
     for code in ('password = request.form["password"]', "token = get_token()", "api_key = os.environ[KEY]",
