@@ -23,9 +23,15 @@ def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def rank_key(f: Finding) -> tuple[int, int, int, str, int, str]:
-    """Most severe, then most certain (confirmed by more scanners), first; ties in file order."""
-    return (-f.severity.rank, -CONFIDENCE_RANK[f.confidence], -len(f.sources),
+# Configuration hygiene (resource limits, probes, seccomp...): at one severity, code vulnerabilities and
+# secrets come first, so a page cut by the response budget does not bury them under many such checks.
+HYGIENE = frozenset({"iac-misconfiguration"})
+
+
+def rank_key(f: Finding) -> tuple[int, bool, int, int, str, int, str]:
+    """Most severe, then code and secrets before configuration hygiene, then most certain (confirmed by more
+    scanners), first; ties in file order."""
+    return (-f.severity.rank, f.category in HYGIENE, -CONFIDENCE_RANK[f.confidence], -len(f.sources),
             f.location.path, f.location.start_line, f.rule_id)
 
 
