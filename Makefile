@@ -33,6 +33,7 @@ bench: setup
 	$(BIN)/python bench/review.py
 	$(BIN)/python bench/sql_vs_squawk.py
 	$(BIN)/python bench/architecture.py
+	$(BIN)/python bench/secrets_heuristic.py
 
 clean:
 	rm -rf $(VENV)

@@ -11,6 +11,9 @@ Asking every plugin about every line is itself most of the cost, so each plugin 
 lines that pass its gate: a cheap search that every line the plugin could answer on must match (a
 literal its regexes cannot match without, or for the entropy plugins a quoted string long enough to
 pass their limit). A gate can only let too much through, never hold a secret back.
+
+One of detect-secrets' line filters searches with a regex that takes cubic time on some ordinary lines;
+it is replaced by a function that gives the same answer in linear time.
 Usage: python secrets_fast.py <detect-secrets arguments>  (the same as the `detect-secrets` command).
 Run as a script, so that starting it imports nothing of devops_orchestra.
 """
@@ -112,6 +115,51 @@ def sieve(plugin: Any) -> Sieve:
     return list
 
 
+# The regex of detect-secrets 1.5.0's filters.heuristic.is_indirect_reference: on long runs of spaces
+# around an "=" it backtracks in cubic time (0.4 s for one 500-character line, 3.7 s at 1000; upstream
+# issue #868).
+INDIRECT_REFERENCE = r"([^\v=!:]*)\s*(:=?|[!=]{1,3})\s*([\w.-]+[\[\(][^\v]*[\]\)])"
+_OPENING = re.compile(r"[:=!]\s*[\w.-]+[\[(]")  # an operator's last character, a name, an opening bracket
+
+
+def is_indirect_reference(line: str) -> bool:
+    """detect-secrets 1.5.0's is_indirect_reference, in linear time: the same answer on every line.
+
+    Its regex's first group may be empty and a one-character operator fits, so it matches exactly where
+    some ':', '=' or '!' is followed by spaces, a name and '[' or '(' (an opening), then by ']' or ')'
+    before the next vertical tab. An opening holds no ':', '=' or '!' and ends at the first bracket after
+    its operator, so finditer meets every one; openings before the same vertical tab share what follows.
+    """
+    if len(line) > 1000:  # detect-secrets' own limit
+        return False
+    searched = -1  # the end of the last stretch searched in vain for a closing bracket
+    for opening in _OPENING.finditer(line):
+        start = opening.end()
+        if start <= searched:
+            continue  # the rest of a stretch already searched
+        end = line.find("\v", start)
+        end = len(line) if end < 0 else end
+        if line.find(")", start, end) >= 0 or line.find("]", start, end) >= 0:
+            return True
+        searched = end
+    return False
+
+
+def use_linear_indirect_reference() -> bool:
+    """Put is_indirect_reference in detect-secrets' place, where its filter registry looks it up by dotted
+    path, when the installed detect-secrets is the one it answers for; whether it did."""
+    from detect_secrets import settings
+    from detect_secrets.__version__ import VERSION
+    from detect_secrets.filters import heuristic
+
+    regex = heuristic._get_indirect_reference_regex()
+    if (VERSION, regex.pattern, regex.flags) != ("1.5.0", INDIRECT_REFERENCE, re.UNICODE):
+        return False
+    heuristic.is_indirect_reference = is_indirect_reference
+    settings.get_filters.cache_clear()  # in case anything resolved the filters already
+    return True
+
+
 def main() -> int:
     """Run detect-secrets' own command line, without its work on lines no plugin answers on; its exit code."""
 
@@ -148,6 +196,7 @@ def main() -> int:
             yield from full_scan(filename)
 
     scan.scan_file = scan_file  # type: ignore[assignment]
+    use_linear_indirect_reference()
     return detect_secrets_main(sys.argv[1:])
 
 
