@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import tempfile
+from collections.abc import Mapping
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 from devops_orchestra.core import toolchain
+from devops_orchestra.core.proc import safe_arg
 from devops_orchestra.core.workspace import Inventory, SourceFile
 from devops_orchestra.models import Finding, Remediation, ScannerName
 from devops_orchestra.scanners import catalog
@@ -13,11 +18,13 @@ from devops_orchestra.scanners.base import (
     ScanJob,
     ScanOutcome,
     SourceLines,
-    file_args,
     make_finding,
     relative,
     run_json,
 )
+
+# The names checkov's dockerfile framework reads, even given --file (checkov/common/util/dockerfile.py).
+CHECKOV_DOCKERFILE_NAME = re.compile(r"(?:.+\.)?[Dd]ockerfile(?:\..+)?")
 
 
 def framework_of(f: SourceFile) -> str | None:
@@ -45,23 +52,51 @@ class CheckovScanner:
 
     async def scan(self, job: ScanJob) -> ScanOutcome:
         frameworks = sorted({fw for f in job.files if (fw := framework_of(f))})
-        # --skip-download: no platform API offline; an explicit framework list: all frameworks
-        # would also run `kubectl`. Exit 1 means checks failed, which is what we are here for.
-        raw = await run_json("checkov", lambda exe: [
-            exe, "--skip-download", "--quiet", "--compact", "--output", "json", "--framework", ",".join(frameworks),
-            *(arg for f in file_args(job.files) for arg in ("--file", f)),
-        ], job, ok_exits=(0, 1), env={"LOG_LEVEL": "ERROR"})
+        renamed = [f for f in job.files if needs_alias(f)]
+        with tempfile.TemporaryDirectory(prefix="devops-orchestra-checkov-") if renamed else nullcontext() as tmp:
+            links = dockerfile_links(job.base, renamed, Path(tmp)) if tmp else {}
+            by_rel = {rel: link for link, rel in links.items()}
+            # --skip-download: no platform API offline; an explicit framework list: all frameworks
+            # would also run `kubectl`. Exit 1 means checks failed, which is what we are here for.
+            raw = await run_json("checkov", lambda exe: [
+                exe, "--skip-download", "--quiet", "--compact", "--output", "json",
+                "--framework", ",".join(frameworks),
+                *(arg for f in job.files for arg in ("--file", by_rel.get(f.rel) or safe_arg(f.rel))),
+            ], job, ok_exits=(0, 1), env={"LOG_LEVEL": "ERROR"})
         reports = raw if isinstance(raw, list) else [raw]
         # With --quiet checkov counts the files it could not parse but does not name them.
         warnings = [
             f"could not parse {n} {r.get('check_type', '')} file(s); their checks did not run"
             for r in reports if (n := (r.get("summary") or {}).get("parsing_errors"))
         ]
-        return ScanOutcome(parse(raw, job.base), warnings)
+        return ScanOutcome(parse(raw, job.base, links), warnings)
 
 
-def parse(raw: list[dict[str, Any]] | dict[str, Any], base: Path) -> list[Finding]:
-    """checkov prints a list for several frameworks, a dict for one, a bare summary for none."""
+def needs_alias(f: SourceFile) -> bool:
+    """Whether a Dockerfile has a name checkov's dockerfile framework skips (Containerfile, Containerfile.web)."""
+    return f.language == "dockerfile" and not CHECKOV_DOCKERFILE_NAME.fullmatch(Path(f.rel).name)
+
+
+def dockerfile_links(base: Path, files: list[SourceFile], tmp: Path) -> dict[str, str]:
+    """A link named Dockerfile in tmp to each of these files, for checkov to read: link path -> file's rel path."""
+    links: dict[str, str] = {}
+    tmp = tmp.resolve()  # checkov reports the absolute path it was given; parse looks it up as given here
+    for i, f in enumerate(files):
+        link = tmp / str(i) / "Dockerfile"
+        link.parent.mkdir()
+        link.symlink_to((base / f.rel).absolute())
+        links[str(link)] = f.rel
+    return links
+
+
+def parse(
+    raw: list[dict[str, Any]] | dict[str, Any], base: Path, links: Mapping[str, str] | None = None
+) -> list[Finding]:
+    """checkov prints a list for several frameworks, a dict for one, a bare summary for none.
+
+    links: the paths of links checkov read instead of a file (see dockerfile_links) -> that file's rel path.
+    """
+    links = links or {}
     source = SourceLines(base)
     findings = []
     for report in raw if isinstance(raw, list) else [raw]:
@@ -71,6 +106,10 @@ def parse(raw: list[dict[str, Any]] | dict[str, Any], base: Path) -> list[Findin
             name = str(hit.get("check_name") or check_id)
             resource = str(hit.get("resource") or "")
             start, end = (hit.get("file_line_range") or [1, 1])[:2]
+            link = str(hit.get("file_abs_path") or hit.get("file_path") or "")
+            path = links.get(link) or relative(str(hit.get("repo_file_path") or hit["file_path"]), base)
+            if link in links:  # "<link path>.FROM" reads, and is fingerprinted, like checkov's "<file>.FROM"
+                resource = path + resource.removeprefix(link)
             findings.append(make_finding(
                 scanner="checkov",
                 rule_id=f"checkov:{check_id}",
@@ -79,7 +118,7 @@ def parse(raw: list[dict[str, Any]] | dict[str, Any], base: Path) -> list[Findin
                 confidence="high",
                 title=name,
                 message=f"{resource}: fails {check_id} ({name}).",
-                path=relative(str(hit.get("repo_file_path") or hit["file_path"]), base),
+                path=path,
                 start_line=int(start or 1),
                 end_line=int(end or start or 1),
                 source=source,

@@ -1,11 +1,16 @@
+import json
 import os
+import shutil
+import socket
 import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from devops_orchestra.core.errors import PathError
-from devops_orchestra.core.workspace import Roots, build_inventory, is_test_path
+from devops_orchestra.core.workspace import Roots, build_inventory, is_test_path, language_of
 from tests.helpers import write
 
 
@@ -130,3 +135,149 @@ def test_symlinked_file_leading_out_is_left_out(tmp_path: Path) -> None:
     inv = build_inventory(root)
     assert [f.rel for f in inv.files] == ["app.py"]
     assert {s.path: s.reason for s in inv.skipped} == {"link.py": "symlink leading outside the scanned directory"}
+
+
+# -- real trees: links that loop or lead out, FIFOs, unreadable entries, Dockerfiles by name ------------------
+
+# The inventory in a child process: a read that blocks (a FIFO) fails the test instead of hanging it.
+_CHILD = """import json, sys
+from pathlib import Path
+from devops_orchestra.core.workspace import build_inventory
+inv = build_inventory(Path(sys.argv[1]))
+print(json.dumps({"files": [f.rel for f in inv.files], "skipped": {s.path: s.reason for s in inv.skipped}}))
+"""
+
+
+def _inventory_in_a_child(target: Path, *, plain_permissions: bool = False) -> dict[str, Any]:
+    """Files and skip reasons of target's inventory, built in a child; plain_permissions: as root, without the
+    capabilities that let root read mode-000 entries (the tests run as root, users mostly do not)."""
+    argv = [sys.executable, "-c", _CHILD, str(target)]
+    if plain_permissions and os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("root reads everything, and setpriv (util-linux) is not there to drop that")
+        argv = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", *argv]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=True)
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def _in_git(root: Path) -> None:
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
+
+
+@pytest.mark.parametrize("in_git", [False, True], ids=["walk", "git"])
+def test_links_that_loop_dangle_or_lead_to_directories_are_left_out_with_why(tmp_path: Path, in_git: bool) -> None:
+    """kubernetes-goat's metadata/latest/latest -> latest ended the scan in a RuntimeError: now it is a reason."""
+    write(tmp_path, {"app.py": "x = 1\n", "metadata/latest/hostname": "goat\n", "web/index.js": "f()\n"})
+    (tmp_path / "metadata/latest/latest").symlink_to("latest")  # a link to itself
+    (tmp_path / "a").symlink_to("b")
+    (tmp_path / "b").symlink_to("a")
+    (tmp_path / "web/up").symlink_to("..")  # a directory link to its parent: walked, it would never end
+    (tmp_path / "web/same").symlink_to(".")
+    (tmp_path / "dangling.py").symlink_to("gone.py")
+    (tmp_path / "alias.py").symlink_to("app.py")  # a link to a file inside is scanned as before
+    if in_git:
+        _in_git(tmp_path)
+    inv = build_inventory(tmp_path)
+    assert [f.rel for f in inv.files] == ["alias.py", "app.py", "metadata/latest/hostname", "web/index.js"]
+    assert {s.path: s.reason for s in inv.skipped} == {
+        "metadata/latest/latest": "symlink loop", "a": "symlink loop", "b": "symlink loop",
+        "web/up": "symlink to a directory", "web/same": "symlink to a directory",
+        "dangling.py": "dangling symlink",
+    }
+    assert inv.scope().skipped_by_reason == {"symlink loop": 3, "symlink to a directory": 2, "dangling symlink": 1}
+
+
+@pytest.mark.parametrize("in_git", [False, True], ids=["walk", "git"])
+def test_links_leading_out_are_not_followed(tmp_path: Path, in_git: bool) -> None:
+    """A directory link out is not entered; a lock file linked from outside never reaches the deps scanner."""
+    write(tmp_path, {"elsewhere/secret.py": "key = 1\n", "elsewhere/package-lock.json": "{}",
+                     "root/app.py": "x = 1\n"})
+    root = tmp_path / "root"
+    (root / "shared").symlink_to(tmp_path / "elsewhere")
+    (root / "package-lock.json").symlink_to(tmp_path / "elsewhere/package-lock.json")
+    (root / "far").symlink_to("/nonexistent/far")  # dangling, and out: out is what matters
+    if in_git:
+        _in_git(root)
+    inv = build_inventory(root)
+    assert [f.rel for f in inv.files] == ["app.py"]
+    out = "symlink leading outside the scanned directory"
+    assert {s.path: s.reason for s in inv.skipped} == {"shared": out, "package-lock.json": out, "far": out}
+
+
+def test_fifos_and_sockets_are_left_out_without_blocking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading a FIFO waits for a writer forever; git does not list them, the walk does."""
+    write(tmp_path, {"app.py": "x = 1\n"})
+    os.mkfifo(tmp_path / "pipe.py")
+    os.mkfifo(tmp_path / "poetry.lock")  # a lock file the deps scanner would read
+    (tmp_path / "to_pipe.py").symlink_to("pipe.py")
+    monkeypatch.chdir(tmp_path)  # a relative name: a socket's path must fit in 108 bytes
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind("app.sock")
+        result = _inventory_in_a_child(tmp_path)
+    assert result["files"] == ["app.py"]
+    assert result["skipped"] == dict.fromkeys(["app.sock", "pipe.py", "poetry.lock", "to_pipe.py"],
+                                              "not a regular file")
+
+
+@pytest.mark.parametrize("in_git", [False, True], ids=["walk", "git"])
+def test_unreadable_files_and_directories_are_reported_not_fatal(tmp_path: Path, in_git: bool) -> None:
+    """Mode 000 on a file, on an untracked directory, and on a directory holding a tracked file."""
+    write(tmp_path, {"ok.py": "x = 1\n", "locked.py": "x = 2\n", "tracked/deep.py": "x = 3\n",
+                     "secret/a.py": "x = 4\n"})
+    if in_git:
+        subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+        subprocess.run(["git", "add", "ok.py", "locked.py", "tracked"], cwd=tmp_path, check=True)
+    closed = [tmp_path / "locked.py", tmp_path / "tracked", tmp_path / "secret"]
+    for path in closed:
+        path.chmod(0)
+    try:
+        result = _inventory_in_a_child(tmp_path, plain_permissions=True)
+    finally:
+        for path in closed:
+            path.chmod(0o755)
+    assert result["files"] == ["ok.py"]
+    expected = {"locked.py": "unreadable", "secret": "unreadable directory", "tracked": "unreadable directory"}
+    if in_git:
+        expected["tracked/deep.py"] = "unreadable"  # git lists it from its index, then it cannot be read
+    assert result["skipped"] == expected
+
+
+def test_a_symlink_loop_as_a_path_argument_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "latest").symlink_to("latest")
+    with pytest.raises(PathError, match="'latest' is a symbolic link loop"):
+        Roots([tmp_path]).resolve("latest")
+
+
+@pytest.mark.parametrize(("name", "language"), [
+    ("Dockerfile", "dockerfile"), ("Dockerfile.db", "dockerfile"), ("docker/Dockerfile.prod", "dockerfile"),
+    ("app.Dockerfile", "dockerfile"), ("app.dockerfile", "dockerfile"), ("Containerfile", "dockerfile"),
+    ("build/Containerfile.web", "dockerfile"), ("web.Containerfile", "dockerfile"),
+    ("Dockerfile.dockerignore", None), ("app.Dockerfile.dockerignore", None), ("Dockerfiles.md", None),
+    ("Dockerfile.py", "dockerfile"), ("main.py", "python"),
+])
+def test_dockerfiles_are_known_by_name_whatever_the_suffix(name: str, language: str | None) -> None:
+    assert language_of(name) == language
+
+
+def test_a_dockerfile_with_a_binary_suffix_is_scanned(tmp_path: Path) -> None:
+    """dvpwa's Dockerfile.db was left out as binary because of .db; a real database file still is."""
+    write(tmp_path, {"Dockerfile.db": "FROM postgres:10\n", "data.db": "SQLite format 3\0",
+                     "Containerfile.bin": b"\x7fELF\0\0"})
+    inv = build_inventory(tmp_path)
+    assert [(f.rel, f.language) for f in inv.files] == [("Dockerfile.db", "dockerfile")]
+    assert {s.path: s.reason for s in inv.skipped} == {"data.db": "binary", "Containerfile.bin": "binary"}
+
+
+def test_tracked_files_under_a_directory_replaced_by_a_link_out_are_not_read(tmp_path: Path) -> None:
+    """git's index still names shared/secret.py; the work tree's shared/ now leads elsewhere."""
+    write(tmp_path, {"elsewhere/secret.py": "key = 1\n", "root/app.py": "x = 1\n", "root/shared/secret.py": "x\n"})
+    root = tmp_path / "root"
+    _in_git(root)
+    shutil.rmtree(root / "shared")
+    (root / "shared").symlink_to(tmp_path / "elsewhere")
+    inv = build_inventory(root)
+    assert [f.rel for f in inv.files] == ["app.py"]
+    assert {s.path: s.reason for s in inv.skipped} == {
+        "shared": "symlink leading outside the scanned directory", "shared/secret.py": "inside a symlinked directory"}
