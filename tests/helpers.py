@@ -53,7 +53,7 @@ def alive(pid: int) -> bool:
     """Running, not merely a zombie waiting for a parent that is not ours to reap it."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # gone, or gone between opening and reading
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
