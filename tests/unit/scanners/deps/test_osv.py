@@ -241,10 +241,12 @@ async def test_bad_osv_db_env_fails_the_scanner_with_why(tmp_path: Path, monkeyp
     assert run.status == "failed" and run.error and "nope.zip does not exist" in run.error
 
 
-async def test_deps_results_are_not_cached(osv: FakeOsv, tmp_path: Path) -> None:
-    """A new advisory for an unchanged lock file shows on the next scan: deps skips the content cache."""
+async def test_deps_results_are_not_cached(osv: FakeOsv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new advisory for an unchanged lock file shows as soon as OSV is asked again (here on every scan, with
+    a TTL of 0): deps skips the content cache."""
     from devops_orchestra.core.cache import ScanCache
 
+    monkeypatch.setenv("DEVOPS_ORCHESTRA_OSV_TTL", "0")
     cache = ScanCache(tmp_path / "cache.sqlite3")
     repo = write(tmp_path / "repo", REPO)
     first = await security_scan(repo, scanners=["deps"], cache=cache)
