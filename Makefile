@@ -29,6 +29,7 @@ test: setup
 bench: setup
 	$(BIN)/python bench/security_scan.py
 	$(BIN)/python bench/scan_memory.py
+	$(BIN)/python bench/rescan.py
 	$(BIN)/python bench/compliance.py
 	$(BIN)/python bench/review.py
 	$(BIN)/python bench/sql_vs_squawk.py

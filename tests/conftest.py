@@ -1,11 +1,13 @@
 """Fixtures only (what tests share besides fixtures is in helpers.py): each test's own store, cache and
 environment, and the bundled example repository."""
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import EXAMPLE
+from devops_orchestra.scanners.deps.osv import OsvApi
+from tests.helpers import EXAMPLE, FakeOsv, fake_osv
 
 
 @pytest.fixture
@@ -27,6 +29,15 @@ def no_real_osv(monkeypatch: pytest.MonkeyPatch) -> None:
     """The deps scanner never reaches the real OSV API from a test: a closed local port answers at once."""
     monkeypatch.setenv("DEVOPS_ORCHESTRA_OSV_URL", "http://127.0.0.1:9")
     monkeypatch.delenv("DEVOPS_ORCHESTRA_OSV_DB", raising=False)
+
+
+@pytest.fixture
+def osv(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOsv]:
+    """A local server speaking OSV's API (FakeOsv), with the deps scanner pointed at it and no records in memory."""
+    with fake_osv() as fake:
+        monkeypatch.setenv("DEVOPS_ORCHESTRA_OSV_URL", fake.url)
+        OsvApi._details.clear()
+        yield fake
 
 
 @pytest.fixture(autouse=True)

@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import io
 import json
+import re
+import threading
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -147,6 +152,96 @@ def export_zip(path: Path, records: list[dict[str, Any]], *, extra: dict[str, by
             z.writestr(name, data)
     path.write_bytes(buffer.getvalue())
     return path
+
+
+@dataclass
+class FakeOsv:
+    """A local server speaking OSV's querybatch and vulns API, matching by each record's `versions` list."""
+
+    records: dict[str, dict[str, Any]]
+    url: str = ""
+    fail_next: list[int] = field(default_factory=list)  # HTTP statuses to answer before behaving
+    page_size: int = 0  # > 0: paginate each query's ids with next_page_token
+    requests: list[tuple[str, str, int]] = field(default_factory=list)  # (method, path, queries)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def matches(self, query: dict[str, Any]) -> list[dict[str, str]]:
+        pkg = query["package"]
+        norm = (lambda n: re.sub(r"[-_.]+", "-", n).lower()) if pkg["ecosystem"] == "PyPI" else (lambda n: n)
+        return [{"id": r["id"], "modified": r["modified"]} for r in self.records.values()
+                if any(a["package"]["ecosystem"] == pkg["ecosystem"] and norm(a["package"]["name"]) == norm(pkg["name"])
+                       and query["version"] in a.get("versions", []) for a in r["affected"])]
+
+    def answer_batch(self, body: dict[str, Any]) -> dict[str, Any]:
+        results = []
+        for query in body["queries"]:
+            vulns = self.matches(query)
+            if self.page_size:
+                start = int(query.get("page_token", 0))
+                page = vulns[start : start + self.page_size]
+                more = start + self.page_size < len(vulns)
+                results.append({"vulns": page, **({"next_page_token": str(start + self.page_size)} if more else {})})
+            else:
+                results.append({"vulns": vulns} if vulns else {})
+        return {"results": results}
+
+
+@contextmanager
+def fake_osv() -> Iterator[FakeOsv]:
+    """FakeOsv serving OSV_RECORDS on a free local port (its url), until the block ends."""
+    fake = FakeOsv({r["id"]: r for r in OSV_RECORDS})
+
+    class Handler(BaseHTTPRequestHandler):
+        def _send(self, status: int, payload: Any) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _failing(self) -> bool:
+            with fake.lock:
+                status = fake.fail_next.pop(0) if fake.fail_next else 0
+            if status:
+                self._send(status, {"code": status, "message": "injected"})
+            return bool(status)
+
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            with fake.lock:
+                fake.requests.append(("POST", self.path, len(body.get("queries", []))))
+            if self._failing():
+                return
+            if self.path != "/v1/querybatch" or len(body["queries"]) > 1000:
+                self._send(400, {"code": 3, "message": "Too many queries."})
+                return
+            self._send(200, fake.answer_batch(body))
+
+        def do_GET(self) -> None:
+            with fake.lock:
+                fake.requests.append(("GET", self.path, 0))
+            if self._failing():
+                return
+            vuln_id = self.path.removeprefix("/v1/vulns/")
+            if vuln_id in fake.records:
+                self._send(200, fake.records[vuln_id])
+            else:
+                self._send(404, {"code": 5, "message": "Bug not found."})
+
+        def log_message(self, *args: Any) -> None:  # quiet
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
 
 
 # -- sample repositories for the pipeline agent, one per stack it knows ------------------------------

@@ -1,7 +1,8 @@
 """deps: pinned dependencies from lock files and manifests, looked up in OSV (online API or offline export).
 
 Not kept in the content-hash scan cache: what a lock file means changes whenever an advisory is published,
-while its content does not. The online client keeps advisory records in memory by (id, modified) instead.
+while its content does not. OSV's answers per package version are kept instead, for a TTL (cache.py), and
+the run record says how old the ones it used are.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from devops_orchestra.core.workspace import Inventory, SourceFile, is_test_path
 from devops_orchestra.models import Finding, Remediation, ScannerName, Severity
 from devops_orchestra.scanners.base import ScanJob, ScanOutcome, SourceLines, make_finding, normalise_cwe
 from devops_orchestra.scanners.deps import javascript, other, python
+from devops_orchestra.scanners.deps.cache import TTL_ENV, OsvCache, ttl_s
 from devops_orchestra.scanners.deps.common import LockfileError, Package
 from devops_orchestra.scanners.deps.osv import AdvisoryHit, OsvApi, OsvDbError, OsvExport, Query, Vuln, osv_url
 
@@ -90,7 +92,12 @@ class DepsScanner:
                     export = await asyncio.to_thread(OsvExport.open, db)
                     hits = await asyncio.to_thread(export.lookup, queries)
                 else:
-                    hits = await OsvApi().lookup(queries)
+                    ttl = ttl_s()
+                    answer = await OsvApi(cache=OsvCache(ttl_s=ttl)).answer(queries)
+                    hits = answer.hits
+                    if answer.cached:  # first: the run record keeps only the first ten warnings
+                        warnings.insert(0, f"OSV answers for {answer.cached} of {len(queries)} packages from the "
+                                           f"cache, up to {age(answer.oldest_s)} old ({TTL_ENV} keeps them {age(ttl)})")
         except OsvDbError as exc:
             raise ScannerFailed(str(exc)) from exc
         except TimeoutError as exc:
@@ -100,6 +107,14 @@ class DepsScanner:
         findings = [finding(p, hit, also, source) for p in packages
                     for hit, also in distinct(hits.get(Query(p.ecosystem, p.name, p.version), []))]
         return ScanOutcome(findings, warnings)
+
+
+def age(seconds: float) -> str:
+    """A duration as a person says it: 40 s, 12 min, 3 h, 2 d."""
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size * (2 if unit == "d" else 1):
+            return f"{int(seconds // size)} {unit}"
+    return f"{int(seconds)} s"
 
 
 def read_packages(base: Path, files: list[SourceFile]) -> tuple[list[Package], list[str]]:

@@ -2,7 +2,8 @@
 
 Online: POST {base}/v1/querybatch (at most 1000 queries a request) answers with advisory ids only; each
 distinct id is then fetched once from GET {base}/v1/vulns/{id}, a few at a time. Records are kept in memory
-by (id, modified), which the batch answer gives, so a rescan in the same server fetches only what changed.
+by (id, modified), which the batch answer gives, so a rescan in the same server fetches only what changed;
+with an OsvCache (cache.py) the answers and records also outlive the process, for a TTL.
 Offline: an OSV export (the osv-vulnerabilities bucket's <Ecosystem>/all.zip, one JSON record per
 advisory), or a directory of them; we match versions against the records' ranges ourselves.
 """
@@ -17,7 +18,7 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 from packaging.utils import canonicalize_name
@@ -26,14 +27,27 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from devops_orchestra.core.errors import OrchestraError, ScannerFailed, ScannerUnavailable
 from devops_orchestra.scanners.deps.versions import describe, range_holds, same_version, sort_key
 
+if TYPE_CHECKING:  # cache.py builds on this module's models
+    from devops_orchestra.scanners.deps.cache import OsvCache
+
 DEFAULT_URL = "https://api.osv.dev"
 BATCH_SIZE = 1000  # the API's limit of queries per querybatch request
 MAX_PAGES = 10  # a package with more than ~10,000 advisories is not a real package
 DETAILS_KEPT = 5000
+UNREACHABLE_S = 60.0  # an API that failed is not asked again for this long: scans in a burst say so at once
+OFFLINE_HINT = "pass --osv-db PATH (or set DEVOPS_ORCHESTRA_OSV_DB) to use an offline OSV export"
 
 
 class OsvDbError(OrchestraError):
     """An --osv-db path that cannot be used: missing, not a zip, or holding no OSV records."""
+
+
+class OsvUnreachable(ScannerUnavailable):
+    """The OSV API could not be reached: no network, refused, timeouts, or 429/5xx on every attempt."""
+
+    def __init__(self, message: str, problem: str) -> None:
+        super().__init__(message)
+        self.problem = problem
 
 
 class _Lenient(BaseModel):
@@ -110,6 +124,15 @@ class AdvisoryHit:
     fixed: str | None  # the first release that is not affected, when one is published
 
 
+@dataclass(frozen=True)
+class OsvAnswer:
+    """The advisories affecting each query, and how many of the answers came from the cache, how old."""
+
+    hits: dict[Query, list[AdvisoryHit]]
+    cached: int = 0
+    oldest_s: float = 0.0  # age of the oldest cached answer used
+
+
 def osv_url() -> str:
     """The OSV API's base URL: DEVOPS_ORCHESTRA_OSV_URL (a mirror, or a test's local server) or osv.dev's."""
     return (os.environ.get("DEVOPS_ORCHESTRA_OSV_URL") or DEFAULT_URL).rstrip("/")
@@ -177,28 +200,71 @@ class OsvApi:
         attempts: int = 3,
         backoff_s: float = 0.2,
         timeout: httpx.Timeout | None = None,
+        cache: OsvCache | None = None,
     ) -> None:
         self.base_url = base_url or osv_url()
         self.batch_size = batch_size
         self.attempts = attempts
         self.backoff_s = backoff_s
         self.timeout = timeout or httpx.Timeout(15.0, connect=5.0)
+        self.cache = cache
         self._limit = asyncio.Semaphore(concurrency)
 
     async def lookup(self, queries: list[Query]) -> dict[Query, list[AdvisoryHit]]:
         """The advisories affecting each query; raises ScannerUnavailable when the API cannot be reached."""
-        async with httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout,
-                                     headers={"User-Agent": "devops-orchestra"}) as client:
-            ids: list[list[tuple[str, str]]] = []
-            for start in range(0, len(queries), self.batch_size):
-                ids += await self._batch(client, queries[start : start + self.batch_size])
-            wanted = {pair for found in ids for pair in found}
-            records = dict(zip(wanted, await asyncio.gather(*(self._vuln(client, *p) for p in wanted)), strict=True))
+        return (await self.answer(queries)).hits
+
+    async def answer(self, queries: list[Query]) -> OsvAnswer:
+        """The advisories affecting each query, from the cache where it has a fresh answer, else from the API;
+        raises ScannerUnavailable when the API is needed and cannot be reached (or could not a minute ago)."""
+        cache = self.cache
+        known = await asyncio.to_thread(cache.answers, self.base_url, queries) if cache else {}
+        ids = {q: list(a.ids) for q, a in known.items()}
+        missing = [q for q in queries if q not in known]
+        pairs = {p for found in ids.values() for p in found}
+        records = {p: self._details[p] for p in pairs if p in self._details}
+        if cache and pairs - records.keys():
+            records |= await asyncio.to_thread(cache.records, pairs - records.keys())
+        if missing or pairs - records.keys():
+            await self._fetch(missing, ids, records)
         hits: dict[Query, list[AdvisoryHit]] = {}
-        for query, found in zip(queries, ids, strict=True):
-            matched = [hit_for(records[pair], query, trusted=True) for pair in found]
+        for query in queries:
+            matched = [hit_for(records[pair], query, trusted=True) for pair in ids[query]]
             hits[query] = [h for h in matched if h]
-        return hits
+        oldest = cache.clock() - min(a.fetched for a in known.values()) if cache and known else 0.0
+        return OsvAnswer(hits, len(known), max(oldest, 0.0))
+
+    async def _fetch(self, missing: list[Query], ids: dict[Query, list[tuple[str, str]]],
+                     records: dict[tuple[str, str], Vuln]) -> None:
+        """Ask the API what the cache does not know, into ids and records, and remember the answers."""
+        cache = self.cache
+        if cache:
+            note = await asyncio.to_thread(cache.unreachable, self.base_url)
+            if note:
+                ago = max(cache.clock() - note.at, 0.0)
+                raise OsvUnreachable(
+                    f"OSV API unreachable at {self.base_url} ({note.problem}) when last tried {ago:.0f} s ago, "
+                    f"not tried again for {UNREACHABLE_S - ago:.0f} s; {OFFLINE_HINT}", note.problem)
+        try:
+            async with httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout,
+                                         headers={"User-Agent": "devops-orchestra"}) as client:
+                for start in range(0, len(missing), self.batch_size):
+                    chunk = missing[start : start + self.batch_size]
+                    ids.update(zip(chunk, await self._batch(client, chunk), strict=True))
+                wanted = {pair for found in ids.values() for pair in found} - records.keys()
+                if cache and wanted:  # an answer asked again often names records the cache has
+                    records.update(await asyncio.to_thread(cache.records, wanted))
+                    wanted -= records.keys()
+                records.update(zip(wanted, await asyncio.gather(*(self._vuln(client, *p) for p in wanted)),
+                                   strict=True))
+        except OsvUnreachable as exc:
+            if cache:
+                await asyncio.to_thread(cache.note_unreachable, self.base_url, exc.problem)
+            raise
+        if cache:
+            used = {pair for found in ids.values() for pair in found}
+            await asyncio.to_thread(cache.store, self.base_url, {q: ids[q] for q in missing},
+                                    [records[p] for p in used])
 
     async def _batch(self, client: httpx.AsyncClient, queries: list[Query]) -> list[list[tuple[str, str]]]:
         """(id, modified) of the advisories for each query, following next_page_token where a query has more."""
@@ -271,10 +337,8 @@ class OsvApi:
                 return response.json()
             except ValueError as exc:
                 raise ScannerFailed(f"OSV API answered {url} with something other than JSON") from exc
-        raise ScannerUnavailable(
-            f"OSV API unreachable at {self.base_url} ({problem}, after {attempts} attempts); "
-            "pass --osv-db PATH (or set DEVOPS_ORCHESTRA_OSV_DB) to use an offline OSV export"
-        )
+        raise OsvUnreachable(f"OSV API unreachable at {self.base_url} ({problem}, after {attempts} attempts); "
+                             f"{OFFLINE_HINT}", problem)
 
 
 class OsvExport:

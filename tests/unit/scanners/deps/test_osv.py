@@ -3,12 +3,7 @@ zip built here, and what it says when neither is there. Never the real network (
 
 import asyncio
 import json
-import re
-import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +13,7 @@ from devops_orchestra import cli
 from devops_orchestra.agents.security import security_scan
 from devops_orchestra.models import SecurityReport, Severity
 from devops_orchestra.scanners.deps.osv import OsvApi, OsvExport, Query, Vuln, hit_for
-from tests.helpers import OSV_RECORDS, assert_valid_sarif, export_zip, write
+from tests.helpers import OSV_RECORDS, FakeOsv, assert_valid_sarif, export_zip, write
 
 REPO = {
     "api/requirements.txt": "# app\nflask==0.12.2\nrequests==2.19.1\nsafe-lib==1.0\nabandoned-lib==1.0\nclick>=7\n",
@@ -38,97 +33,6 @@ EXPECTED = {  # rule -> (path, line, severity, fix)
     "deps:GHSA-x84v-xcm2-53pg": ("api/requirements.txt", 3, Severity.medium, "upgrade requests to 2.20.0"),
     "deps:GHSA-unfx-0000-0000": ("api/requirements.txt", 5, Severity.medium, None),
 }
-
-
-@dataclass
-class FakeOsv:
-    """A local server speaking OSV's querybatch and vulns API, matching by each record's `versions` list."""
-
-    records: dict[str, dict[str, Any]]
-    url: str = ""
-    fail_next: list[int] = field(default_factory=list)  # HTTP statuses to answer before behaving
-    page_size: int = 0  # > 0: paginate each query's ids with next_page_token
-    requests: list[tuple[str, str, int]] = field(default_factory=list)  # (method, path, queries)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def matches(self, query: dict[str, Any]) -> list[dict[str, str]]:
-        pkg = query["package"]
-        norm = (lambda n: re.sub(r"[-_.]+", "-", n).lower()) if pkg["ecosystem"] == "PyPI" else (lambda n: n)
-        return [{"id": r["id"], "modified": r["modified"]} for r in self.records.values()
-                if any(a["package"]["ecosystem"] == pkg["ecosystem"] and norm(a["package"]["name"]) == norm(pkg["name"])
-                       and query["version"] in a.get("versions", []) for a in r["affected"])]
-
-    def answer_batch(self, body: dict[str, Any]) -> dict[str, Any]:
-        results = []
-        for query in body["queries"]:
-            vulns = self.matches(query)
-            if self.page_size:
-                start = int(query.get("page_token", 0))
-                page = vulns[start : start + self.page_size]
-                more = start + self.page_size < len(vulns)
-                results.append({"vulns": page, **({"next_page_token": str(start + self.page_size)} if more else {})})
-            else:
-                results.append({"vulns": vulns} if vulns else {})
-        return {"results": results}
-
-
-@pytest.fixture
-def osv(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOsv]:
-    fake = FakeOsv({r["id"]: r for r in OSV_RECORDS})
-
-    class Handler(BaseHTTPRequestHandler):
-        def _send(self, status: int, payload: Any) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def _failing(self) -> bool:
-            with fake.lock:
-                status = fake.fail_next.pop(0) if fake.fail_next else 0
-            if status:
-                self._send(status, {"code": status, "message": "injected"})
-            return bool(status)
-
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            with fake.lock:
-                fake.requests.append(("POST", self.path, len(body.get("queries", []))))
-            if self._failing():
-                return
-            if self.path != "/v1/querybatch" or len(body["queries"]) > 1000:
-                self._send(400, {"code": 3, "message": "Too many queries."})
-                return
-            self._send(200, fake.answer_batch(body))
-
-        def do_GET(self) -> None:
-            with fake.lock:
-                fake.requests.append(("GET", self.path, 0))
-            if self._failing():
-                return
-            vuln_id = self.path.removeprefix("/v1/vulns/")
-            if vuln_id in fake.records:
-                self._send(200, fake.records[vuln_id])
-            else:
-                self._send(404, {"code": 5, "message": "Bug not found."})
-
-        def log_message(self, *args: Any) -> None:  # quiet
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    monkeypatch.setenv("DEVOPS_ORCHESTRA_OSV_URL", fake.url)
-    OsvApi._details.clear()
-    try:
-        yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 def _by_rule(report: SecurityReport) -> dict[str, tuple[str, int, Severity, str | None]]:
@@ -337,10 +241,12 @@ async def test_bad_osv_db_env_fails_the_scanner_with_why(tmp_path: Path, monkeyp
     assert run.status == "failed" and run.error and "nope.zip does not exist" in run.error
 
 
-async def test_deps_results_are_not_cached(osv: FakeOsv, tmp_path: Path) -> None:
-    """A new advisory for an unchanged lock file shows on the next scan: deps skips the content cache."""
+async def test_deps_results_are_not_cached(osv: FakeOsv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new advisory for an unchanged lock file shows as soon as OSV is asked again (here on every scan, with
+    a TTL of 0): deps skips the content cache."""
     from devops_orchestra.core.cache import ScanCache
 
+    monkeypatch.setenv("DEVOPS_ORCHESTRA_OSV_TTL", "0")
     cache = ScanCache(tmp_path / "cache.sqlite3")
     repo = write(tmp_path / "repo", REPO)
     first = await security_scan(repo, scanners=["deps"], cache=cache)
