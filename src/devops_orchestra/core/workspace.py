@@ -9,6 +9,7 @@ import subprocess
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Literal
 
 from devops_orchestra.core.errors import PathError
 from devops_orchestra.models import ScanScope, SkippedFile
@@ -86,6 +87,17 @@ def is_test_path(rel: str) -> bool:
     """Whether a path is test code, by its name or a directory like tests/."""
     p = PurePosixPath(rel)
     return bool(TEST_NAME.search(p.name)) or any(part.lower() in TEST_DIRS for part in p.parts[:-1])
+
+
+def actions_kind(rel: str) -> Literal["workflow", "action"] | None:
+    """What a file is to GitHub Actions: a workflow (in a .github/workflows directory), an action definition
+    (action.yml), or neither. The inventory calls both "yaml"; zizmor and checkov need to know."""
+    p = PurePosixPath(rel)
+    if p.suffix not in (".yml", ".yaml"):
+        return None
+    if p.parent.parts[-2:] == (".github", "workflows"):
+        return "workflow"
+    return "action" if p.stem == "action" else None
 
 
 def language_of(rel: str) -> str | None:
