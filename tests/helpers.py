@@ -11,7 +11,7 @@ import json
 import re
 import threading
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
@@ -22,16 +22,19 @@ from typing import Any
 
 from mcp_types import BlobResourceContents, ContentBlock, TextContent, TextResourceContents
 
+from devops_orchestra.models import Finding
 from devops_orchestra.models.pipeline import GeneratedArtifacts
-from devops_orchestra.scanners import bandit, checkov, secrets, semgrep
+from devops_orchestra.scanners import bandit, checkov, secrets, semgrep, zizmor
 
 # -- where things are ------------------------------------------------------------------------------------------
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "vulnshop"
 GOLDEN = REPO / "tests" / "golden"  # recorded scanner output and lock files (re-record: tests/golden/record.py)
-SCANNER_PARSERS = {"semgrep": semgrep.parse, "bandit": bandit.parse, "secrets": secrets.parse,
-                   "checkov": checkov.parse}
+SCANNER_PARSERS: dict[str, Callable[[Any, Path], list[Finding]]] = {
+    "semgrep": semgrep.parse, "bandit": bandit.parse, "secrets": secrets.parse, "checkov": checkov.parse,
+    "zizmor": zizmor.parse, "checkov-actions": checkov.parse,  # the last two on GOLDEN_TREES (below)
+}
 
 
 def write(root: Path, files: Mapping[str, str | bytes]) -> Path:
@@ -242,6 +245,124 @@ def fake_osv() -> Iterator[FakeOsv]:
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+# -- GitHub Actions --------------------------------------------------------------------------------------------
+
+# A repository's workflows with each problem zizmor and checkov look for, and a clean one. The golden files
+# were recorded in a directory written from it, and the integration tests scan one (EXAMPLE has no workflows).
+ACTIONS_REPO = {
+    # pull_request_target + checkout of the PR head, write-all, template injection, an unpinned third-party
+    # action, checkout persisting its credentials.
+    ".github/workflows/triage.yml": """\
+name: Triage pull requests
+on:
+  pull_request_target:
+    types: [opened, synchronize]
+permissions: write-all
+jobs:
+  triage:
+    runs-on: ubuntu-24.04
+    steps:
+      - uses: actions/checkout@v4
+        with:
+          ref: ${{ github.event.pull_request.head.sha }}
+      - name: Run the contributor's checks
+        run: make lint
+      - name: Label by title
+        run: |
+          echo "Labelling ${{ github.event.pull_request.title }}"
+          ./scripts/label.sh
+      - uses: someone/label-action@v1
+        with:
+          token: ${{ secrets.GITHUB_TOKEN }}
+""",
+    # No permissions block; a checkout whose token an artifact of the whole workspace carries away.
+    ".github/workflows/nightly.yml": """\
+name: Nightly
+on:
+  schedule:
+    - cron: "0 3 * * *"
+jobs:
+  build:
+    name: Build
+    runs-on: ubuntu-24.04
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+      - run: make dist
+      - uses: actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02 # v4.6.2
+        with:
+          name: workspace
+          path: .
+  notify:
+    name: Notify
+    needs: build
+    runs-on: ubuntu-24.04
+    steps:
+      - uses: ./.github/actions/notify
+        with:
+          message: nightly build done
+""",
+    # An action pasting its input into a shell command.
+    ".github/actions/notify/action.yml": """\
+name: Notify
+description: Post a message to the team channel
+inputs:
+  message:
+    description: what to say
+    required: true
+runs:
+  using: composite
+  steps:
+    - shell: bash
+      run: curl -X POST -d "text=${{ inputs.message }}" https://hooks.example.com/notify
+""",
+    # Permissions on its one job only: checkov's CKV2_GHA_1 says the job's permissions: line, it means the top.
+    ".github/workflows/release.yml": """\
+name: Release
+on:
+  release:
+    types: [published]
+jobs:
+  publish:
+    name: Publish
+    runs-on: ubuntu-24.04
+    environment: pypi
+    permissions:
+      id-token: write
+    steps:
+      - uses: actions/download-artifact@d3f86a106a0bac45b974a628896c90dbdf5c8093 # v4.3.0
+        with:
+          name: dist
+          path: dist/
+      - uses: pypa/gh-action-pypi-publish@76f52bc884231f62b9a034ebfe128415bbaabdfc # v1.12.4
+""",
+    # Done right: read-only token, actions pinned to commits, no credentials left behind.
+    ".github/workflows/ci.yml": """\
+name: CI
+on:
+  push:
+    branches: [main]
+  pull_request:
+permissions:
+  contents: read
+jobs:
+  test:
+    name: Test
+    runs-on: ubuntu-24.04
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+        with:
+          persist-credentials: false
+      - uses: actions/setup-python@a26af69be951a213d495a4c3e4e4022e16d87065 # v5.6.0
+        with:
+          python-version: "3.12"
+      - run: python -m pip install -r requirements.txt
+      - run: python -m pytest
+""",
+}
+# The recorded output whose tree is not EXAMPLE.
+GOLDEN_TREES = {"zizmor": ACTIONS_REPO, "checkov-actions": ACTIONS_REPO}
 
 
 # -- sample repositories for the pipeline agent, one per stack it knows ------------------------------

@@ -1,4 +1,5 @@
-"""The bandit and checkov catalogues: every entry well-formed, every bandit test covered, checkov ids real."""
+"""The bandit, checkov and zizmor catalogues: every entry well-formed, every bandit test covered, checkov ids
+and zizmor audits real."""
 
 import subprocess
 import sys
@@ -20,8 +21,9 @@ def test_catalogue_verifies_against_the_installed_scanners(tmp_path: Path) -> No
     listing = tmp_path / "checkov_list.txt"
     with listing.open("w") as out:
         subprocess.run([str(checkov), "--list", "--skip-download"], stdout=out, check=True, timeout=300)
-    done = subprocess.run([sys.executable, str(VERIFY_CATALOG), str(listing),
-                           "--bandit", str(toolchain.executable("bandit"))], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, str(VERIFY_CATALOG), str(listing), "--bandit",
+                           str(toolchain.executable("bandit")), "--zizmor", str(toolchain.executable("zizmor"))],
+                          capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -31,3 +33,8 @@ def test_lookups() -> None:
     assert catalog.entry("checkov", "CKV_NOPE_1") is None
     assert catalog.default_severity("checkov", "CKV_K8S_9999") is Severity.medium
     assert catalog.default_severity("checkov", "CKV_UNKNOWNPREFIX_1") is Severity.medium
+    # zizmor and checkov on one workflow problem share a category, so that the two merge into one finding.
+    for audit, check in (("template-injection", "CKV_GHA_2"), ("excessive-permissions", "CKV2_GHA_1"),
+                         ("insecure-commands", "CKV_GHA_1")):
+        zizmor, checkov = catalog.entry("zizmor", audit), catalog.entry("checkov", check)
+        assert zizmor and checkov and zizmor.category == checkov.category and zizmor.cwe == checkov.cwe

@@ -1,6 +1,7 @@
 """The security agent with the real scanners on the bundled example, and with broken ones."""
 
 import asyncio
+import shutil
 import stat
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 from devops_orchestra.agents.security import security_scan
 from devops_orchestra.core import toolchain
 from devops_orchestra.models import SecurityReport, Severity
-from tests.helpers import EXAMPLE, OSV_RECORDS, export_zip
+from tests.helpers import ACTIONS_REPO, EXAMPLE, OSV_RECORDS, export_zip, write
 
 pytestmark = pytest.mark.scanners
 
@@ -22,10 +23,11 @@ def report() -> SecurityReport:
 def test_every_scanner_runs_and_finds_something(report: SecurityReport) -> None:
     runs = {r.name: r for r in report.scanners}
     # deps has no OSV data here (tests never reach the OSV API; tests/unit/scanners/deps/test_osv.py covers it):
-    # unavailable, with why.
+    # unavailable, with why. The example has no GitHub Actions workflows (test_github_actions.py scans some).
     assert {n: r.status for n, r in runs.items()} == {
-        **dict.fromkeys(["semgrep", "bandit", "secrets", "checkov"], "ok"), "deps": "unavailable"}
+        **dict.fromkeys(["semgrep", "bandit", "secrets", "checkov"], "ok"), "zizmor": "skipped", "deps": "unavailable"}
     assert "--osv-db" in (runs.pop("deps").error or "")
+    assert "no GitHub Actions workflows" in (runs.pop("zizmor").error or "")
     assert all(r.findings > 0 and r.version for r in runs.values())
     assert {f.scanner for f in report.findings} == set(runs)
 
@@ -157,8 +159,8 @@ def test_no_scanner_talks_to_the_network(tmp_path: Path, monkeypatch: pytest.Mon
     """No connection leaves a scan (HTTP clients are pointed at a local proxy that counts connections).
 
     detect-secrets would send a Slack token it finds to Slack to verify it; semgrep checks for a new
-    version; checkov calls its platform: each is told not to. deps asks the OSV API only when it has no
-    offline export: given one, it stays offline too.
+    version; checkov calls its platform; zizmor asks GitHub's API about pinned actions: each is told not
+    to. deps asks the OSV API only when it has no offline export: given one, it stays offline too.
     """
     import socket
     import threading
@@ -184,14 +186,16 @@ def test_no_scanner_talks_to_the_network(tmp_path: Path, monkeypatch: pytest.Mon
         monkeypatch.setenv(var, proxy)
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.setenv("DEVOPS_ORCHESTRA_OSV_DB", str(export_zip(tmp_path / "osv.zip", OSV_RECORDS)))
+    shop = write(Path(shutil.copytree(EXAMPLE, tmp_path / "shop")), ACTIONS_REPO)  # and zizmor has workflows
     try:
-        report = asyncio.run(security_scan(EXAMPLE, timeout_s=60))
+        report = asyncio.run(security_scan(shop, timeout_s=60))
     finally:
         stop.set()
         thread.join()
         listener.close()
     assert any(f.rule_id == "secrets:slack-token" for f in report.findings)
     assert any(f.rule_id == "deps:GHSA-jf85-cpcp-j695" for f in report.findings)  # lodash 4.17.4, offline
+    assert any(f.rule_id == "zizmor:template-injection" for f in report.findings)
     assert {r.status for r in report.scanners} == {"ok"}
     assert connections == []
 

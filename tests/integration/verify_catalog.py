@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
-"""Check policies/catalog/{bandit,checkov}.yaml for shape, vocabulary and coverage, and the checkov ids
-that policies/compliance/*.yaml name.
+"""Check policies/catalog/{bandit,checkov,zizmor}.yaml for shape, vocabulary and coverage, and the checkov
+ids that policies/compliance/*.yaml name.
 
 Usage:
     checkov --list --skip-download > /tmp/checkov_list.txt
-    python tests/integration/verify_catalog.py /tmp/checkov_list.txt [--bandit PATH_TO_BANDIT]
+    python tests/integration/verify_catalog.py /tmp/checkov_list.txt [--bandit PATH_TO_BANDIT] [--zizmor PATH]
 
 Bandit coverage uses the bandit importable by this interpreter; if there is none, the test ids
-listed by `bandit -h` (from --bandit, or bandit on PATH). Exit status 0 = clean, 1 = problems.
+listed by `bandit -h` (from --bandit, or bandit on PATH). zizmor's audits are those it schedules offline
+(--zizmor, or zizmor on PATH). Exit status 0 = clean, 1 = problems.
 Needs only the standard library and PyYAML.
 """
 
@@ -18,6 +19,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +34,23 @@ BANDIT_CATEGORIES = {
     "secret", "xxe", "open-redirect", "insecure-cookie", "insecure-config", "insecure-temp-file",
     "error-handling", "assert-used", "insecure-transport", "denial-of-service", "other",
 }
-CHECKOV_CATEGORIES = {"iac-misconfiguration", "secret", "insecure-transport"}
+# GitHub Actions: zizmor's audits and checkov's github_actions checks, shared so that the two merge.
+ACTIONS_CATEGORIES = {
+    "code-injection", "poisoned-pipeline", "excessive-permissions", "access-control", "credential-exposure",
+    "secret", "supply-chain", "malicious-code", "insecure-transport", "insecure-config",
+}
+CHECKOV_CATEGORIES = {"iac-misconfiguration", "secret", "insecure-transport"} | ACTIONS_CATEGORIES
 # Frameworks our checkov scanner runs (plus the secrets framework); ids only in e.g. CloudFormation are useless.
-CHECKOV_FRAMEWORKS = {"terraform", "kubernetes", "dockerfile", "secrets"}
+CHECKOV_FRAMEWORKS = {"terraform", "kubernetes", "dockerfile", "github_actions", "secrets"}
+ZIZMOR_ID_RE = re.compile(r"^[a-z]+(-[a-z]+)*$")
+OWASP_CICD_RE = re.compile(r"^CICD-SEC-\d+: \S")
+# Enough for zizmor to schedule every audit it runs offline: one workflow and one action.
+ZIZMOR_PROBE = {
+    ".github/workflows/probe.yml": "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+                                   "      - run: echo hi\n",
+    "action.yml": "name: probe\ndescription: probe\nruns:\n  using: composite\n  steps:\n"
+                  "    - run: echo hi\n      shell: bash\n",
+}
 
 CWE_RE = re.compile(r"^CWE-\d+$")
 BANDIT_ID_RE = re.compile(r"^B\d{3}$")
@@ -189,6 +205,40 @@ def verify_checkov(errors: list[str], listing: Path, minimum: int) -> int:
     return count
 
 
+def zizmor_audits(zizmor_bin: str | None) -> set[str]:
+    """The audits zizmor runs offline. It has no command that lists them; its verbose log names each one
+    it schedules on an input."""
+    exe = zizmor_bin or shutil.which("zizmor")
+    if not exe:
+        raise SystemExit("zizmor is not on PATH; pass --zizmor /path/to/zizmor")
+    with tempfile.TemporaryDirectory() as tmp:
+        for rel, text in ZIZMOR_PROBE.items():
+            (Path(tmp) / rel).parent.mkdir(parents=True, exist_ok=True)
+            (Path(tmp) / rel).write_text(text, encoding="utf-8")
+        done = subprocess.run([exe, "--offline", "--no-config", "--verbose", "--format", "json", *ZIZMOR_PROBE],
+                              cwd=tmp, capture_output=True, text=True, timeout=120)
+    return set(re.findall(r"scheduling ([a-z0-9-]+) on ", done.stderr))
+
+
+def verify_zizmor(errors: list[str], zizmor_bin: str | None) -> int:
+    data = load(HERE / "zizmor.yaml", errors)
+    for rid, entry in data.items():
+        if not (isinstance(rid, str) and ZIZMOR_ID_RE.match(rid)):
+            errors.append(f"zizmor.yaml: key {rid!r} is not a zizmor audit id (like template-injection)")
+            continue
+        check_entry("zizmor.yaml", rid, entry, required={"category", "remediation"},
+                    allowed={"category", "cwe", "owasp", "severity", "remediation"},
+                    categories=ACTIONS_CATEGORIES, errors=errors)
+        if isinstance(entry, dict) and "owasp" in entry and not OWASP_CICD_RE.match(str(entry["owasp"])):
+            errors.append(f"zizmor.yaml: {rid}: owasp {entry['owasp']!r} is not 'CICD-SEC-<n>: <name>'")
+    audits = zizmor_audits(zizmor_bin)
+    if not audits:
+        errors.append("zizmor: could not determine the audits it runs offline")
+    for rid in sorted(set(data) - audits if audits else ()):
+        errors.append(f"zizmor.yaml: {rid} is not an audit the installed zizmor runs offline")
+    return len(data)
+
+
 def verify_compliance_rules(errors: list[str], listing: Path) -> int:
     """Every checkov id a compliance control names exists for a framework our checkov scanner runs."""
     known, frameworks = checkov_listing(listing)
@@ -207,16 +257,18 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("checkov_list", type=Path, help="file holding `checkov --list --skip-download` output")
     ap.add_argument("--bandit", help="bandit executable to ask for test ids (default: import bandit)")
+    ap.add_argument("--zizmor", help="zizmor executable to ask for its audits (default: zizmor on PATH)")
     ap.add_argument("--min-checkov", type=int, default=150, help="minimum number of checkov entries")
     args = ap.parse_args()
     errors: list[str] = []
     n_bandit = verify_bandit(errors, args.bandit)
     n_checkov = verify_checkov(errors, args.checkov_list, args.min_checkov)
+    n_zizmor = verify_zizmor(errors, args.zizmor)
     n_compliance = verify_compliance_rules(errors, args.checkov_list)
     for e in errors:
         print(f"ERROR {e}")
-    print(f"bandit.yaml: {n_bandit} entries; checkov.yaml: {n_checkov} entries; compliance: {n_compliance} "
-          f"checkov ids; {len(errors)} problem(s)")
+    print(f"bandit.yaml: {n_bandit} entries; checkov.yaml: {n_checkov} entries; zizmor.yaml: {n_zizmor} entries; "
+          f"compliance: {n_compliance} checkov ids; {len(errors)} problem(s)")
     return 1 if errors else 0
 
 

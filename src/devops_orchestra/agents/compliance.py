@@ -30,12 +30,17 @@ from devops_orchestra.models import (
     SecurityReport,
 )
 from devops_orchestra.models.requests import ComplianceRequest
+from devops_orchestra.scanners.checkov import framework_of
 
 EVIDENCE_SHOWN = 3
+# What "iac" controls judge (encryption, backups, networks, privileges) lives in these; checkov reads CI
+# workflows too, but a repository whose only infrastructure is a workflow has none of it to show.
+_INFRASTRUCTURE = frozenset({"terraform", "kubernetes", "dockerfile"})
 # Files the inventory leaves out of scanning that repository checks still need to see.
 _LISTED_THOUGH_SKIPPED = {"lock file", "binary"}
-_NEEDS = {"code": ("semgrep", "bandit"), "iac": ("checkov",), "secrets": ("secrets",), "deps": ("deps",),
-          "any": ("semgrep", "bandit", "checkov", "secrets", "deps")}
+_NEEDS: dict[Needs, tuple[str, ...]] = {
+    "code": ("semgrep", "bandit"), "iac": ("checkov",), "secrets": ("secrets",), "deps": ("deps",),
+    "any": ("semgrep", "bandit", "checkov", "zizmor", "secrets", "deps")}
 _NEEDS_WORDS = {"code": "source code", "iac": "infrastructure code (Terraform, Kubernetes, Dockerfiles)",
                 "secrets": "text files", "deps": "pinned dependencies", "any": "files"}
 
@@ -73,7 +78,9 @@ async def compliance_check(
     known = {f.id for f in scan.findings}
     pool = scan.findings + [f for f in extra_findings if f.id not in known]
     broken: dict[str, list[str]] = {}
-    results = [_judge_framework(fw, pool, checks, scan.scanners, broken) for fw in chosen]
+    infrastructure = any(framework_of(f) in _INFRASTRUCTURE for f in inventory.files)
+    coverage = {needs: _coverage(needs, scan.scanners, infrastructure) for needs in _NEEDS}
+    results = [_judge_framework(fw, pool, checks, coverage, broken) for fw in chosen]
     findings = sorted((f.model_copy(update={"controls": broken[f.id]}) if f.id in broken else f
                        for f in pool), key=rank_key)
     return ComplianceReport(
@@ -105,8 +112,10 @@ def _repo(inventory: Inventory) -> Repo:
     return Repo(base=inventory.base, files=sorted(listed))
 
 
-def _coverage(needs: Needs, scanners: list[ScannerRun]) -> tuple[bool, str]:
+def _coverage(needs: Needs, scanners: list[ScannerRun], infrastructure: bool) -> tuple[bool, str]:
     """Whether the scanners that could break a control looked at anything, and in words."""
+    if needs == "iac" and not infrastructure:
+        return False, f"no {_NEEDS_WORDS[needs]} to judge"
     runs = [r for r in scanners if r.name in _NEEDS[needs]]
     looked = [r for r in runs if r.status == "ok" and r.files]
     if looked:
@@ -116,13 +125,13 @@ def _coverage(needs: Needs, scanners: list[ScannerRun]) -> tuple[bool, str]:
 
 
 def _judge_framework(fw: Framework, findings: list[Finding], checks: dict[str, CheckResult],
-                     scanners: list[ScannerRun], broken: dict[str, list[str]]) -> FrameworkResult:
+                     coverage: dict[Needs, tuple[bool, str]], broken: dict[str, list[str]]) -> FrameworkResult:
     controls = []
     for control in fw.controls:
         hits = [f for f in findings if control.violated_by and control.violated_by.matches(f)]
         for f in hits:
             broken.setdefault(f.id, []).append(f"{fw.framework}:{control.id}")
-        controls.append(_judge(control, hits, checks, scanners))
+        controls.append(_judge(control, hits, checks, coverage))
     passed = sum(c.status == "pass" for c in controls)
     failed = sum(c.status == "fail" for c in controls)
     return FrameworkResult(
@@ -133,7 +142,7 @@ def _judge_framework(fw: Framework, findings: list[Finding], checks: dict[str, C
 
 
 def _judge(control: Control, hits: list[Finding], checks: dict[str, CheckResult],
-           scanners: list[ScannerRun]) -> ControlResult:
+           coverage: dict[Needs, tuple[bool, str]]) -> ControlResult:
     own = {name: checks[name] for name in control.checks}
     failing = {n: r for n, r in own.items() if r.status == "fail"}
     if hits or failing:
@@ -144,7 +153,7 @@ def _judge(control: Control, hits: list[Finding], checks: dict[str, CheckResult]
         evidence += [e for r in failing.values() for e in r.evidence]
         return _result(control, "fail", why, evidence)
 
-    covered, words = _coverage(control.violated_by.needs, scanners) if control.violated_by else (False, "")
+    covered, words = coverage[control.violated_by.needs] if control.violated_by else (False, "")
     judged = covered or any(r.status == "pass" for r in own.values())
     # What the scanners did or could not do explains a pass they support, or why nothing could be judged.
     why = [words] if words and (covered or not judged) else []

@@ -36,12 +36,13 @@ SCANNERS = tuple(ALL)
 SHARED_NICE = 10  # scanners that spread over all cores yield to the one that cannot
 
 # When two scanners report one problem, the more specific source leads.
-_SOURCE_RANK = {"semgrep": 3, "bandit": 2, "checkov": 1, "secrets": 0, "deps": 0}
+_SOURCE_RANK = {"semgrep": 3, "bandit": 2, "zizmor": 2, "checkov": 1, "secrets": 0, "deps": 0}
 _NOTHING_TO_SCAN = {
     "semgrep": "no Python, JavaScript/TypeScript, Go or Java files",
     "bandit": "no Python files",
     "secrets": "no text files",
-    "checkov": "no Terraform, Kubernetes or Dockerfile files",
+    "checkov": "no Terraform, Kubernetes, Dockerfile or GitHub Actions workflow files",
+    "zizmor": "no GitHub Actions workflows (.github/workflows/*.yml) or action.yml files",
     "deps": "no lock files or pinned manifests",
 }
 # What these say depends on data that changes under an unchanged file (deps: OSV advisories), so their

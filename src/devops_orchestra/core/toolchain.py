@@ -2,7 +2,8 @@
 
 semgrep pins mcp 1.x and checkov replaces detect-secrets' files, so neither can share the server's
 environment: each gets its own virtual environment under the tools directory, found by absolute path.
-bandit and detect-secrets are light and are dependencies of this package.
+bandit, detect-secrets and zizmor (a static Rust binary in its wheel) are light and are dependencies of
+this package: their scripts sit beside the server's Python.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ ISOLATED = {
 BUNDLED = {
     "bandit": ("bandit", "bandit"),
     "secrets": ("detect-secrets", "detect-secrets"),
+    "zizmor": ("zizmor", "zizmor"),
 }
 _DONE_MARKER = ".devops-orchestra-complete"
 

@@ -11,6 +11,7 @@ import subprocess
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Literal
 
 from devops_orchestra.core.errors import PathError
 from devops_orchestra.models import ScanScope, SkippedFile
@@ -99,6 +100,17 @@ def is_dockerfile_name(name: str) -> bool:
     """Whether a file name is a Dockerfile's (Dockerfile.db, app.Dockerfile, Containerfile, ...)."""
     # BuildKit reads <Dockerfile name>.dockerignore beside a Dockerfile: that one is an ignore list.
     return bool(DOCKERFILE_NAME.search(name)) and not name.endswith((".dockerignore", ".containerignore"))
+
+
+def actions_kind(rel: str) -> Literal["workflow", "action"] | None:
+    """What a file is to GitHub Actions: a workflow (in a .github/workflows directory), an action definition
+    (action.yml), or neither. The inventory calls both "yaml"; zizmor and checkov need to know."""
+    p = PurePosixPath(rel)
+    if p.suffix not in (".yml", ".yaml"):
+        return None
+    if p.parent.parts[-2:] == (".github", "workflows"):
+        return "workflow"
+    return "action" if p.stem == "action" else None
 
 
 def language_of(rel: str) -> str | None:

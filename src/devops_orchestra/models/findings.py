@@ -37,7 +37,7 @@ class Severity(StrEnum):
 _SEVERITY_RANK = {Severity.critical: 4, Severity.high: 3, Severity.medium: 2, Severity.low: 1, Severity.info: 0}
 
 Confidence = Literal["high", "medium", "low"]
-ScannerName = Literal["semgrep", "bandit", "secrets", "checkov", "deps", "sql", "architecture",
+ScannerName = Literal["semgrep", "bandit", "secrets", "checkov", "zizmor", "deps", "sql", "architecture",
                       "hadolint", "actionlint", "check-jsonschema", "parse"]
 RunStatus = Literal["ok", "failed", "timeout", "skipped", "unavailable"]
 

@@ -9,7 +9,7 @@ from pydantic import Field
 from devops_orchestra.models.findings import AgentReport, ScannerRun, ScanScope
 
 # The scanners the security agent runs, in its order (scanners.ALL holds one adapter for each).
-SecurityScannerName = Literal["semgrep", "bandit", "secrets", "checkov", "deps"]
+SecurityScannerName = Literal["semgrep", "bandit", "secrets", "checkov", "zizmor", "deps"]
 SECURITY_SCANNERS: tuple[SecurityScannerName, ...] = get_args(SecurityScannerName)
 
 

@@ -6,7 +6,9 @@ from devops_orchestra.scanners.checkov import CheckovScanner
 from devops_orchestra.scanners.deps import DepsScanner
 from devops_orchestra.scanners.secrets import SecretsScanner
 from devops_orchestra.scanners.semgrep import SemgrepScanner
+from devops_orchestra.scanners.zizmor import ZizmorScanner
 
 ALL: dict[str, Scanner] = {
-    s.name: s for s in (SemgrepScanner(), BanditScanner(), SecretsScanner(), CheckovScanner(), DepsScanner())
+    s.name: s for s in (SemgrepScanner(), BanditScanner(), SecretsScanner(), CheckovScanner(), ZizmorScanner(),
+                        DepsScanner())
 }

@@ -160,8 +160,8 @@ class SourceLines:
         self.base = base
         self._cache: dict[str, list[str]] = {}
 
-    def get(self, rel: str, start: int, end: int) -> str:
-        """Lines start to end of a file (at most five) as a snippet; empty when the file cannot be read."""
+    def lines(self, rel: str) -> list[str]:
+        """Every line of a file; none when it cannot be read."""
         lines = self._cache.get(rel)
         if lines is None:
             try:
@@ -169,8 +169,12 @@ class SourceLines:
             except OSError:
                 text = ""
             lines = self._cache[rel] = text.splitlines()
+        return lines
+
+    def get(self, rel: str, start: int, end: int) -> str:
+        """Lines start to end of a file (at most five) as a snippet; empty when the file cannot be read."""
         end = min(max(start, end), start + 4)  # a snippet, not a dump
-        return "\n".join(lines[start - 1 : end]).rstrip()
+        return "\n".join(self.lines(rel)[start - 1 : end]).rstrip()
 
 
 def fingerprint(rule_id: str, path: str, context: str) -> str:

@@ -1,6 +1,6 @@
 """Our own knowledge about other scanners' rules: category, CWE, severity and what to do.
 
-Lives in policies/catalog/*.yaml (bandit's text is terse and checkov has no severity offline).
+Lives in policies/catalog/*.yaml (bandit's text is terse, checkov has no severity offline, zizmor no CWE).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ class CatalogEntry(BaseModel):
 
     category: str = "other"
     cwe: str | None = None
+    owasp: str | None = None
     severity: Severity | None = None
     remediation: str | None = None
 

@@ -1,4 +1,4 @@
-"""checkov on infrastructure as code: Terraform, Kubernetes manifests, Dockerfiles."""
+"""checkov on infrastructure as code: Terraform, Kubernetes manifests, Dockerfiles, GitHub Actions workflows."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from typing import Any
 
 from devops_orchestra.core import toolchain
 from devops_orchestra.core.proc import safe_arg
-from devops_orchestra.core.workspace import Inventory, SourceFile
-from devops_orchestra.models import Finding, Remediation, ScannerName
+from devops_orchestra.core.workspace import Inventory, SourceFile, actions_kind
+from devops_orchestra.models import Finding, Remediation, ScannerName, Severity
 from devops_orchestra.scanners import catalog
 from devops_orchestra.scanners.base import (
     ScanJob,
@@ -25,21 +25,31 @@ from devops_orchestra.scanners.base import (
 
 # The names checkov's dockerfile framework reads, even given --file (checkov/common/util/dockerfile.py).
 CHECKOV_DOCKERFILE_NAME = re.compile(r"(?:.+\.)?[Dd]ockerfile(?:\..+)?")
+# Where a check on a whole step or job is about one line, the first line that matches what the check looks
+# for (CKV_GHA_2 searches run: for these expressions), or the env: block above it: where zizmor reports the
+# same problem, so that the two become one finding.
+_LINE_OF: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
+    "CKV_GHA_1": (re.compile(r"^\s*ACTIONS_ALLOW_UNSECURE_COMMANDS\s*:"), re.compile(r"^\s*env\s*:\s*(#.*)?$")),
+    "CKV_GHA_2": (re.compile(r"\$\{\{\s*github\.(event\.|head_ref)"), None),
+}
+_TOP_LEVEL_PERMISSIONS = re.compile(r"^permissions\s*:")
 
 
 def framework_of(f: SourceFile) -> str | None:
-    """The checkov framework that checks a file (terraform, dockerfile, kubernetes), or None."""
+    """The checkov framework that checks a file (terraform, dockerfile, kubernetes, github_actions), or None."""
     if f.language == "terraform":
         return "terraform"
     if f.language == "dockerfile":
         return "dockerfile"
     if f.is_kubernetes:
         return "kubernetes"
+    if actions_kind(f.rel) == "workflow":  # checkov reads no action.yml
+        return "github_actions"
     return None
 
 
 class CheckovScanner:
-    """checkov on Terraform, Kubernetes manifests and Dockerfiles, in one process."""
+    """checkov on Terraform, Kubernetes manifests, Dockerfiles and GitHub Actions workflows, in one process."""
 
     name: ScannerName = "checkov"
     single_process = True
@@ -105,22 +115,30 @@ def parse(
             known = catalog.entry("checkov", check_id)
             name = str(hit.get("check_name") or check_id)
             resource = str(hit.get("resource") or "")
-            start, end = (hit.get("file_line_range") or [1, 1])[:2]
             link = str(hit.get("file_abs_path") or hit.get("file_path") or "")
             path = links.get(link) or relative(str(hit.get("repo_file_path") or hit["file_path"]), base)
             if link in links:  # "<link path>.FROM" reads, and is fingerprinted, like checkov's "<file>.FROM"
                 resource = path + resource.removeprefix(link)
+            start, end = (int(n or 0) for n in (hit.get("file_line_range") or [1, 1])[:2])
+            severity = (known and known.severity) or catalog.default_severity("checkov", check_id)
+            message = f"{resource}: fails {check_id} ({name})."
+            if check_id in _LINE_OF:
+                start = end = _first_line(source, path, start, end, *_LINE_OF[check_id])
+            if check_id == "CKV2_GHA_1":
+                start, end, severity, message = _top_level_permissions(source, path, severity, message)
+            elif start == 0:  # a check on the whole file: checkov says line 0
+                start, end, message = 1, 1, f"{message} checkov reports it for the whole file."
             findings.append(make_finding(
                 scanner="checkov",
                 rule_id=f"checkov:{check_id}",
                 category=known.category if known else "iac-misconfiguration",
-                severity=(known and known.severity) or catalog.default_severity("checkov", check_id),
+                severity=severity,
                 confidence="high",
                 title=name,
-                message=f"{resource}: fails {check_id} ({name}).",
+                message=message,
                 path=path,
-                start_line=int(start or 1),
-                end_line=int(end or start or 1),
+                start_line=start or 1,
+                end_line=end or start or 1,
                 source=source,
                 remediation=Remediation(
                     summary=" ".join(known.remediation.split()) if known and known.remediation
@@ -139,3 +157,30 @@ def _as_goal(check_name: str) -> str:
         if check_name.startswith(prefix):
             return check_name[len(prefix):].rstrip(".")
     return check_name.rstrip(".")
+
+
+def _first_line(source: SourceLines, path: str, start: int, end: int, pattern: re.Pattern[str],
+                block: re.Pattern[str] | None) -> int:
+    """The first line from start to end that matches pattern (or the nearest line above it, not above start,
+    that matches block), else start."""
+    lines = source.lines(path)
+    hit = next((n for n in range(max(1, start), min(end, len(lines)) + 1) if pattern.search(lines[n - 1])), None)
+    if hit is None or block is None:
+        return start if hit is None else hit
+    return next((n for n in range(hit, max(1, start) - 1, -1) if block.match(lines[n - 1])), hit)
+
+
+def _top_level_permissions(source: SourceLines, path: str, severity: Severity,
+                           message: str) -> tuple[int, int, Severity, str]:
+    """Where CKV2_GHA_1 (top-level permissions missing or write-all) belongs, and what it says. checkov's
+    line is not it: line 0 when nothing is found, else the first permissions: of any job if the top has none."""
+    top = next((n for n, text in enumerate(source.lines(path), 1) if _TOP_LEVEL_PERMISSIONS.match(text)), None)
+    if top is None:  # graded as zizmor grades a missing block: the default token is read-write only on some repos
+        return 1, 1, Severity.medium if severity.rank > Severity.medium.rank else severity, (
+            "The workflow has no top-level permissions: block, so every job without its own gets the repository's "
+            "default GITHUB_TOKEN permissions (read-write on older repositories and organisations): add one after "
+            "on:, e.g. permissions: {} or contents: read.")
+    if "write-all" in source.lines(path)[top - 1]:
+        message = ("permissions: write-all at the top of the workflow gives every job every scope of the "
+                   "GITHUB_TOKEN (contents, packages, actions, id-token...).")
+    return top, top, severity, message

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from devops_orchestra.core.errors import PathError
-from devops_orchestra.core.workspace import Roots, build_inventory, is_test_path, language_of
+from devops_orchestra.core.workspace import Roots, actions_kind, build_inventory, is_test_path, language_of
 from tests.helpers import write
 
 
@@ -110,6 +110,17 @@ def test_kubernetes_manifests_are_recognised(tmp_path: Path) -> None:
 ])
 def test_test_code_is_recognised(path: str, expected: bool) -> None:
     assert is_test_path(path) is expected
+
+
+@pytest.mark.parametrize(("path", "expected"), [
+    (".github/workflows/ci.yml", "workflow"), (".github/workflows/release.yaml", "workflow"),
+    ("services/api/.github/workflows/ci.yml", "workflow"), (".github/actions/setup/action.yml", "action"),
+    ("action.yaml", "action"), (".github/workflows/sub/ci.yml", None), (".github/dependabot.yml", None),
+    (".github/workflows/README.md", None), ("k8s/ci.yml", None), ("redaction.yml", None),
+])
+def test_github_actions_files_are_recognised(path: str, expected: str | None) -> None:
+    """GitHub runs workflows only directly in .github/workflows; an action is defined by action.y(a)ml."""
+    assert actions_kind(path) == expected
 
 
 def test_unreadable_file_is_reported_not_fatal(tmp_path: Path) -> None:

@@ -44,9 +44,9 @@ def register(server: MCPServer[AppState]) -> None:
         name="security_scan",
         title="Security scan",
         description=(
-            "Scan a directory or file for vulnerabilities, secrets and IaC misconfigurations with semgrep, "
-            "bandit, detect-secrets, checkov and deps (lock files against OSV). Returns findings with file, "
-            "line, severity and fix, worst first."
+            "Scan a directory or file for vulnerabilities, secrets, IaC and GitHub Actions misconfigurations with "
+            "semgrep, bandit, detect-secrets, checkov, zizmor and deps (lock files against OSV). Returns findings "
+            "with file, line, severity and fix, worst first."
         ),
         # open world: deps asks the OSV API about pinned packages unless the server has an offline export
         annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True),
