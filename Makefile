@@ -35,6 +35,7 @@ bench: setup
 	$(BIN)/python bench/sql_vs_squawk.py
 	$(BIN)/python bench/architecture.py
 	$(BIN)/python bench/secrets_heuristic.py
+	$(BIN)/python bench/real_repos.py
 
 clean:
 	rm -rf $(VENV)

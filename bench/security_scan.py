@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -62,10 +63,29 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def timed(argv: list[str], cwd: Path) -> tuple[float, float, str]:
+def timed(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, float, str]:
     cpu0, t0 = children_cpu(), time.perf_counter()
-    done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True)
+    done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, env=env)
     return time.perf_counter() - t0, children_cpu() - cpu0, done.stdout
+
+
+@dataclass
+class CliRun:
+    """One scanner CLI run on a tree: wall and CPU seconds, and its findings parsed by our adapter."""
+
+    name: str
+    wall_s: float
+    cpu_s: float
+    findings: list[Finding]
+
+
+def run_clis(tree: Path) -> list[CliRun]:
+    """The four scanner CLIs one after another on tree, each as its documentation says to run it."""
+    runs = []
+    for name, parse in PARSERS.items():
+        wall, cpu, out = timed(cli_argv(name, str(toolchain.executable(name))), tree)
+        runs.append(CliRun(name, round(wall, 2), round(cpu, 2), parse(json.loads(out), tree)))
+    return runs
 
 
 def proc_cpu(pid: int) -> tuple[float, float]:
@@ -130,12 +150,9 @@ def bench_tree(tree: Path) -> dict[str, Any]:
     scanned = {f.rel for f in inv.files}
     tests = {f.rel for f in inv.files if f.is_test}
 
-    sequential = {}
-    baseline: set[tuple[str, str, int]] = set()
-    for name, parse in PARSERS.items():
-        wall, cpu, out = timed(cli_argv(name, str(toolchain.executable(name))), tree)
-        sequential[name] = {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2)}
-        baseline |= keys_of(parse(json.loads(out), tree), scanned, tests)
+    runs = run_clis(tree)
+    sequential = {r.name: {"wall_s": r.wall_s, "cpu_s": r.cpu_s} for r in runs}
+    baseline = {key for r in runs for key in keys_of(r.findings, scanned, tests)}
     seq_wall = sum(r["wall_s"] for r in sequential.values())
 
     served = asyncio.run(scan_through_server(tree))
