@@ -5,9 +5,10 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
+from do_secret_names import is_literal, is_secret_name
+
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.dockerfile.base_dockerfile_check import BaseDockerfileCheck
-from do_secret_names import is_literal, is_secret_name
 
 
 class DockerfileSecretDefault(BaseDockerfileCheck):
@@ -20,7 +21,9 @@ class DockerfileSecretDefault(BaseDockerfileCheck):
             supported_instructions=("*",),
         )
 
-    def scan_resource_conf(self, conf: dict[str, list[dict[str, Any]]]) -> tuple[CheckResult, list[dict[str, Any]] | None]:  # type: ignore[override]
+    def scan_resource_conf(  # type: ignore[override]  # "*" checks get every instruction, by name
+        self, conf: dict[str, list[dict[str, Any]]]
+    ) -> tuple[CheckResult, list[dict[str, Any]] | None]:
         failed = [i for name in ("ARG", "ENV") for i in conf.get(name, []) if _secret_pairs(name, i["value"])]
         failed.sort(key=lambda i: int(i["startline"]))
         return (CheckResult.FAILED, failed) if failed else (CheckResult.PASSED, None)

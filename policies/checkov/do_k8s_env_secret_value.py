@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from do_secret_names import is_secret_name
+
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.kubernetes.checks.resource.base_container_check import BaseK8sContainerCheck
-from do_secret_names import is_secret_name
 
 
 class K8sEnvSecretValue(BaseK8sContainerCheck):
