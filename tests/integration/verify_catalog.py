@@ -26,6 +26,10 @@ from typing import Any
 import yaml
 
 HERE = Path(__file__).resolve().parents[2] / "policies" / "catalog"
+# Our own checkov checks: `checkov --list` leaves out external checks even given --external-checks-dir.
+OWN_CHECKS = HERE.parent / "checkov"
+OWN_CHECK_RE = re.compile(r"""\bid=["'](CKV_DO_\d+)["']""")
+OWN_CHECK_BASES = {"BaseDockerfileCheck": "dockerfile", "BaseK8sContainerCheck": "kubernetes"}
 
 SEVERITIES = {"critical", "high", "medium", "low", "info"}
 BANDIT_CATEGORIES = {
@@ -145,6 +149,17 @@ def checkov_listing(path: Path) -> tuple[set[str], dict[str, set[str]]]:
     return ids, frameworks
 
 
+def own_checks() -> dict[str, set[str]]:
+    """Our own checks in policies/checkov/*.py: id -> the frameworks of the base class it subclasses."""
+    found: dict[str, set[str]] = {}
+    for path in sorted(OWN_CHECKS.glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        frameworks = {fw for base, fw in OWN_CHECK_BASES.items() if f"({base})" in text}
+        for rid in OWN_CHECK_RE.findall(text):
+            found[rid] = frameworks
+    return found
+
+
 def verify_bandit(errors: list[str], bandit_bin: str | None) -> int:
     data = load(HERE / "bandit.yaml", errors)
     for rid, entry in data.items():
@@ -167,6 +182,12 @@ def verify_bandit(errors: list[str], bandit_bin: str | None) -> int:
 def verify_checkov(errors: list[str], listing: Path, minimum: int) -> int:
     data = load(HERE / "checkov.yaml", errors)
     known, frameworks = checkov_listing(listing)
+    own = own_checks()
+    for rid in sorted(set(own) - set(data)):
+        errors.append(f"checkov.yaml: missing entry for our own check {rid} (policies/checkov/)")
+    if known:
+        known |= set(own)
+        frameworks |= own
     if not known:
         errors.append(f"{listing}: no checkov ids found; is it `checkov --list` output?")
     prefixes = data.get("_prefix_defaults")

@@ -35,17 +35,17 @@ def default_path() -> Path:
     return user_path("DEVOPS_ORCHESTRA_CACHE", "XDG_CACHE_HOME", "scan-cache.sqlite3")
 
 
-SCANNER_POLICIES = ("semgrep", "catalog", "sql")
+SCANNER_POLICIES = ("semgrep", "catalog", "sql", "checkov")
 
 
 @cache
 def rules_digest() -> str:
-    """Our semgrep rules, scanner catalogues and code version: a change to any of them makes every entry
-    stale (compliance policies and the like do not touch what a scanner says)."""
+    """Our semgrep rules, checkov checks, scanner catalogues and code version: a change to any of them makes
+    every entry stale (compliance policies and the like do not touch what a scanner says)."""
     h = hashlib.sha256(__version__.encode())
     for part in SCANNER_POLICIES:
         for path in sorted((policies_dir() / part).rglob("*")):
-            if path.is_file():
+            if path.is_file() and "__pycache__" not in path.parts:  # checkov compiles our checks as it loads them
                 h.update(path.relative_to(policies_dir()).as_posix().encode())
                 h.update(path.read_bytes())
     return h.hexdigest()

@@ -9,7 +9,10 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from devops_orchestra.core import toolchain
+from devops_orchestra.core.paths import policies_dir
 from devops_orchestra.core.proc import safe_arg
 from devops_orchestra.core.workspace import Inventory, SourceFile, actions_kind
 from devops_orchestra.models import Finding, Remediation, ScannerName, Severity
@@ -33,6 +36,15 @@ _LINE_OF: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
     "CKV_GHA_2": (re.compile(r"\$\{\{\s*github\.(event\.|head_ref)"), None),
 }
 _TOP_LEVEL_PERMISSIONS = re.compile(r"^permissions\s*:")
+# Our own checks (policies/checkov/): checkov reports a container check on the whole resource; they say which
+# env entry in evaluated_keys, read here for the entry's own lines.
+OWN_CHECK_PREFIX = "CKV_DO_"
+_ENV_ENTRY_KEY = re.compile(r"^(?P<entry>.+/env/\[\d+\])/value$")
+
+
+def external_checks_dir() -> Path:
+    """Our own checkov checks (CKV_DO_*), given to every checkov run with --external-checks-dir."""
+    return policies_dir() / "checkov"
 
 
 def framework_of(f: SourceFile) -> str | None:
@@ -70,7 +82,7 @@ class CheckovScanner:
             # would also run `kubectl`. Exit 1 means checks failed, which is what we are here for.
             raw = await run_json("checkov", lambda exe: [
                 exe, "--skip-download", "--quiet", "--compact", "--output", "json",
-                "--framework", ",".join(frameworks),
+                "--framework", ",".join(frameworks), "--external-checks-dir", str(external_checks_dir()),
                 *(arg for f in job.files for arg in ("--file", by_rel.get(f.rel) or safe_arg(f.rel))),
             ], job, ok_exits=(0, 1), env={"LOG_LEVEL": "ERROR"})
         reports = raw if isinstance(raw, list) else [raw]
@@ -124,6 +136,8 @@ def parse(
             message = f"{resource}: fails {check_id} ({name})."
             if check_id in _LINE_OF:
                 start = end = _first_line(source, path, start, end, *_LINE_OF[check_id])
+            if check_id.startswith(OWN_CHECK_PREFIX):
+                start, end = _env_entry_lines(source, path, start, hit) or (start, end)
             if check_id == "CKV2_GHA_1":
                 start, end, severity, message = _top_level_permissions(source, path, severity, message)
             elif start == 0:  # a check on the whole file: checkov says line 0
@@ -146,9 +160,37 @@ def parse(
                     references=[hit["guideline"]] if hit.get("guideline") else [],
                 ),
                 cwe=known.cwe if known else None,
-                fingerprint_context=f"{resource}\0{check_id}",
+                # Ours report each offending line (checkov's resource, Dockerfile.ENV, repeats): the code,
+                # secret values redacted, tells them apart.
+                fingerprint_context=None if check_id.startswith(OWN_CHECK_PREFIX) else f"{resource}\0{check_id}",
             ))
     return findings
+
+
+def _env_entry_lines(source: SourceLines, path: str, start: int, hit: Mapping[str, Any]) -> tuple[int, int] | None:
+    """The lines of the container env entry a check names in evaluated_keys (env/[i]/value), from its - name:
+    to its value:, in the YAML document that starts at the resource's first line; None when not found."""
+    keys = (hit.get("check_result") or {}).get("evaluated_keys") or []
+    match = next((m for k in keys if (m := _ENV_ENTRY_KEY.match(str(k)))), None)
+    if match is None:
+        return None
+    try:
+        documents = list(yaml.compose_all("\n".join(source.lines(path)), Loader=yaml.SafeLoader))
+    except yaml.YAMLError:
+        return None
+    node = next((d for d in documents if d is not None and d.start_mark.line < start <= d.end_mark.line + 1), None)
+    for part in match["entry"].split("/"):
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if k.value == part), None)
+        elif isinstance(node, yaml.SequenceNode) and part.startswith("[") and part[1:-1].isdigit():
+            index = int(part[1:-1])
+            node = node.value[index] if index < len(node.value) else None
+        else:
+            return None
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    end = next((v for k, v in node.value if k.value == "value"), node).end_mark
+    return node.start_mark.line + 1, end.line + (1 if end.column else 0)  # a block scalar ends at column 0
 
 
 def _as_goal(check_name: str) -> str:
