@@ -292,3 +292,18 @@ def test_tracked_files_under_a_directory_replaced_by_a_link_out_are_not_read(tmp
     assert [f.rel for f in inv.files] == ["app.py"]
     assert {s.path: s.reason for s in inv.skipped} == {
         "shared": "symlink leading outside the scanned directory", "shared/secret.py": "inside a symlinked directory"}
+
+
+def test_well_known_site_libraries_are_vendored_only_where_sites_serve_them(tmp_path: Path) -> None:
+    write(tmp_path, {
+        "sqli/static/js/materialize.js": "// Materialize v1.0.0\nvar M = {};\n",
+        "static/js/jquery-3.2.1.js": "/*! jQuery v3.2.1 */\n",
+        "assets/css/bootstrap.css": "body {}\n",
+        "static/js/app.js": "fetch('/api');\n",  # the site's own code
+        "src/chart.js": "export const chart = 1;\n",  # a library's name, but not where a site serves files
+    })
+    inv = build_inventory(tmp_path)
+    assert {f.rel for f in inv.files} == {"static/js/app.js", "src/chart.js"}
+    assert {s.path: s.reason for s in inv.skipped} == {
+        "sqli/static/js/materialize.js": "vendored", "static/js/jquery-3.2.1.js": "vendored",
+        "assets/css/bootstrap.css": "vendored"}
