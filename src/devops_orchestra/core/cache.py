@@ -20,6 +20,7 @@ import structlog
 from pydantic import TypeAdapter, ValidationError
 
 from devops_orchestra import __version__
+from devops_orchestra.core import sqlite_file
 from devops_orchestra.core.paths import policies_dir, user_path
 from devops_orchestra.core.workspace import SourceFile
 from devops_orchestra.models import Finding
@@ -28,6 +29,7 @@ log = structlog.get_logger(__name__)
 MAGIC = "devops-orchestra scan cache 1"
 KEEP_DAYS = 30  # entries unused for this long are dropped
 _FINDINGS = TypeAdapter(list[Finding])
+_SCHEMA = "CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, findings TEXT NOT NULL, used REAL NOT NULL);"
 
 
 def default_path() -> Path:
@@ -56,31 +58,18 @@ class ScanCache:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or default_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._open()
         except (sqlite3.Error, ValueError) as exc:  # corrupt, or not ours: never trusted
-            aside = self.path.with_name(self.path.name + f".broken-{int(time.time())}")
-            log.warning("scan cache unusable; rebuilding it", path=str(self.path), error=str(exc), moved_to=str(aside))
-            self.path.rename(aside)
+            sqlite_file.move_aside(self.path, "scan cache", exc)
             self._open()
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        return db
+        return sqlite_file.connect(self.path)
 
     def _open(self) -> None:
-        db = self._connect()
+        db = sqlite_file.create(self.path, MAGIC, _SCHEMA)
         try:
-            db.executescript(
-                "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-                "CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, findings TEXT NOT NULL, used REAL NOT NULL);"
-            )
-            db.execute("INSERT OR IGNORE INTO meta VALUES ('magic', ?)", (MAGIC,))
-            (magic,) = db.execute("SELECT value FROM meta WHERE key = 'magic'").fetchone()
-            if magic != MAGIC:
-                raise ValueError(f"written by {magic!r}")
             db.execute("DELETE FROM entries WHERE used < ?", (time.time() - KEEP_DAYS * 86400,))
         finally:
             db.close()
@@ -93,7 +82,7 @@ class ScanCache:
         by_key = {key: rel for rel, key in keys.items()}
         db = self._connect()
         try:
-            for chunk in _chunks(list(by_key), 500):
+            for chunk in sqlite_file.chunks(list(by_key), 500):
                 marks = ",".join("?" * len(chunk))
                 for key, data in db.execute(f"SELECT key, findings FROM entries WHERE key IN ({marks})", chunk):
                     try:
@@ -142,8 +131,3 @@ def keys_for(scanner: str, version: str, files: list[SourceFile]) -> dict[str, s
         ).hexdigest()
         for f in files
     }
-
-
-def _chunks(items: list[str], n: int) -> Iterable[list[str]]:
-    for i in range(0, len(items), n):
-        yield items[i : i + n]

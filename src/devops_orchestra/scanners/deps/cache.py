@@ -27,6 +27,7 @@ import structlog
 from pydantic import ValidationError
 
 from devops_orchestra.core import cache as scan_cache
+from devops_orchestra.core import sqlite_file
 from devops_orchestra.core.errors import ScannerFailed
 from devops_orchestra.scanners.deps.osv import UNREACHABLE_S, Query, Vuln
 
@@ -37,6 +38,11 @@ DEFAULT_TTL_S = 12 * 3600.0
 KEEP_DAYS = 30  # records stored longer ago are dropped (a lookup that uses one stores it again)
 T = TypeVar("T")
 Pair = tuple[str, str]  # an advisory's (id, modified)
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, vulns TEXT NOT NULL, fetched REAL NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS records (key TEXT PRIMARY KEY, record TEXT NOT NULL, stored REAL NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS unreachable (url TEXT PRIMARY KEY, at REAL NOT NULL, problem TEXT);"
+)
 
 
 def ttl_s() -> float:
@@ -97,7 +103,7 @@ class OsvCache:
 
         def read(db: sqlite3.Connection) -> dict[Query, Answer]:
             found: dict[Query, Answer] = {}
-            for chunk in _chunks(list(by_key), 500):
+            for chunk in sqlite_file.chunks(list(by_key), 500):
                 marks = ",".join("?" * len(chunk))
                 rows = db.execute(f"SELECT key, vulns, fetched FROM answers WHERE key IN ({marks}) AND fetched >= ?",
                                   [*chunk, since])
@@ -118,7 +124,7 @@ class OsvCache:
 
         def read(db: sqlite3.Connection) -> dict[Pair, Vuln]:
             found: dict[Pair, Vuln] = {}
-            for chunk in _chunks(list(by_key), 500):
+            for chunk in sqlite_file.chunks(list(by_key), 500):
                 marks = ",".join("?" * len(chunk))
                 for key, record in db.execute(f"SELECT key, record FROM records WHERE key IN ({marks})", chunk):
                     try:
@@ -186,48 +192,20 @@ class OsvCache:
             try:
                 self._create()
             except (sqlite3.Error, ValueError) as exc:  # corrupt, or not ours: never trusted
-                self._move_aside(exc)
+                sqlite_file.move_aside(self.path, "OSV cache", exc)
                 self._create()
             self._ready.add(str(self.path))
-        return self._connect()
-
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        return db
+        return sqlite_file.connect(self.path)
 
     def _create(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = self._connect()
+        db = sqlite_file.create(self.path, MAGIC, _SCHEMA)
         try:
-            db.executescript(
-                "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-                "CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, vulns TEXT NOT NULL, fetched REAL NOT NULL);"
-                "CREATE TABLE IF NOT EXISTS records (key TEXT PRIMARY KEY, record TEXT NOT NULL, stored REAL NOT NULL);"
-                "CREATE TABLE IF NOT EXISTS unreachable (url TEXT PRIMARY KEY, at REAL NOT NULL, problem TEXT);"
-            )
-            db.execute("INSERT OR IGNORE INTO meta VALUES ('magic', ?)", (MAGIC,))
-            (magic,) = db.execute("SELECT value FROM meta WHERE key = 'magic'").fetchone()
-            if magic != MAGIC:
-                raise ValueError(f"written by {magic!r}")
             oldest = self.clock() - max(self.ttl_s, KEEP_DAYS * 86400.0)
             db.execute("DELETE FROM answers WHERE fetched < ?", (oldest,))
             db.execute("DELETE FROM records WHERE stored < ?", (self.clock() - KEEP_DAYS * 86400.0,))
         finally:
             db.close()
 
-    def _move_aside(self, exc: Exception) -> None:
-        aside = self.path.with_name(self.path.name + f".broken-{int(time.time())}")
-        log.warning("OSV cache unusable; rebuilding it", path=str(self.path), error=str(exc), moved_to=str(aside))
-        self.path.replace(aside)
-        for suffix in ("-wal", "-shm"):  # a journal of the broken file must not be replayed into the new one
-            self.path.with_name(self.path.name + suffix).unlink(missing_ok=True)
-
 
 def _key(*parts: str) -> str:
     return "\0".join(parts)
-
-
-def _chunks(items: list[str], n: int) -> Iterable[list[str]]:
-    for i in range(0, len(items), n):
-        yield items[i : i + n]
