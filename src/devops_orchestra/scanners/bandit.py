@@ -97,7 +97,7 @@ def parse(raw: dict[str, Any], base: Path) -> list[Finding]:
             start_column=(hit.get("col_offset") or 0) + 1,
             source=source,
             remediation=Remediation(
-                summary=" ".join(known.remediation.split()) if known and known.remediation else text,
+                summary=(known and known.remediation) or text,
                 references=[hit["more_info"]] if hit.get("more_info") else [],
             ),
             cwe=(known and known.cwe) or normalise_cwe(hit.get("issue_cwe")),

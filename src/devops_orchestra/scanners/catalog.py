@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 
 import yaml
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from devops_orchestra.core.paths import policies_dir
 from devops_orchestra.models import Severity
@@ -24,6 +24,12 @@ class CatalogEntry(BaseModel):
     owasp: str | None = None
     severity: Severity | None = None
     remediation: str | None = None
+
+    @field_validator("remediation")
+    @classmethod
+    def _one_line(cls, text: str | None) -> str | None:
+        """YAML folded over several lines reads as one paragraph."""
+        return " ".join(text.split()) if text else text
 
 
 @functools.cache

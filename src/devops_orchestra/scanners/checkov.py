@@ -155,8 +155,8 @@ def parse(
                 end_line=end or start or 1,
                 source=source,
                 remediation=Remediation(
-                    summary=" ".join(known.remediation.split()) if known and known.remediation
-                    else f"Change {resource or 'the resource'} so that: {_as_goal(name)}.",
+                    summary=(known and known.remediation)
+                    or f"Change {resource or 'the resource'} so that: {_as_goal(name)}.",
                     references=[hit["guideline"]] if hit.get("guideline") else [],
                 ),
                 cwe=known.cwe if known else None,

@@ -128,8 +128,9 @@ def parse(raw: list[dict[str, Any]], base: Path) -> list[Finding]:
             (known and known.severity) or Severity.medium
         confidence = as_confidence(determinations.get("confidence"))
         desc = str(hit.get("desc") or ident)
+        title = desc[:1].upper() + desc[1:]
         annotation = str(location["symbolic"].get("annotation") or "").strip()
-        message = f"{desc[:1].upper()}{desc[1:]}: {annotation}" + (f" (`{fragment}`)" if fragment else "") + "."
+        message = f"{title}: {annotation}" + (f" (`{fragment}`)" if fragment else "") + "."
         checkout = _head_checkout(source.lines(path)) if ident == "dangerous-triggers" else None
         if checkout:  # zizmor 1.33.1 says "almost always used insecurely"; this one is, so we say how
             severity, confidence = Severity.critical, "high"
@@ -142,7 +143,7 @@ def parse(raw: list[dict[str, Any]], base: Path) -> list[Finding]:
             category=known.category if known else "insecure-config",
             severity=severity,
             confidence=confidence,
-            title=f"{desc[:1].upper()}{desc[1:]}",
+            title=title,
             message=message,
             path=path,
             start_line=start["row"] + 1,
@@ -151,8 +152,7 @@ def parse(raw: list[dict[str, Any]], base: Path) -> list[Finding]:
             end_column=end["column"] + 1 if end["row"] == start["row"] else None,
             source=source,
             remediation=Remediation(
-                summary=" ".join(known.remediation.split()) if known and known.remediation
-                else f"{message} See zizmor's documentation of {ident}.",
+                summary=(known and known.remediation) or f"{message} See zizmor's documentation of {ident}.",
                 fix=_fix(ident, fragment),
                 references=[str(hit["url"])] if hit.get("url") else [],
             ),
