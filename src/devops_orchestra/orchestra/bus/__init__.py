@@ -1,0 +1,1 @@
+"""The event bus: one interface (base.Bus), engines chosen by URL."""

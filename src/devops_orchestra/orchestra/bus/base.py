@@ -1,0 +1,124 @@
+"""The one interface every bus engine implements (`memory://`, `redis://`); stages and workers see only this.
+
+Delivery is at least once. A consumer group per stage reads a topic; each entry goes to one consumer of the
+group and stays pending until acknowledged. An entry whose handler failed (`fail`) or whose consumer died (its
+lease not renewed for `min_idle`, then `reclaim`ed by another consumer) is delivered again; after
+`max_deliveries` it moves to the topic's dead letters with its last error, and the rest keeps flowing.
+
+Besides the streams, an engine keeps the small shared state the orchestra needs on every machine: keys set
+once (idempotency of a stage's effect), leases (one worker per ref) and documents (pipeline runs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from devops_orchestra.models.base import OutputModel
+from devops_orchestra.models.events import Envelope
+
+DEFAULT_MAX_DELIVERIES = 5
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One entry handed to one consumer: acknowledge it, fail it, or keep its lease alive while working."""
+
+    topic: str
+    group: str
+    entry_id: str  # the engine's id of the entry in the topic's stream
+    event: Envelope
+    deliveries: int  # 1 on the first delivery
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    topic: str
+    group: str
+    entry_id: str
+    event: Envelope
+    deliveries: int
+    error: str
+
+
+# One consumer group on one topic, as `bus status` shows it.
+class GroupStatus(OutputModel):
+    topic: str
+    group: str
+    consumers: int
+    pending: int  # delivered, not yet acknowledged
+    lag: int  # in the stream, not yet delivered to this group
+
+
+# What `bus status` prints.
+class BusStatus(OutputModel):
+    url: str  # without credentials
+    engine: str
+    topics: dict[str, int]  # entries per topic stream
+    groups: list[GroupStatus]
+    dead_letters: dict[str, int]  # per topic
+
+
+@dataclass
+class Published:
+    """Events to publish together with an acknowledgement (one transaction where the engine has them)."""
+
+    events: list[tuple[str, Envelope]] = field(default_factory=list)  # (topic, event)
+
+
+class Bus(Protocol):
+    url: str
+
+    # --- streams ---
+    async def publish(self, topic: str, event: Envelope) -> str:
+        """Append an event to a topic; returns the entry id."""
+        ...
+
+    async def ensure_group(self, topic: str, group: str) -> None:
+        """Create the consumer group if missing; a new group starts at the beginning of the topic."""
+        ...
+
+    async def read(self, topic: str, group: str, consumer: str, *, count: int, block_s: float) -> list[Delivery]:
+        """New entries for this consumer, waiting up to block_s for the first; at most `count`."""
+        ...
+
+    async def ack(self, delivery: Delivery, then: Published | None = None) -> None:
+        """Done with an entry; `then`'s events are published in the same transaction (none or all)."""
+        ...
+
+    async def fail(self, delivery: Delivery, error: str) -> None:
+        """The handler failed: deliver the entry again (to any consumer), or dead-letter it at the limit."""
+        ...
+
+    async def renew(self, delivery: Delivery) -> None:
+        """Still working on it: reset its idle time so no reclaimer takes it."""
+        ...
+
+    async def reclaim(self, topic: str, group: str, consumer: str, *, min_idle_s: float, count: int) -> list[Delivery]:
+        """Entries of this group idle longer than min_idle_s (their consumer died), now this consumer's."""
+        ...
+
+    async def dead_letters(self, topic: str, *, limit: int = 100) -> list[DeadLetter]: ...
+
+    async def status(self) -> BusStatus: ...
+
+    # --- shared state ---
+    async def set_once(self, key: str, value: str, *, ttl_s: float | None = None) -> bool:
+        """Set key if absent; True when this call set it (the effect is ours to do)."""
+        ...
+
+    async def get(self, key: str) -> str | None: ...
+
+    async def put(self, key: str, value: str) -> None: ...
+
+    async def keys(self, prefix: str) -> list[str]: ...
+
+    async def acquire(self, lease: str, owner: str, *, ttl_s: float) -> bool:
+        """Take a lease if free, expired or already ours (then renewed)."""
+        ...
+
+    async def release(self, lease: str, owner: str) -> None:
+        """Give a lease back, only if it is still ours."""
+        ...
+
+    async def close(self) -> None: ...
