@@ -21,10 +21,10 @@ async def test_every_dockerfile_name_is_checked_at_the_right_line(tmp_path: Path
     report = await security_scan(tmp_path, scanners=["checkov"])
     found = {(f.location.path, f.rule_id, f.location.start_line, f.location.end_line) for f in report.findings}
     assert found == {
-        ("Dockerfile.db", "checkov:CKV_DOCKER_2", 1, 3), ("Dockerfile.db", "checkov:CKV_DOCKER_3", 1, 3),
+        ("Dockerfile.db", "checkov:CKV_DOCKER_2", 1, 1), ("Dockerfile.db", "checkov:CKV_DOCKER_3", 1, 1),
         ("Dockerfile.db", "checkov:CKV_DOCKER_4", 3, 3),
         *((path, rule, start, end) for path in ("app.Dockerfile", "Containerfile", "web/Containerfile.web")
-          for rule, start, end in (("checkov:CKV_DOCKER_2", 1, 3), ("checkov:CKV_DOCKER_8", 2, 2))),
+          for rule, start, end in (("checkov:CKV_DOCKER_2", 1, 1), ("checkov:CKV_DOCKER_8", 2, 2))),
     }
     at = {(f.location.path, f.rule_id): f for f in report.findings}
     assert at["Dockerfile.db", "checkov:CKV_DOCKER_4"].location.snippet == DB.splitlines()[2]

@@ -30,8 +30,9 @@ async def test_tool_is_listed_with_output_schema_and_read_only_hint(server: MCPS
     assert {"findings", "scanners", "summary"} <= set(tool.output_schema["properties"])
     assert tool.annotations.read_only_hint is True
     assert tool.annotations.open_world_hint is True  # deps asks the OSV API unless given an offline export
-    # Context on every turn (6,031 with zizmor, whose name is in the input enum and the findings' schema).
-    assert len(json.dumps(tool.model_dump(mode="json", exclude_none=True))) < 6_100
+    # Context on every turn (6,235: zizmor's name in the input enum and the findings' schema, a finding's
+    # resource and folded rules, the report's `more` lines).
+    assert len(json.dumps(tool.model_dump(mode="json", exclude_none=True))) < 6_300
 
 
 async def test_scan_returns_structured_findings_within_budget(server: MCPServer[AppState]) -> None:
@@ -60,7 +61,12 @@ async def test_scan_returns_structured_findings_within_budget(server: MCPServer[
         full = await client.read_resource(report.full_report)
         everything = SecurityReport.model_validate_json(text_of(full.contents[0]))
         assert len(everything.findings) == report.findings_total
-        assert [f.id for f in everything.findings[: report.findings_returned]] == [f.id for f in report.findings]
+        order = [f.id for f in everything.findings]
+        shown = [f.id for f in report.findings]
+        assert [i for i in order if i in shown] == shown  # worst first, a folded resource at its worst's place
+        named = report.findings_returned + len(report.more or ())
+        folded = sum(len(f.folded or ()) for f in report.findings)
+        assert named + folded == report.findings_total  # every finding is in the answer, in full, folded or named
 
 
 async def test_subset_filter_and_limit(server: MCPServer[AppState]) -> None:

@@ -42,13 +42,15 @@ SCANNER_POLICIES = ("semgrep", "catalog", "sql", "checkov")
 
 @cache
 def rules_digest() -> str:
-    """Our semgrep rules, checkov checks, scanner catalogues and code version: a change to any of them makes
-    every entry stale (compliance policies and the like do not touch what a scanner says)."""
+    """Our semgrep rules, checkov checks, scanner catalogues, the code that turns a scanner's output into
+    findings, and our version: a change to any of them makes every entry stale (compliance policies and the
+    like do not touch what a scanner says; a developer's edit to a parser needs no version bump)."""
     h = hashlib.sha256(__version__.encode())
-    for part in SCANNER_POLICIES:
-        for path in sorted((policies_dir() / part).rglob("*")):
+    scanners = Path(__file__).parent.parent / "scanners"
+    for base, part in (*((policies_dir(), p) for p in SCANNER_POLICIES), (scanners.parent, "scanners")):
+        for path in sorted((base / part).rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts:  # checkov compiles our checks as it loads them
-                h.update(path.relative_to(policies_dir()).as_posix().encode())
+                h.update(path.relative_to(base).as_posix().encode())
                 h.update(path.read_bytes())
     return h.hexdigest()
 

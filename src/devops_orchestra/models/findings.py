@@ -71,6 +71,9 @@ class Finding(Model):
     title: str
     message: str
     location: Location
+    resource: str | None = None  # the IaC resource it is about, e.g. aws_s3_bucket.logs
+    # in an answer: the other rules failing on this resource, folded into this entry (full_report has each)
+    folded: list[str] | None = None
     cwe: str | None = None
     owasp: str | None = None
     remediation: Remediation
@@ -154,6 +157,7 @@ class AgentReport(Model):
     findings_returned: int = 0
     findings_total: int = 0
     truncated: bool = Field(default=False, description="Findings were cut; see full_report.")
+    more: list[str] | None = Field(default=None, description="Findings past those above, a line each.")
     full_report: str | None = Field(default=None, description="Resource with every finding.")
 
     model_config = ConfigDict(extra="forbid", json_schema_extra=_report_schema)

@@ -202,6 +202,7 @@ def make_finding(
     cwe: str | None = None,
     owasp: str | None = None,
     fingerprint_context: str | None = None,
+    resource: str | None = None,
 ) -> Finding:
     """A Finding from one scanner hit: the snippet read from the file (secrets redacted), the id from the code."""
     start_line = max(1, start_line)
@@ -226,6 +227,7 @@ def make_finding(
             end_column=end_column,
             snippet=snippet or None,
         ),
+        resource=resource,
         cwe=cwe,
         owasp=owasp,
         remediation=remediation,

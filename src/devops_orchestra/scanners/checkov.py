@@ -142,6 +142,11 @@ def parse(
                 start, end, severity, message = _top_level_permissions(source, path, severity, message)
             elif start == 0:  # a check on the whole file: checkov says line 0
                 start, end, message = 1, 1, f"{message} checkov reports it for the whole file."
+            elif check_id not in _LINE_OF and not check_id.startswith(OWN_CHECK_PREFIX):
+                # checkov gives the whole resource: show the attribute it judged, or the resource's first line.
+                # A graph check's (CKV2_) keys are its conditions as well (engine, resource_type): no pointer.
+                keys = [] if check_id.startswith("CKV2_") else _keys(hit)
+                start = end = _attribute_line(source, path, start, end, keys) or _first_code(source, path, start)
             findings.append(make_finding(
                 scanner="checkov",
                 rule_id=f"checkov:{check_id}",
@@ -163,15 +168,46 @@ def parse(
                 # Ours report each offending line (checkov's resource, Dockerfile.ENV, repeats): the code,
                 # secret values redacted, tells them apart.
                 fingerprint_context=None if check_id.startswith(OWN_CHECK_PREFIX) else f"{resource}\0{check_id}",
+                resource=resource or None,
             ))
     return findings
+
+
+def _keys(hit: Mapping[str, Any]) -> list[str]:
+    return [str(k) for k in (hit.get("check_result") or {}).get("evaluated_keys") or []]
+
+
+def _attribute_line(source: SourceLines, path: str, start: int, end: int, keys: list[str]) -> int | None:
+    """The line, within a resource, of the attribute checkov judged: the first of evaluated_keys that is there
+    (checkov's order varies), e.g. `spec/template/spec/containers/[0]/securityContext/privileged`, each name
+    found after its parent's line, as HCL `name =`/`name {`, YAML `name:` or JSON `"name":`. None when none is
+    (the check wants one added)."""
+    lines = source.lines(path)[:end]
+    found = []
+    for key in keys:
+        names = [n for n in key.split("/") if n and not n.startswith("[") and n != "*" and "?" not in n]
+        line = start - 1
+        for name in names:
+            pattern = re.compile(rf'^\s*(?:-\s*)?"?{re.escape(name)}"?\s*(?:=|:|\{{|$)')
+            line = next((n for n in range(line + 1, len(lines) + 1) if pattern.match(lines[n - 1])), 0)
+            if not line:
+                break
+        if names and line:
+            found.append(line)
+    return min(found, default=None)
+
+
+def _first_code(source: SourceLines, path: str, start: int) -> int:
+    """The resource's first line that is not blank or a comment (checkov starts a Dockerfile at line 1)."""
+    lines = source.lines(path)
+    return next((n for n in range(start, len(lines) + 1) if lines[n - 1].strip()
+                 and not lines[n - 1].lstrip().startswith("#")), start)
 
 
 def _env_entry_lines(source: SourceLines, path: str, start: int, hit: Mapping[str, Any]) -> tuple[int, int] | None:
     """The lines of the container env entry a check names in evaluated_keys (env/[i]/value), from its - name:
     to its value:, in the YAML document that starts at the resource's first line; None when not found."""
-    keys = (hit.get("check_result") or {}).get("evaluated_keys") or []
-    match = next((m for k in keys if (m := _ENV_ENTRY_KEY.match(str(k)))), None)
+    match = next((m for k in _keys(hit) if (m := _ENV_ENTRY_KEY.match(k))), None)
     if match is None:
         return None
     try:
