@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 from devops_orchestra.models.base import OutputModel
 from devops_orchestra.models.events import Envelope
@@ -29,6 +30,7 @@ class Delivery:
     entry_id: str  # the engine's id of the entry in the topic's stream
     event: Envelope
     deliveries: int  # 1 on the first delivery
+    consumer: str  # who holds it: `renew` keeps it only while it is still this consumer's
 
 
 @dataclass(frozen=True)
@@ -66,8 +68,25 @@ class Published:
     events: list[tuple[str, Envelope]] = field(default_factory=list)  # (topic, event)
 
 
+def stopped_renewing(consumer: str, deliveries: int, error: str) -> str:
+    """The error of an entry dead-lettered because its last consumer died or hung with it."""
+    last = f"; the last failure before that: {error}" if error else ""
+    return f"delivered {deliveries} times; its last consumer {consumer!r} stopped renewing it{last}"
+
+
+def public_url(url: str) -> str:
+    """url without its user name and password, fit for a log or a status line."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 class Bus(Protocol):
-    url: str
+    url: str  # without credentials
+    max_deliveries: int  # deliveries of one entry before it is dead-lettered (open_bus's max_deliveries)
 
     # --- streams ---
     async def publish(self, topic: str, event: Envelope) -> str:
@@ -79,7 +98,8 @@ class Bus(Protocol):
         ...
 
     async def read(self, topic: str, group: str, consumer: str, *, count: int, block_s: float) -> list[Delivery]:
-        """New entries for this consumer, waiting up to block_s for the first; at most `count`."""
+        """Entries for this consumer, at most `count`: failed ones first (same entry id, deliveries counted on),
+        else new ones, waiting up to block_s for the first. OrchestraError when the group does not exist."""
         ...
 
     async def ack(self, delivery: Delivery, then: Published | None = None) -> None:
@@ -87,15 +107,18 @@ class Bus(Protocol):
         ...
 
     async def fail(self, delivery: Delivery, error: str) -> None:
-        """The handler failed: deliver the entry again (to any consumer), or dead-letter it at the limit."""
+        """The handler failed: the next `read` of any consumer of the group gets the entry again, or, when it has
+        been delivered max_deliveries times, it is dead-lettered with `error`. Ignored when no longer ours."""
         ...
 
     async def renew(self, delivery: Delivery) -> None:
-        """Still working on it: reset its idle time so no reclaimer takes it."""
+        """Still working on it: reset its idle time so no reclaimer takes it. Ignored when the entry is no longer
+        this delivery's consumer's (reclaimed by another), acknowledged or failed."""
         ...
 
     async def reclaim(self, topic: str, group: str, consumer: str, *, min_idle_s: float, count: int) -> list[Delivery]:
-        """Entries of this group idle longer than min_idle_s (their consumer died), now this consumer's."""
+        """Entries of this group idle longer than min_idle_s (their consumer died), now this consumer's; those
+        already delivered max_deliveries times are dead-lettered instead, naming the consumer that held them."""
         ...
 
     async def dead_letters(self, topic: str, *, limit: int = 100) -> list[DeadLetter]: ...
