@@ -10,7 +10,7 @@ setup: redis-server $(STAMP)
 
 # The orchestra's tests start their own Redis (the Debian package; CI runs as root).
 redis-server:
-	command -v redis-server >/dev/null || { apt-get update && apt-get install -y redis-server; }
+	command -v redis-server >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; }
 
 # The project with its dependencies, then semgrep and checkov in their own pinned environments.
 $(STAMP): pyproject.toml
