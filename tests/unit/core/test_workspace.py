@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from devops_orchestra.core import linguist
 from devops_orchestra.core.errors import PathError
 from devops_orchestra.core.workspace import Roots, actions_kind, build_inventory, is_test_path, language_of
 from tests.helpers import write
@@ -306,3 +307,23 @@ def test_well_known_site_libraries_are_vendored_only_where_sites_serve_them(tmp_
     assert {s.path: s.reason for s in inv.skipped} == {
         "sqli/static/js/materialize.js": "vendored", "static/js/jquery-3.2.1.js": "vendored",
         "assets/css/bootstrap.css": "vendored"}
+
+
+def test_github_linguists_vendor_list_less_what_a_security_scan_must_read(tmp_path: Path) -> None:
+    if linguist.vendor_patterns() is None:
+        message = f"GitHub Linguist's vendor list is not installed ({linguist.vendor_file()}): make setup"
+        pytest.fail(message) if os.environ.get("CI") == "true" else pytest.skip(message)
+    write(tmp_path, {
+        "web/js/jquery-3.6.0.js": "/*! jQuery v3.6.0 */\n",  # a library, wherever it is kept
+        "ui/vendors/grid.js": "var g = 1;\n",
+        "ui/third-party/widget.js": "var w = 1;\n",
+        "web/app.js": "fetch('/api');\n",
+        # Linguist lists these too (language statistics), but they are what a security scan is for
+        ".github/workflows/ci.yml": "on: push\n", "Jenkinsfile": "pipeline {}\n", "env/production.yaml": "a: 1\n",
+        "fabfile.py": "env = 1\n",
+    })
+    inv = build_inventory(tmp_path)
+    assert {f.rel for f in inv.files} == {
+        "web/app.js", ".github/workflows/ci.yml", "Jenkinsfile", "env/production.yaml", "fabfile.py"}
+    libraries = ["web/js/jquery-3.6.0.js", "ui/vendors/grid.js", "ui/third-party/widget.js"]
+    assert {s.path: s.reason for s in inv.skipped} == dict.fromkeys(libraries, "vendored (GitHub Linguist's list)")
