@@ -34,6 +34,9 @@ TRICKY = {
     "allowed.py": 'token = "ghp_R8x2Lq9Vt4Zp7Nw3Ky6Bm1Hc5Jd0Fg8Sa2Ue"  # pragma: allowlist secret\n',
     "main.tf": 'resource "x" "y" {\n  password = "Orders2019!"\n}\n',
     "notes.md": "no secrets here, only prose\n",
+    # unknown types, read by the sieve too: a report's attribute, and a clean page
+    "report.html": '<div data-key="q8Xv2LmR7tYw3Nz5Kp9Bd4Hs6Jf1Gc0Ae2Ui8OyT"></div>\n',
+    "index.html": "<p>Welcome</p>\n",
 }
 
 
@@ -124,7 +127,7 @@ def test_same_results_as_detect_secrets(tree: str, tmp_path: Path) -> None:
     fast = _results([sys.executable, str(FAST_ENTRY), *args], root)
     assert official and fast == official
     if tree == "tricky":  # the transformer paths were really taken
-        assert {"deploy.yaml", "settings.ini", "credentials", "keys.json"} <= set(official)
+        assert {"deploy.yaml", "settings.ini", "credentials", "keys.json", "report.html"} <= set(official)
 
 
 # -- the indirect-reference filter, without its regex's backtracking ------------------------------------------

@@ -4,8 +4,9 @@ detect-secrets spends about half its time on bookkeeping around each line (code 
 filters, argument injection) before it asks its plugins whether the line holds a secret. A secret is
 only ever reported for a line on which some plugin's analyze_line answered, so a file whose lines no
 plugin answers on yields nothing. This checks that first, with detect-secrets' own line reading and
-plugins, and hands every other file to detect-secrets unchanged. Files of unknown type go straight to
-detect-secrets, which may read them a second time with its eager transformers.
+plugins, and hands every other file to detect-secrets unchanged. It reads every set of lines that
+detect-secrets reads: the file (or its transformed lines), then what its eager transformers make of it
+(a file of unknown type read as INI, say).
 
 Asking every plugin about every line is itself most of the cost, so each plugin is asked only about the
 lines that pass its gate: a cheap search that every line the plugin could answer on must match (a
@@ -166,7 +167,6 @@ def main() -> int:
     from detect_secrets.core import scan
     from detect_secrets.main import main as detect_secrets_main
     from detect_secrets.settings import get_plugins
-    from detect_secrets.util.filetype import FileType, determine_file_type
 
     full_scan = scan.scan_file
 
@@ -175,17 +175,17 @@ def main() -> int:
         return [(sieve(plugin), plugin) for plugin in get_plugins()]
 
     def may_hold_secret(filename: str) -> bool:
-        if determine_file_type(filename) == FileType.OTHER:
-            return True
-        lines = next(scan._get_lines_from_file(filename), None)  # the lines detect-secrets would read
-        if lines is None:
-            return True  # unreadable: let detect-secrets say so
-        lines = [line.rstrip() for line in lines]
-        for candidates, plugin in sieved_plugins():
-            for line in candidates(lines):
-                if plugin.analyze_line(filename=filename, line=line):
-                    return True
-        return False
+        read = False
+        # the lines detect-secrets would read: the file as read (or transformed), then as its eager
+        # transformers read it (an unknown type parsed as INI, say)
+        for lines in scan._get_lines_from_file(filename):
+            read = True
+            lines = [line.rstrip() for line in lines]
+            for candidates, plugin in sieved_plugins():
+                for line in candidates(lines):
+                    if plugin.analyze_line(filename=filename, line=line):
+                        return True
+        return not read  # unreadable: let detect-secrets say so
 
     def scan_file(filename: str) -> Iterator[Any]:
         try:
