@@ -120,6 +120,7 @@ def parse(
     """
     links = links or {}
     source = SourceLines(base)
+    yaml_documents: dict[str, list[yaml.Node]] = {}  # each manifest composed once, not once per finding
     findings = []
     for report in raw if isinstance(raw, list) else [raw]:
         for hit in (report.get("results") or {}).get("failed_checks", []):
@@ -137,7 +138,7 @@ def parse(
             if check_id in _LINE_OF:
                 start = end = _first_line(source, path, start, end, *_LINE_OF[check_id])
             if check_id.startswith(OWN_CHECK_PREFIX):
-                start, end = _env_entry_lines(source, path, start, hit) or (start, end)
+                start, end = _env_entry_lines(yaml_documents, source, path, start, hit) or (start, end)
             if check_id == "CKV2_GHA_1":
                 start, end, severity, message = _top_level_permissions(source, path, severity, message)
             elif start == 0:  # a check on the whole file: checkov says line 0
@@ -204,17 +205,20 @@ def _first_code(source: SourceLines, path: str, start: int) -> int:
                  and not lines[n - 1].lstrip().startswith("#")), start)
 
 
-def _env_entry_lines(source: SourceLines, path: str, start: int, hit: Mapping[str, Any]) -> tuple[int, int] | None:
+def _env_entry_lines(documents: dict[str, list[yaml.Node]], source: SourceLines, path: str, start: int,
+                     hit: Mapping[str, Any]) -> tuple[int, int] | None:
     """The lines of the container env entry a check names in evaluated_keys (env/[i]/value), from its - name:
     to its value:, in the YAML document that starts at the resource's first line; None when not found."""
     match = next((m for k in _keys(hit) if (m := _ENV_ENTRY_KEY.match(k))), None)
     if match is None:
         return None
-    try:
-        documents = list(yaml.compose_all("\n".join(source.lines(path)), Loader=yaml.SafeLoader))
-    except yaml.YAMLError:
-        return None
-    node = next((d for d in documents if d is not None and d.start_mark.line < start <= d.end_mark.line + 1), None)
+    if path not in documents:
+        try:
+            documents[path] = [d for d in yaml.compose_all("\n".join(source.lines(path)), Loader=yaml.SafeLoader)
+                               if d is not None]
+        except yaml.YAMLError:
+            documents[path] = []
+    node = next((d for d in documents[path] if d.start_mark.line < start <= d.end_mark.line + 1), None)
     for part in match["entry"].split("/"):
         if isinstance(node, yaml.MappingNode):
             node = next((v for k, v in node.value if k.value == part), None)
