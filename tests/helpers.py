@@ -8,8 +8,14 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import shutil
+import signal
+import socket
+import subprocess
 import threading
+import time
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -20,6 +26,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import pytest
 from mcp_types import BlobResourceContents, ContentBlock, TextContent, TextResourceContents
 
 from devops_orchestra.models import Finding
@@ -64,6 +71,76 @@ def alive(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError):  # gone, or gone between opening and reading
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+
+@dataclass
+class RedisServer:
+    """A real redis-server on a loopback port, persisting every write (appendfsync always) in its own directory,
+    so that it can be killed with -9 and restarted on the same directory and port without losing anything."""
+
+    executable: str
+    directory: Path
+    port: int = field(default_factory=lambda: free_port())
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        argv = [self.executable, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory),
+                "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--logfile", "redis.log"]
+        self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not self.answers():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                log = (self.directory / "redis.log").read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"redis-server on port {self.port} did not start:\n{log}")
+            time.sleep(0.02)
+
+    def answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as conn:
+                conn.sendall(b"PING\r\n")
+                return conn.recv(64).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def kill(self) -> None:
+        """kill -9: no chance to save anything beyond what is already on disk."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def redis_server(directory: Path) -> Iterator[RedisServer]:
+    """A started RedisServer, stopped at the end. Without redis-server: a failure under CI, else a skip."""
+    executable = shutil.which("redis-server")
+    if executable is None:
+        reason = "redis-server is not installed: run `make setup` (it installs the Debian package redis-server)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    server = RedisServer(executable, directory)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 # -- SARIF -----------------------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ class Delivery:
     entry_id: str  # the engine's id of the entry in the topic's stream
     event: Envelope
     deliveries: int  # 1 on the first delivery
+    consumer: str  # who holds it: `renew` keeps it only while it is still this consumer's
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,12 @@ class Published:
     """Events to publish together with an acknowledgement (one transaction where the engine has them)."""
 
     events: list[tuple[str, Envelope]] = field(default_factory=list)  # (topic, event)
+
+
+def stopped_renewing(consumer: str, deliveries: int, error: str) -> str:
+    """The error of an entry dead-lettered because its last consumer died or hung with it."""
+    last = f"; the last failure before that: {error}" if error else ""
+    return f"delivered {deliveries} times; its last consumer {consumer!r} stopped renewing it{last}"
 
 
 class Bus(Protocol):
