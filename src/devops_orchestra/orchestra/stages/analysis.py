@@ -1,5 +1,5 @@
 """analysis: the review agent on what changed since the ref's previously analysed commit (the whole repository
-the first time), its verdict and counts published as `code_analysis_result`; the full report stays in the run
+the first time; a commit whose verdict was bad is no baseline, so its findings are looked at again), its verdict and counts published as `code_analysis_result`; the full report stays in the run
 store."""
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ from devops_orchestra.core.errors import PathError
 from devops_orchestra.models import ReviewReport
 from devops_orchestra.models.events import CodeAnalysisResult, Envelope, Payload
 from devops_orchestra.models.requests import ReviewRequest
+from devops_orchestra.orchestra.gates import BAD_VERDICTS
 from devops_orchestra.orchestra.stages.base import Stage, StageContext
 
-ANALYSED = "analysed:"  # + repo@ref -> {"sha": the last analysed commit, "before": the one analysed before it}
+# + repo@ref -> {"sha": the last commit analysed without a bad verdict, "before": the one before it}
+ANALYSED = "analysed:"
 
 
 class Analysis(Stage):
@@ -32,7 +34,8 @@ class Analysis(Stage):
         except PathError:  # the previous commit is gone (a force push): the whole repository, as a first run
             since = None
             report = await self._review(context, event.repo, None)
-        await context.state.put(key, json.dumps({"sha": event.sha, "before": since}))
+        if report.verdict not in BAD_VERDICTS:  # what needs changes stays in the next change's scope
+            await context.state.put(key, json.dumps({"sha": event.sha, "before": since}))
         return CodeAnalysisResult(
             verdict=report.verdict, reasons=report.verdict_reasons, findings=report.findings_total,
             by_severity={k: v for k, v in report.summary.model_dump().items() if k != "total" and v},
