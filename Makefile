@@ -4,9 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test bench clean
+.PHONY: setup redis-server demo test bench clean
 
-setup: $(STAMP)
+setup: redis-server $(STAMP)
+
+# The orchestra's tests start their own Redis (the Debian package; CI runs as root).
+redis-server:
+	command -v redis-server >/dev/null || { apt-get update && apt-get install -y redis-server; }
 
 # The project with its dependencies, then semgrep and checkov in their own pinned environments.
 $(STAMP): pyproject.toml

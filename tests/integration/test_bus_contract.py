@@ -248,9 +248,9 @@ async def test_broker_killed_with_9_loses_nothing(tmp_path: Path) -> None:
         (group,) = (await bus.status()).groups
         assert (group.pending, group.lag) == (1, 1)
         assert (await bus.status()).topics == {"push": 3}
-        assert shas(await bus.read("push", "analysis", "w2", count=10, block_s=0.1)) == [event(2).sha]
         (taken,) = await bus.reclaim("push", "analysis", "w2", min_idle_s=0, count=10)
-        assert (taken.entry_id, taken.deliveries) == (held.entry_id, 2)
+        assert (taken.entry_id, taken.event, taken.deliveries) == (held.entry_id, held.event, 2)
+        assert shas(await bus.read("push", "analysis", "w2", count=10, block_s=0.1)) == [event(2).sha]
         assert not await bus.set_once("effect:1", "w2")
         await bus.close()
 

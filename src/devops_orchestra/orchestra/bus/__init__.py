@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from devops_orchestra.core import store
 from devops_orchestra.core.errors import OrchestraError
-from devops_orchestra.orchestra.bus.base import DEFAULT_MAX_DELIVERIES, Bus
+from devops_orchestra.orchestra.bus.base import DEFAULT_MAX_DELIVERIES, Bus, public_url
+
+__all__ = ["Bus", "open_bus", "public_url"]
 
 ENV = "DEVOPS_ORCHESTRA_BUS"
 DEFAULT_URL = "memory://"
@@ -43,12 +45,3 @@ def _state_path(url: str) -> Path:
         )
     return Path(parts.path) if parts.path not in ("", "/") else store.default_path().parent / "orchestra.sqlite"
 
-
-def public_url(url: str) -> str:
-    """url without its user name and password, fit for a log or a status line."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))

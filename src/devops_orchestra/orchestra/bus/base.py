@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 from devops_orchestra.models.base import OutputModel
 from devops_orchestra.models.events import Envelope
@@ -71,6 +72,16 @@ def stopped_renewing(consumer: str, deliveries: int, error: str) -> str:
     """The error of an entry dead-lettered because its last consumer died or hung with it."""
     last = f"; the last failure before that: {error}" if error else ""
     return f"delivered {deliveries} times; its last consumer {consumer!r} stopped renewing it{last}"
+
+
+def public_url(url: str) -> str:
+    """url without its user name and password, fit for a log or a status line."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 class Bus(Protocol):

@@ -15,15 +15,8 @@ from pathlib import Path
 
 from devops_orchestra.core.errors import OrchestraError
 from devops_orchestra.models.events import Envelope
-from devops_orchestra.orchestra.bus.base import (
-    DEFAULT_MAX_DELIVERIES,
-    BusStatus,
-    DeadLetter,
-    Delivery,
-    GroupStatus,
-    Published,
-    stopped_renewing,
-)
+from devops_orchestra.orchestra.bus import base
+from devops_orchestra.orchestra.bus.base import BusStatus, DeadLetter, Delivery, GroupStatus, Published
 from devops_orchestra.orchestra.bus.local_state import LocalState
 
 FAILED = float("-inf")  # the `since` of a failed entry: idle forever, so the next read or reclaim takes it
@@ -52,7 +45,7 @@ class _Topic:
 
 
 class MemoryBus:
-    def __init__(self, url: str, state_path: Path, *, max_deliveries: int = DEFAULT_MAX_DELIVERIES) -> None:
+    def __init__(self, url: str, state_path: Path, *, max_deliveries: int) -> None:
         self.url = url
         self.max_deliveries = max_deliveries
         self._state = LocalState(state_path)
@@ -154,7 +147,7 @@ class MemoryBus:
         for entry_id in idle[:count]:
             pending = state.pending[entry_id]
             if pending.deliveries >= self.max_deliveries:
-                pending.error = stopped_renewing(pending.consumer, pending.deliveries, pending.error)
+                pending.error = base.stopped_renewing(pending.consumer, pending.deliveries, pending.error)
                 self._dead_letter(topic, group, entry_id)
             else:
                 taken.append(self._deliver(topic, group, consumer, entry_id))
