@@ -224,7 +224,8 @@ def _run_text(run: PipelineRun) -> str:
     for s in run.stages:
         took = f" in {(s.finished_at - s.started_at).total_seconds():.1f} s" if s.started_at and s.finished_at else ""
         lines.append(f"  {s.name:<10} {s.state}{took}, attempts {s.attempts}" + (f": {s.summary}" if s.summary else "")
-                     + (f" [report {s.report_run_id}]" if s.report_run_id else "") + (f" ({s.error})" if s.error else ""))
+                     + (f" [report {s.report_run_id}]" if s.report_run_id else "")
+                     + (f" ({s.error})" if s.error else ""))
     return "\n".join(lines)
 
 

@@ -15,8 +15,8 @@ from devops_orchestra.models.orchestra import PipelineRun
 from devops_orchestra.orchestra import stages as registry
 from devops_orchestra.orchestra.bus.base import Bus
 from devops_orchestra.orchestra.runs import RunBook
-from devops_orchestra.orchestra.workspaces import WorkspaceCache, is_url, repo_name
 from devops_orchestra.orchestra.worker import Watcher, Worker, watch
+from devops_orchestra.orchestra.workspaces import WorkspaceCache, is_url, repo_name
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,9 @@ class Commit:
 
 def local_commit(path: Path, ref: str | None) -> Commit:
     """The commit a local working tree is at; its uncommitted changes are part of what is analysed. Blocking."""
+    path = path.expanduser().absolute()
+    if not path.is_dir():
+        raise PathError(f"{path} is not a directory: give a repository's working tree or a clone URL.")
     try:
         repo = git.Repo(path, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
@@ -58,10 +61,7 @@ async def find_commit(source: str, ref: str | None) -> Commit:
     if is_url(source):
         name, sha = await asyncio.to_thread(WorkspaceCache().resolve, source, ref)
         return Commit(source=source, repo=repo_name(source), ref=name, sha=sha)
-    path = Path(source).expanduser().absolute()
-    if not path.is_dir():
-        raise PathError(f"{source} is not a directory: give a repository's working tree or a clone URL.")
-    return await asyncio.to_thread(local_commit, path, ref)
+    return await asyncio.to_thread(local_commit, Path(source), ref)
 
 
 async def submit(bus: Bus, commit: Commit, stages: list[str] | None = None,

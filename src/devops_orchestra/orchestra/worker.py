@@ -55,7 +55,7 @@ def config_of(checkout: Path) -> tuple[OrchestraConfig, str]:
 class Worker:
     def __init__(self, bus: Bus, stages: dict[str, Stage], *, consume: list[str] | None = None, concurrency: int = 2,
                  lease_s: float = DEFAULT_LEASE_S, consumer: str | None = None, store: Store | None = None,
-                 max_deliveries: int = DEFAULT_MAX_DELIVERIES, block_s: float = 1.0) -> None:
+                 max_deliveries: int | None = None, block_s: float = 1.0) -> None:
         self.bus = bus
         self.runs = RunBook(bus)
         self.stages = stages
@@ -63,7 +63,9 @@ class Worker:
         self.concurrency = concurrency
         self.lease_s = lease_s
         self.consumer = consumer or consumer_name()
-        self.max_deliveries = max_deliveries
+        # as many as the engine delivers before its dead letter: the last failure then ends the run
+        engine_limit: int = getattr(bus, "max_deliveries", DEFAULT_MAX_DELIVERIES)
+        self.max_deliveries = max_deliveries if max_deliveries is not None else engine_limit
         self.block_s = block_s
         self._store = store
         self._slots = asyncio.Semaphore(concurrency)
@@ -141,8 +143,9 @@ class Worker:
         lost = asyncio.Event()
         alive = asyncio.create_task(self._keep_alive(delivery, lease, owner, held, lost))
         try:
-            while not await self.bus.acquire(lease, owner, ttl_s=self.lease_s):
-                await asyncio.sleep(min(0.2, self.lease_s / 4))  # another worker has the ref: wait our turn
+            # Another worker has the ref: wait our turn. The lease lives in the bus, so it is polled.
+            while not await self.bus.acquire(lease, owner, ttl_s=self.lease_s):  # noqa: ASYNC110
+                await asyncio.sleep(min(0.2, self.lease_s / 4))
             held.set()
             try:
                 await self._handle(stage, delivery, lost)

@@ -57,10 +57,9 @@ def max_checkouts() -> int:
 async def checkout(source: str, sha: str) -> Path:
     """The repository at sha: a local path as it is, or the cache's checkout of the URL at sha."""
     if not is_url(source):
-        path = Path(source)
-        if not path.is_dir():
+        if not await asyncio.to_thread(Path(source).is_dir):
             raise PathError(f"{source} is gone: the run was submitted from a local path that no longer exists.")
-        return path
+        return Path(source)
     return await asyncio.to_thread(WorkspaceCache().checkout, source, sha)
 
 

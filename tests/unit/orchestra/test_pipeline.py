@@ -122,7 +122,7 @@ class Flaky(Stage):
 
 async def test_a_failing_stage_is_retried_then_dead_lettered_and_its_run_fails(tmp_path: Path, bus: Bus) -> None:
     commit(tmp_path, APP)
-    known = {"flaky": Flaky()}
+    known: dict[str, Stage] = {"flaky": Flaky()}
     run, _ = await submit(bus, await find_commit(str(tmp_path), None), ["analysis"])
     await RunBook(bus).update(run.run_id, lambda r: setattr(r.stages[0], "name", "flaky"))
     stop = asyncio.Event()
@@ -146,7 +146,7 @@ async def test_a_kept_result_is_published_again_not_redone(tmp_path: Path, bus: 
     await RunBook(bus).update(run.run_id, lambda r: setattr(r.stages[0], "name", "flaky"))
     Flaky.calls.clear()
     stop = asyncio.Event()
-    working = asyncio.create_task(Worker(bus, {"flaky": Flaky()}, block_s=0.1).run(stop))
+    working = asyncio.create_task(Worker(bus, dict[str, Stage](flaky=Flaky()), block_s=0.1).run(stop))
     done = await watch(RunBook(bus), run.run_id, timeout_s=20)
     stop.set()
     await working
@@ -164,7 +164,7 @@ def test_stages_chain_from_code_push_and_a_broken_chain_is_refused() -> None:
 
 
 def test_an_unknown_orchestra_key_is_an_error_with_its_line() -> None:
-    with pytest.raises(ConfigError, match="line 3: unknown key 'verdikt' in orchestra.gates"):
+    with pytest.raises(ConfigError, match=r"line 3: unknown key 'verdikt' in orchestra\.gates"):
         parse("orchestra:\n  gates:\n    verdikt: warn\n")
 
 

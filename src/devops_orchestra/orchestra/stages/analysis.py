@@ -1,6 +1,6 @@
 """analysis: the review agent on what changed since the ref's previously analysed commit (the whole repository
-the first time; a commit whose verdict was bad is no baseline, so its findings are looked at again), its verdict and counts published as `code_analysis_result`; the full report stays in the run
-store."""
+the first time; a commit whose verdict was bad is no baseline, so its findings are looked at again); its
+verdict and counts are published as `code_analysis_result`, the full report stays in the run store."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from devops_orchestra.models.orchestra import PipelineRun
 from devops_orchestra.orchestra import submit
-from devops_orchestra.orchestra.bus import ENV, open_bus
+from devops_orchestra.orchestra.bus import open_bus
 from devops_orchestra.orchestra.runs import RunBook
 from devops_orchestra.orchestra.worker import watch
 from devops_orchestra.server.results import structured, tool_errors
@@ -35,10 +35,8 @@ def register(server: MCPServer[AppState]) -> None:
     @server.tool(
         name="run_pipeline",
         title="Run pipeline",
-        description="Run the orchestra's pipeline for the commit a repository is at: analysis (the review "
-                    "agent on what changed since the ref's last analysed commit), then, if the gates of "
-                    "devops_orchestra.yaml let it, plan (the Dockerfile/CI/IaC it lacks, written nowhere unless "
-                    f"configured). On the bus of ${ENV} (default: in this process). Progress per stage.",
+        description="Run the orchestra's stages for a repository's commit: analysis (review of the "
+                    "change), then plan (missing Dockerfile/CI/IaC) if the gates let it. Progress per stage.",
         annotations=RUN,
     )
     async def run_pipeline(
@@ -72,8 +70,8 @@ def register(server: MCPServer[AppState]) -> None:
         return structured(run, summary(run))
 
     @server.tool(name="pipeline_status", title="Pipeline status", annotations=STATUS,
-                 description="A pipeline run (from run_pipeline or `devops-orchestra submit`): its state, each "
-                             "stage's state, attempts, timing and summary, and the gate that stopped it.")
+                 description="A pipeline run: its state, each stage's attempts, timing and summary, and the "
+                             "gate that stopped it.")
     async def pipeline_status(
         run_id: Annotated[str, Field(description="The run id run_pipeline returned.")],
     ) -> Annotated[CallToolResult, PipelineRun]:
