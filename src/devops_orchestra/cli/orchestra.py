@@ -50,7 +50,7 @@ def add_worker(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--stages", default=None, help="comma-separated stages to consume, e.g. analysis (default: all)")
     p.add_argument("--concurrency", type=int, default=2, help="deliveries in hand at once (default 2)")
     p.add_argument("--lease", type=float, default=None, metavar="SECONDS",
-                   help="how long a silent worker keeps a delivery and a ref (default 15); reclaimed after twice that")
+                   help="renewal period of what a worker holds (default 15); a silent worker's work moves within 2x")
     _add_bus_argument(p)
     _add_load_argument(p)
     p.set_defaults(handler=_worker)

@@ -6,7 +6,7 @@ the run and acknowledges it together with the next event.
 - At least once, one effect: a stage's result is kept under a key per (repo, sha, stage, configuration hash)
   set once; a redelivered stage whose result is kept publishes that result again instead of redoing it.
 - Alive or reclaimed: the delivery and the lease are renewed while the stage runs; a reclaimer takes entries
-  idle for two lease periods (their worker died) from any worker of the group.
+  idle for 1.5 lease periods (their worker died) from any worker of the group, within 2 periods.
 - Supersede: a run still queued when its code_push comes up, whose ref has a newer submission, ends as
   superseded by that submission's sha.
 """
@@ -37,6 +37,10 @@ from devops_orchestra.pipeline.config import CONFIG_NAME, ConfigError, Orchestra
 log = structlog.get_logger("devops_orchestra.orchestra")
 PAYLOAD: TypeAdapter[Payload] = TypeAdapter(Payload)
 DEFAULT_LEASE_S = 15.0
+# A held delivery is renewed every third of a lease; one idle for 1.5 leases (4.5 missed renewals) belongs to a
+# dead worker. Looking every quarter lease, a survivor takes it within 2 leases of the last renewal.
+RECLAIM_IDLE = 1.5
+RECLAIM_EVERY = 0.25
 
 
 def consumer_name() -> str:
@@ -55,7 +59,7 @@ def config_of(checkout: Path) -> tuple[OrchestraConfig, str]:
 class Worker:
     def __init__(self, bus: Bus, stages: dict[str, Stage], *, consume: list[str] | None = None, concurrency: int = 2,
                  lease_s: float = DEFAULT_LEASE_S, consumer: str | None = None, store: Store | None = None,
-                 max_deliveries: int | None = None, block_s: float = 1.0) -> None:
+                 max_deliveries: int | None = None, block_s: float | None = None) -> None:
         self.bus = bus
         self.runs = RunBook(bus)
         self.stages = stages
@@ -66,7 +70,8 @@ class Worker:
         # as many as the engine delivers before its dead letter: the last failure then ends the run
         engine_limit: int = getattr(bus, "max_deliveries", DEFAULT_MAX_DELIVERIES)
         self.max_deliveries = max_deliveries if max_deliveries is not None else engine_limit
-        self.block_s = block_s
+        # a reader waits with its slot taken: a reclaimed entry waits for it at most this long
+        self.block_s = block_s if block_s is not None else min(1.0, lease_s / 4)
         self._store = store
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -106,15 +111,15 @@ class Worker:
                 self._slots.release()
 
     async def _reclaim(self, stop: asyncio.Event) -> None:
-        """Take over what a dead worker left: entries idle for two lease periods, as many as slots are free."""
-        while not await _wait(stop, self.lease_s):
+        """Take over what a dead worker left (entries idle for RECLAIM_IDLE leases), as many as slots are free."""
+        while not await _wait(stop, RECLAIM_EVERY * self.lease_s):
             for stage in self.mine:
                 free = self.concurrency - len(self._tasks)
                 if free <= 0:
                     break
                 try:
                     got = await self.bus.reclaim(stage.consumes, stage.name, self.consumer,
-                                                 min_idle_s=2 * self.lease_s, count=free)
+                                                 min_idle_s=RECLAIM_IDLE * self.lease_s, count=free)
                 except Exception as exc:
                     log.warning("cannot reclaim", topic=stage.consumes, error=str(exc))
                     continue
