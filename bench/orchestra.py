@@ -79,17 +79,19 @@ def make_repos(root: Path, count: int) -> list[Path]:
 
 
 def start_workers(url: str, count: int, state: Path, extra: list[str], env: dict[str, str]) -> list[Any]:
-    workers = []
+    workers, logs = [], []
     for i in range(count):
         environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)]),
                        "DEVOPS_ORCHESTRA_STORE": str(state / f"runs-{i}.sqlite3"),
                        "DEVOPS_ORCHESTRA_CACHE": str(state / f"cache-{i}.sqlite3"), **env}
-        workers.append(subprocess.Popen(
-            [sys.executable, "-m", "devops_orchestra", "worker", "--bus", url, *extra], env=environment,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
-    for w in workers:  # each says on its first line that it is reading
-        assert w.stderr is not None
-        w.stderr.readline()
+        log = state / f"worker-{i}-{time.monotonic_ns()}.log"  # a file: a full pipe would stop the worker
+        with open(log, "w") as out:
+            workers.append(subprocess.Popen(
+                [sys.executable, "-m", "devops_orchestra", "worker", "--bus", url, *extra], env=environment,
+                stdout=subprocess.DEVNULL, stderr=out))
+        logs.append(log)
+    while not all(log.read_text().strip() for log in logs):  # each says on its first line that it is reading
+        time.sleep(0.05)
     return workers
 
 

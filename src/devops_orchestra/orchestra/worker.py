@@ -178,11 +178,14 @@ class Worker:
             return
         if stage.consumes == FIRST_TOPIC and run.state == "queued" and await self._superseded(run, delivery):
             return
-        checkout = await workspaces.checkout(run.source, event.sha)
         try:
+            checkout = await workspaces.checkout(run.source, event.sha)
             config, config_hash = await asyncio.to_thread(config_of, checkout)
         except ConfigError as exc:  # no retry mends a bad file: the run fails at once, saying where
             await self._end_failed(delivery, run, str(exc))
+            return
+        except Exception as exc:  # a fetch that failed may work next time, on this worker or another
+            await self._failed(stage, delivery, f"{type(exc).__name__}: {exc}")
             return
         key = f"effect:{event.repo}:{event.sha}:{stage.name}:{config_hash}" + (f":{run.run_id}" if run.dirty else "")
         kept = await self.bus.get(key)

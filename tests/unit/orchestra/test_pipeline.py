@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import ClassVar
@@ -195,3 +196,18 @@ async def test_a_url_is_cloned_into_the_bounded_cache(tmp_path: Path, bus: Bus,
     assert len(list((tmp_path / "cache" / "checkouts").iterdir())) == 2  # the oldest evicted
     with pytest.raises(OrchestraError, match="is not a clone URL we fetch"):
         cache.resolve("ext::sh -c touch% /tmp/pwned", None)
+
+
+async def test_a_broken_config_fails_the_run_at_once_and_a_vanished_checkout_after_retries(
+        tmp_path: Path, bus: Bus) -> None:
+    commit(tmp_path / "shop", {"devops_orchestra.yaml": "orchestra:\n  gates:\n    verdikt: warn\n"})
+    broken = await run_here(bus, (await submit(bus, await find_commit(str(tmp_path / "shop"), None)))[0].run_id)
+    assert broken.state == "failed" and broken.error and "line 3: unknown key 'verdikt'" in broken.error
+    assert broken.stage("analysis").attempts == 0  # no retry mends a file
+
+    commit(tmp_path / "gone", APP)
+    run, _ = await submit(bus, await find_commit(str(tmp_path / "gone"), None), ["analysis"])
+    shutil.rmtree(tmp_path / "gone")
+    failed = await run_here(bus, run.run_id)
+    assert failed.state == "failed" and failed.error and "no longer exists" in failed.error
+    assert "delivered" not in failed.error and len(await bus.dead_letters("code_push")) == 1
