@@ -136,6 +136,26 @@ async def test_the_same_submission_twice_from_two_shells_is_one_run(tmp_path: Pa
                    "--format", "json").communicate(timeout=60) for _ in range(2)]
     ids = {json.loads(out)["run_id"] for out, _ in answers}
     assert len(ids) == 1, answers
-    assert (await bus.status()).topics == {"code_push": 1}
+    status = json.loads(cli("bus", "status", "--bus", server.url, "--format", "json").communicate(timeout=60)[0])
+    assert (status["engine"], status["topics"]) == ("redis", {"code_push": 1})
     listed = cli("runs", "--bus", server.url, "--format", "json").communicate(timeout=60)[0]
     assert [r["run_id"] for r in json.loads(listed)["runs"]] == list(ids)
+
+
+async def test_sigterm_lets_the_stage_in_hand_finish_then_the_worker_exits_0(
+        tmp_path: Path, server: RedisServer, bus: Bus) -> None:
+    env = {"DEVOPS_ORCHESTRA_TEST_SLOW": "1.5", "DEVOPS_ORCHESTRA_TEST_LOG": str(tmp_path / "stage.log")}
+    commit(tmp_path / "shop", {"app.py": "A = 1\n"})
+    process = worker(server.url, "--load", SLOW, "--stages", "slow", **env)
+    try:
+        run, _ = await submit(bus, await find_commit(str(tmp_path / "shop"), None), ["slow"], [SLOW])
+        await until(bus, run.run_id, lambda r: r.stage("slow").state == "running")
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+        done = await RunBook(bus).require(run.run_id)
+        assert (done.state, done.stage("slow").attempts) == ("succeeded", 1)
+        assert (await bus.status()).groups[0].pending == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
