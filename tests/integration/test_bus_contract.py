@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -101,6 +102,23 @@ async def test_a_failed_entry_is_delivered_again_to_any_consumer(bus: Bus) -> No
     await bus.fail(first, "exit 1")
     (again,) = await bus.read("push", "analysis", "w2", count=1, block_s=0.5)
     assert (again.entry_id, again.event, again.deliveries, again.consumer) == (first.entry_id, event(1), 2, "w2")
+
+
+async def test_a_late_renewal_does_not_hide_a_failed_entry(bus: Bus) -> None:
+    """A worker's renewal timer may fire just after its handler failed: the entry is still delivered again."""
+    await bus.ensure_group("push", "analysis")
+    await bus.publish("push", event(1))
+    (first,) = await bus.read("push", "analysis", "w1", count=1, block_s=0.1)
+    await bus.fail(first, "exit 1")
+    await bus.renew(first)
+    (again,) = await bus.read("push", "analysis", "w1", count=1, block_s=0.1)
+    assert (again.entry_id, again.deliveries) == (first.entry_id, 2)
+
+
+async def test_reading_without_a_group_says_what_to_do(bus: Bus) -> None:
+    await bus.publish("push", event(1))
+    with pytest.raises(OrchestraError, match="consumer group"):
+        await bus.read("push", "analysis", "w1", count=1, block_s=0.1)
 
 
 async def test_a_poison_entry_is_dead_lettered_after_exactly_max_deliveries(bus: Bus) -> None:
@@ -232,6 +250,27 @@ async def test_status_counts_entries_pending_lag_and_dead_letters(bus: Bus) -> N
     assert status.dead_letters == {"push": 1}
     assert [(g.topic, g.group, g.consumers, g.pending, g.lag) for g in status.groups] == [
         ("push", "analysis", 2, 1, 1), ("push", "chatops", 0, 0, 4)]
+
+
+async def test_the_memory_bus_state_is_shared_with_other_processes(tmp_path: Path) -> None:
+    """Another shell of the machine sees the runs, keys and leases of a memory:// bus on the same file."""
+    url = f"memory://{tmp_path}/state.sqlite"
+    bus = open_bus(url)
+    await bus.put("run:1", "running")
+    assert await bus.acquire("ref:main", "here", ttl_s=60)
+    other = (
+        "import asyncio, sys\n"
+        "from devops_orchestra.orchestra.bus import open_bus\n"
+        "async def main():\n"
+        "    bus = open_bus(sys.argv[1])\n"
+        "    print(await bus.get('run:1'), await bus.acquire('ref:main', 'there', ttl_s=60),"
+        " await bus.set_once('effect:1', 'there'))\n"
+        "asyncio.run(main())\n"
+    )
+    child = await asyncio.create_subprocess_exec(sys.executable, "-c", other, url, stdout=asyncio.subprocess.PIPE)
+    out, _ = await child.communicate()
+    assert (child.returncode, out.decode().split()) == (0, ["running", "False", "True"])
+    assert not await bus.set_once("effect:1", "here")
 
 
 async def test_broker_killed_with_9_loses_nothing(tmp_path: Path) -> None:

@@ -85,7 +85,8 @@ def public_url(url: str) -> str:
 
 
 class Bus(Protocol):
-    url: str
+    url: str  # without credentials
+    max_deliveries: int  # deliveries of one entry before it is dead-lettered (open_bus's max_deliveries)
 
     # --- streams ---
     async def publish(self, topic: str, event: Envelope) -> str:
@@ -97,7 +98,8 @@ class Bus(Protocol):
         ...
 
     async def read(self, topic: str, group: str, consumer: str, *, count: int, block_s: float) -> list[Delivery]:
-        """New entries for this consumer, waiting up to block_s for the first; at most `count`."""
+        """Entries for this consumer, at most `count`: failed ones first (same entry id, deliveries counted on),
+        else new ones, waiting up to block_s for the first. OrchestraError when the group does not exist."""
         ...
 
     async def ack(self, delivery: Delivery, then: Published | None = None) -> None:
@@ -105,15 +107,18 @@ class Bus(Protocol):
         ...
 
     async def fail(self, delivery: Delivery, error: str) -> None:
-        """The handler failed: deliver the entry again (to any consumer), or dead-letter it at the limit."""
+        """The handler failed: the next `read` of any consumer of the group gets the entry again, or, when it has
+        been delivered max_deliveries times, it is dead-lettered with `error`. Ignored when no longer ours."""
         ...
 
     async def renew(self, delivery: Delivery) -> None:
-        """Still working on it: reset its idle time so no reclaimer takes it."""
+        """Still working on it: reset its idle time so no reclaimer takes it. Ignored when the entry is no longer
+        this delivery's consumer's (reclaimed by another), acknowledged or failed."""
         ...
 
     async def reclaim(self, topic: str, group: str, consumer: str, *, min_idle_s: float, count: int) -> list[Delivery]:
-        """Entries of this group idle longer than min_idle_s (their consumer died), now this consumer's."""
+        """Entries of this group idle longer than min_idle_s (their consumer died), now this consumer's; those
+        already delivered max_deliveries times are dead-lettered instead, naming the consumer that held them."""
         ...
 
     async def dead_letters(self, topic: str, *, limit: int = 100) -> list[DeadLetter]: ...

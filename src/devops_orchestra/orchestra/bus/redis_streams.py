@@ -36,11 +36,13 @@ R = TypeVar("R")
 PREFIX = "orchestra:"
 # An idle time no live consumer reaches (about 31 years), under the epoch in ms as XCLAIM IDLE requires.
 FAILED_IDLE_MS = 10**12
-# Renew (idle 0) or mark failed (idle FAILED_IDLE_MS) an entry only while it is still this consumer's;
-# returns how often it has been delivered, or 0 when another consumer has it (or it is acknowledged).
+# Renew (idle 0) or mark failed (idle FAILED_IDLE_MS) an entry only while it is still this consumer's, and
+# never renew a failed one (a late renewal would hide it from the next read); returns how often it has been
+# delivered, or 0 when it is not ours to touch (another consumer has it, or it is acknowledged).
 CLAIM_IF_OURS = """
 local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
 if #p == 0 or p[1][2] ~= ARGV[2] then return 0 end
+if ARGV[4] == '0' and p[1][3] >= tonumber(ARGV[5]) then return 0 end
 redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'IDLE', ARGV[4], 'JUSTID')
 return p[1][4]
 """
@@ -195,18 +197,19 @@ class RedisBus:
     @reaching
     async def fail(self, delivery: Delivery, error: str) -> None:
         await self._redis.hset(errors_key(delivery.topic, delivery.group), delivery.entry_id, error)
-        deliveries = await self._claim_if_ours(
-            [stream_key(delivery.topic)], [delivery.group, delivery.consumer, delivery.entry_id, FAILED_IDLE_MS]
-        )
-        if int(deliveries) >= self.max_deliveries:
-            dead = DeadLetter(delivery.topic, delivery.group, delivery.entry_id, delivery.event, int(deliveries), error)
+        deliveries = await self._set_idle_if_ours(delivery, FAILED_IDLE_MS)
+        if deliveries >= self.max_deliveries:
+            dead = DeadLetter(delivery.topic, delivery.group, delivery.entry_id, delivery.event, deliveries, error)
             await self._dead_letter(dead)
 
     @reaching
     async def renew(self, delivery: Delivery) -> None:
-        await self._claim_if_ours(
-            [stream_key(delivery.topic)], [delivery.group, delivery.consumer, delivery.entry_id, 0]
-        )
+        await self._set_idle_if_ours(delivery, 0)
+
+    async def _set_idle_if_ours(self, delivery: Delivery, idle_ms: int) -> int:
+        """How often the entry has been delivered, 0 when it is not this delivery's consumer's (see CLAIM_IF_OURS)."""
+        args: list[str | int] = [delivery.group, delivery.consumer, delivery.entry_id, idle_ms, FAILED_IDLE_MS]
+        return int(await self._claim_if_ours([stream_key(delivery.topic)], args))
 
     @reaching
     async def reclaim(self, topic: str, group: str, consumer: str, *, min_idle_s: float, count: int) -> list[Delivery]:
