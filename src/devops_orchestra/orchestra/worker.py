@@ -29,7 +29,7 @@ from devops_orchestra.core.store import Store, open_store
 from devops_orchestra.models.events import Envelope, Payload, RunFinished
 from devops_orchestra.models.orchestra import PipelineRun, now
 from devops_orchestra.orchestra import gates, workspaces
-from devops_orchestra.orchestra.bus.base import DEFAULT_MAX_DELIVERIES, Bus, Delivery, Published
+from devops_orchestra.orchestra.bus.base import Bus, Delivery, Published
 from devops_orchestra.orchestra.runs import RunBook, finish
 from devops_orchestra.orchestra.stages import FIRST_TOPIC, Stage, StageContext, next_stage
 from devops_orchestra.pipeline.config import CONFIG_NAME, ConfigError, OrchestraConfig, parse
@@ -68,8 +68,7 @@ class Worker:
         self.lease_s = lease_s
         self.consumer = consumer or consumer_name()
         # as many as the engine delivers before its dead letter: the last failure then ends the run
-        engine_limit: int = getattr(bus, "max_deliveries", DEFAULT_MAX_DELIVERIES)
-        self.max_deliveries = max_deliveries if max_deliveries is not None else engine_limit
+        self.max_deliveries = max_deliveries if max_deliveries is not None else bus.max_deliveries
         # a reader waits with its slot taken: a reclaimed entry waits for it at most this long
         self.block_s = block_s if block_s is not None else min(1.0, lease_s / 4)
         self._store = store
