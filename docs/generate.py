@@ -17,6 +17,7 @@ then run this script and commit both. The blocks, where they live and what they 
     sql-rules           docs/agents/sql.md         devops_orchestra.analyzers.sql.catalog.RULES (render.sql)
     compliance-controls docs/agents/compliance.md  the bundled policies/compliance/*.yaml, as the agent loads them
     config-reference    docs/configuration.md      the pydantic model OrchestraConfig (devops_orchestra.yaml)
+    events-schema       docs/orchestra.md          the orchestra's events (devops_orchestra.models.events)
 
 The code is imported from this checkout's src/, whatever else is installed.
 """
@@ -308,6 +309,29 @@ def config_reference() -> str:
     return "\n".join(out)
 
 
+# --- The orchestra's events ------------------------------------------------------------------------------------
+
+
+def events_schema() -> str:
+    import json
+
+    from devops_orchestra.models import events
+
+    schema = events.Envelope.model_json_schema()
+    out = [_source("the pydantic models in src/devops_orchestra/models/events.py"), "",
+           "| event (topic) | payload fields |", "|---|---|"]
+    for name, payload in sorted(schema["$defs"].items()):
+        props = payload.get("properties", {})
+        kind = props.get("type", {}).get("const") or props.get("type", {}).get("default")
+        if kind:
+            required = set(payload.get("required", []))
+            fields = ", ".join(f"`{f}`" + ("" if f in required else "?") for f in props if f != "type")
+            out.append(f"| `{kind}` ({name}) | {fields or 'none'} |")
+    out += ["", "The envelope's JSON Schema (every payload included):", "", "```json",
+            json.dumps(schema, indent=1, sort_keys=True), "```"]
+    return "\n".join(out)
+
+
 # --- Pages ----------------------------------------------------------------------------------------------------
 
 BLOCKS: dict[str, tuple[str, Callable[[], str]]] = {
@@ -316,6 +340,7 @@ BLOCKS: dict[str, tuple[str, Callable[[], str]]] = {
     "sql-rules": ("docs/agents/sql.md", sql_rules),
     "compliance-controls": ("docs/agents/compliance.md", compliance_controls),
     "config-reference": ("docs/configuration.md", config_reference),
+    "events-schema": ("docs/orchestra.md", events_schema),
 }
 
 

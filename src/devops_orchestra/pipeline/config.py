@@ -157,6 +157,24 @@ class ChatOps(_Section):
     notify_on: list[str] = Field(default_factory=list)
 
 
+class Gates(_Section):
+    """Gates between the orchestra's stages: a run they stop says which gate and why."""
+
+    verdict: Literal["stop", "warn"] = Field(
+        default="stop", description="When the analysis verdict is 'needs changes' or 'blocked by gate': stop the "
+                                    "run, or go on and say so in the stage's summary")
+    deploy_branches: list[str] = Field(default_factory=list,
+                                       description="Deploy only from these branches; every branch when empty")
+
+
+class OrchestraSection(_Section):
+    """The orchestra's pipeline for this repository: its gates, and whether the plan stage writes files."""
+
+    gates: Gates = Field(default_factory=Gates)
+    plan_writes: bool = Field(default=False, description="The plan stage writes the missing files it proposes "
+                                                         "into the checkout (never over existing ones)")
+
+
 class OrchestraConfig(_Section):
     """The whole of devops_orchestra.yaml; every section is optional."""
 
@@ -171,6 +189,7 @@ class OrchestraConfig(_Section):
     chatops: ChatOps = Field(default_factory=ChatOps)
     architecture: dict[str, Any] | None = Field(default=None, description="Read by the architecture agent.")
     compliance: ComplianceSection | None = Field(default=None, description="Read by the compliance agent.")
+    orchestra: OrchestraSection = Field(default_factory=OrchestraSection)
 
     def to_yaml(self) -> str:
         """The configuration as YAML without unset keys, as init_config writes it."""

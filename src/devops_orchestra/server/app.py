@@ -20,6 +20,7 @@ from devops_orchestra.server.tools import (
     compliance,
     dora,
     history,
+    orchestra,
     pipeline,
     prompts,
     review,
@@ -35,7 +36,7 @@ INSTRUCTIONS = (
     "Dockerfiles, CI, Kubernetes and Terraform;"
     " sql_analysis checks SQL: migration safety (locks, rewrites, breaking changes), queries and injection;"
     " architecture_analysis maps the system (components, data stores, infrastructure, import graph) with "
-    "findings and Mermaid diagrams."
+    "findings and Mermaid diagrams; run_pipeline runs the orchestra's stages for a commit."
 )
 
 
@@ -69,6 +70,7 @@ def create_server(roots: list[Path]) -> MCPServer[AppState]:
     pipeline.register(server)
     architecture.register(server)
     review.register(server)
+    orchestra.register(server)
     prompts.register(server)
     return server
 
