@@ -1,11 +1,17 @@
 """`make demo`: start the MCP server over stdio, as an IDE would, ask it for a security scan, then for a
-review by every agent that applies (security, compliance, SQL, architecture) with one verdict.
+review by every agent that applies (security, compliance, SQL, architecture) with one verdict. Then the
+orchestra: a push of the example (a fresh git repository in a temporary directory) through the pipeline on
+the embedded bus, stage by stage, until a gate stops it.
 
 Usage: python examples/demo.py [DIRECTORY]   (default: the bundled examples/vulnshop)
 """
 
 import asyncio
+import os
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -40,7 +46,22 @@ async def main(target: Path) -> int:
         reviewed = await client.call_tool("review", {"path": "."}, progress_callback=progress)
     print(full_text(report, detail_from=Severity.high))  # what to fix first in full, the rest in a line
     print("\n" + reviewed.content[0].text)  # type: ignore[union-attr]
-    return 1 if reviewed.is_error else 0
+    return 1 if reviewed.is_error else push(target)
+
+
+def push(target: Path) -> int:
+    """The example pushed through the orchestra on the embedded bus (memory://, nothing else running)."""
+    with tempfile.TemporaryDirectory(prefix="devops-orchestra-demo-") as tmp:
+        repo = Path(tmp) / target.name
+        shutil.copytree(target, repo)
+        for argv in (["init", "-q", "-b", "main"], ["add", "-A"],
+                     ["-c", "user.name=demo", "-c", "user.email=demo@example.com", "commit", "-qm", "first push"]):
+            subprocess.run(["git", *argv], cwd=repo, check=True)
+        env = {**os.environ, "DEVOPS_ORCHESTRA_STORE": f"{tmp}/runs.sqlite3"}  # a run history of its own
+        print(f"\nPushing {target.name} through the pipeline (devops-orchestra submit . --wait) ...", file=sys.stderr)
+        sys.stdout.flush()
+        done = subprocess.run([sys.executable, "-m", "devops_orchestra", "submit", ".", "--wait"], cwd=repo, env=env)
+    return 0 if done.returncode in (0, 1) else done.returncode  # 1: stopped by a gate, as this example must be
 
 
 if __name__ == "__main__":
