@@ -19,7 +19,7 @@ from devops_orchestra.core.workspace import Inventory, SourceFile
 from devops_orchestra.models import Confidence, Finding, Location, Remediation, ScannerName, Severity
 
 ARGV_CHARS = 100_000  # file paths per command line; Linux refuses argv past ~2 MB with the environment
-BYTES_PER_WORKER = 250_000  # below this a second process (0.2-0.4 s to start) costs more than it saves
+BYTES_PER_WORKER = 1_000_000  # below this a second process (0.2-0.4 s to start) costs more than it saves
 
 
 @dataclass(frozen=True)
