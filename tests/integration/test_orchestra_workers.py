@@ -159,3 +159,17 @@ async def test_sigterm_lets_the_stage_in_hand_finish_then_the_worker_exits_0(
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+async def test_waiting_on_a_bus_without_workers_says_how_to_start_one(tmp_path: Path, server: RedisServer,
+                                                                      bus: Bus) -> None:
+    commit(tmp_path / "shop", {"app.py": "A = 1\n"})
+    waiting = cli("submit", str(tmp_path / "shop"), "--bus", server.url, "--stages", "analysis", "--wait")
+    try:
+        assert waiting.stderr is not None
+        hint = waiting.stderr.readline()  # said before it waits, not after
+        assert f"start one with `devops-orchestra worker --bus {server.url}`" in hint, hint
+        assert waiting.poll() is None  # and it waits
+    finally:
+        waiting.kill()
+        waiting.communicate()

@@ -126,6 +126,10 @@ def _submit(args: argparse.Namespace) -> int:
         if in_process and not run.finished:  # memory:// has no worker outside this process: work it here
             return await submit.run_here(bus, run.run_id, _printer(say), modules=args.load)
         if args.wait or run.finished:
+            first = run.stages[0].name
+            if not run.finished and not any(g.group == first and g.consumers for g in (await bus.status()).groups):
+                print(f"no worker has read the {first} stage's events on {bus.url} yet: start one with "
+                      f"`devops-orchestra worker --bus {bus.url}`; waiting for it", file=sys.stderr)
             return await watch(RunBook(bus), run.run_id, _printer(say))
         say("queued: follow it with `devops-orchestra runs show " + run.run_id + "`")
         return run

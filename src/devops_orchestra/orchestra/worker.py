@@ -126,6 +126,23 @@ class Worker:
                     log.info("reclaimed", topic=stage.consumes, entry=delivery.entry_id, run=delivery.event.run_id)
                     await self._slots.acquire()
                     self._start(stage, delivery)
+                try:
+                    await self._settle_dead_letters(stage)
+                except Exception as exc:
+                    log.warning("cannot read dead letters", topic=stage.consumes, error=str(exc))
+
+    async def _settle_dead_letters(self, stage: Stage) -> None:
+        """End as failed the runs whose entry the engine dead-lettered while reclaiming it (every worker that
+        took it died): no worker holds it any more to say so. Once per dead letter, whichever worker sees it."""
+        for dead in await self.bus.dead_letters(stage.consumes):
+            run = await self.runs.get(dead.event.run_id)
+            if run is None or run.finished or not await self.bus.set_once(
+                    f"dead-letter:{dead.topic}:{dead.group}:{dead.entry_id}", self.consumer):
+                continue
+            reason = f"{stage.name} was delivered {dead.deliveries} times and never finished; last: {dead.error}"
+            await self.runs.update(run.run_id, _stage_failed(stage.name, dead.error, reason))
+            await self.bus.publish("run_finished", dead.event.follow(RunFinished(state="failed", reason=reason)))
+            log.warning("run failed: its entry was dead-lettered", run=run.run_id, stage=stage.name, error=dead.error)
 
     def _start(self, stage: Stage, delivery: Delivery) -> None:
         task = asyncio.create_task(self._deliver(stage, delivery))
@@ -243,13 +260,8 @@ class Worker:
         log.warning("stage failed", stage=stage.name, run=delivery.event.run_id, attempt=delivery.deliveries,
                     error=error, dead_letter=last)
 
-        def change(r: PipelineRun) -> None:
-            s = r.stage(stage.name)
-            s.state, s.finished_at, s.error = ("failed" if last else "waiting"), now(), error
-            if last:
-                finish(r, "failed", error=f"{stage.name} failed {delivery.deliveries} times; last: {error}")
-
-        run = await self.runs.update(delivery.event.run_id, change)
+        reason = f"{stage.name} failed {delivery.deliveries} times; last: {error}" if last else None
+        run = await self.runs.update(delivery.event.run_id, _stage_failed(stage.name, error, reason))
         if last:
             await self.bus.publish("run_finished", delivery.event.follow(RunFinished(state="failed",
                                                                                      reason=run.error or error)))
@@ -290,6 +302,17 @@ class Worker:
         await self.runs.update(run.run_id, lambda r: finish(r, "failed", error=reason))
         await self.bus.ack(delivery, then=Published([("run_finished", delivery.event.follow(
             RunFinished(state="failed", reason=reason)))]))
+
+
+def _stage_failed(stage: str, error: str, reason: str | None) -> Callable[[PipelineRun], None]:
+    """A run's change when a stage failed: waiting for another delivery, or (with reason) the run failed."""
+    def change(r: PipelineRun) -> None:
+        s = r.stage(stage)
+        s.state, s.finished_at, s.error = ("failed" if reason else "waiting"), now(), error
+        if reason:
+            finish(r, "failed", error=reason)
+
+    return change
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> bool:

@@ -138,6 +138,24 @@ async def test_a_failing_stage_is_retried_then_dead_lettered_and_its_run_fails(t
     assert [d.error for d in dead] == ["RuntimeError: the test runner crashed"]
 
 
+async def test_a_run_whose_workers_all_died_ends_failed_once_its_entry_is_dead_lettered(tmp_path: Path,
+                                                                                        bus: Bus) -> None:
+    commit(tmp_path, APP)
+    run, _ = await submit(bus, await find_commit(str(tmp_path), None), ["analysis"])
+    await bus.ensure_group("code_push", "analysis")
+    # two workers took the entry and died without a word (max_deliveries=2): no worker can say the run failed
+    await bus.read("code_push", "analysis", "gone-1", count=1, block_s=0)
+    await bus.reclaim("code_push", "analysis", "gone-2", min_idle_s=0, count=1)
+    stop = asyncio.Event()
+    working = asyncio.create_task(Worker(bus, stages.builtin(), block_s=0.1, lease_s=0.2).run(stop))
+    failed = await watch(RunBook(bus), run.run_id, timeout_s=10)
+    stop.set()
+    await working
+    assert failed.state == "failed" and failed.stage("analysis").state == "failed"
+    assert failed.error is not None and failed.error.startswith("analysis was delivered 2 times and never finished")
+    assert [d.deliveries for d in await bus.dead_letters("code_push")] == [2]
+
+
 async def test_a_kept_result_is_published_again_not_redone(tmp_path: Path, bus: Bus) -> None:
     """A redelivery after the result was kept (the worker died before acknowledging) redoes nothing."""
     sha = commit(tmp_path, APP)

@@ -154,7 +154,7 @@ class MemoryBus:
         return taken
 
     async def dead_letters(self, topic: str, *, limit: int = 100) -> list[DeadLetter]:
-        return self._topics.get(topic, _Topic()).dead[:limit]
+        return self._topics.get(topic, _Topic()).dead[::-1][:limit]
 
     async def status(self) -> BusStatus:
         groups = [

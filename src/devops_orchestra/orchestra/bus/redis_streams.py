@@ -217,7 +217,7 @@ class RedisBus:
 
     @reaching
     async def dead_letters(self, topic: str, *, limit: int = 100) -> list[DeadLetter]:
-        entries = parse_entries(await self._redis.xrange(dead_key(topic), count=limit))
+        entries = parse_entries(await self._redis.xrevrange(dead_key(topic), count=limit))
         return [
             DeadLetter(
                 topic, fields["group"], fields["entry_id"], Envelope.model_validate_json(fields["event"]),
