@@ -78,6 +78,19 @@ def test_an_entry_that_does_not_parse_is_a_miss(tmp_path: Path) -> None:
     assert cache.lookup({"a.py": "k1"}) == {}
 
 
+def test_a_lookup_marks_an_entry_used_at_most_once_a_day(tmp_path: Path) -> None:
+    """Eviction goes by last use; a rescan within the day writes nothing (no commit to wait for)."""
+    cache = ScanCache(tmp_path / "c.sqlite3")
+    cache.store({"a.py": "fresh", "b.py": "old"}, [])
+    with sqlite3.connect(cache.path) as db:
+        db.execute("UPDATE entries SET used = used - 2 * 86400 WHERE key = 'old'")
+        before = dict(db.execute("SELECT key, used FROM entries"))
+    assert cache.lookup({"a.py": "fresh", "b.py": "old"}) == {"a.py": [], "b.py": []}
+    with sqlite3.connect(cache.path) as db:
+        after = dict(db.execute("SELECT key, used FROM entries"))
+    assert after["fresh"] == before["fresh"] and after["old"] > before["old"] + 86400
+
+
 def test_keys_change_with_content_scanner_version_and_test_status(shop: Path) -> None:
     files = {f.rel: f for f in build_inventory(shop).files}
     app = files["api/app.py"]

@@ -27,6 +27,7 @@ from devops_orchestra.models import Finding
 
 log = structlog.get_logger(__name__)
 MAGIC = "devops-orchestra scan cache 1"
+MARK_USED_EVERY_S = 86_400.0  # how stale an entry's last-used time may get before a lookup renews it
 KEEP_DAYS = 30  # entries unused for this long are dropped
 _FINDINGS = TypeAdapter(list[Finding])
 _SCHEMA = "CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, findings TEXT NOT NULL, used REAL NOT NULL);"
@@ -82,19 +83,24 @@ class ScanCache:
             return {}
         found: dict[str, list[Finding]] = {}
         by_key = {key: rel for rel, key in keys.items()}
+        now = time.time()
+        stale: list[str] = []  # entries last marked used over a day ago: marked again, so eviction spares them
         db = self._connect()
         try:
             for chunk in sqlite_file.chunks(list(by_key), 500):
                 marks = ",".join("?" * len(chunk))
-                for key, data in db.execute(f"SELECT key, findings FROM entries WHERE key IN ({marks})", chunk):
+                rows = db.execute(f"SELECT key, findings, used FROM entries WHERE key IN ({marks})", chunk)
+                for key, data, used in rows:
                     try:
                         found[by_key[key]] = _FINDINGS.validate_json(data)
                     except ValidationError:
                         continue  # an entry that does not parse is a miss
-            db.execute("BEGIN IMMEDIATE")  # one commit, not one per entry
-            db.executemany("UPDATE entries SET used = ? WHERE key = ?",
-                           [(time.time(), key) for key, rel in by_key.items() if rel in found])
-            db.execute("COMMIT")
+                    if used < now - MARK_USED_EVERY_S:
+                        stale.append(key)
+            if stale:  # a rescan within the day writes nothing: no commit, no fsync (half its time)
+                db.execute("BEGIN IMMEDIATE")  # one commit, not one per entry
+                db.executemany("UPDATE entries SET used = ? WHERE key = ?", [(now, key) for key in stale])
+                db.execute("COMMIT")
         finally:
             db.close()
         return found
