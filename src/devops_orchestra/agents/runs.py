@@ -54,13 +54,20 @@ async def recorded(store: Store, agent: str, request: AgentRequest, run: Callabl
     """run(run_id), kept in the run store with its request: begun before it starts, failed or finished after."""
     run_id = new_run_id()
     arguments = request.model_dump(mode="json", exclude={"target"})
-    await asyncio.to_thread(store.begin, run_id, agent=agent, target=request.target, path=request.display_path,
-                            arguments=arguments)
+    # Recorded while the run starts (its git and SQLite work is a fifth of an unchanged rescan), not before.
+    begun = asyncio.ensure_future(asyncio.to_thread(
+        store.begin, run_id, agent=agent, target=request.target, path=request.display_path, arguments=arguments))
     try:
         report = await run(run_id)
+        await begun
     except BaseException as exc:  # cancelled or crashed: the history says so
         reason = "cancelled" if isinstance(exc, asyncio.CancelledError) else f"{type(exc).__name__}: {exc}"
-        await asyncio.shield(asyncio.to_thread(store.fail, run_id, reason))
+
+        async def failed() -> None:
+            await asyncio.wait([begun])  # the row to mark exists first
+            await asyncio.to_thread(store.fail, run_id, reason)
+
+        await asyncio.shield(failed())
         raise
     # The one place every agent's report passes before anyone sees it: no secret value leaves.
     report = report.model_copy(update={"findings": hide_secrets(report.findings)})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import sqlite3
 import time
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
@@ -99,7 +100,7 @@ async def security_scan(
         await progress(1, total, f"inventory: {len(inventory.files)} files to scan, {len(inventory.skipped)} left out")
 
     runs: dict[str, ScannerRun] = {}
-    tasks: list[asyncio.Task[tuple[ScannerRun, ScanOutcome | None]]] = []
+    jobs: list[tuple[Scanner, ScanJob, str | None]] = []
     for name in wanted:
         scanner = (adapters or {}).get(name) or ALL[name]
         selected = scanner.select(inventory)
@@ -108,7 +109,19 @@ async def security_scan(
             continue
         job = ScanJob(base=inventory.base, files=selected, cores=cores(), timeout_s=timeout_s or default_timeout_s(),
                       runner=(runners or {}).get(name, proc.run), nice=0 if scanner.single_process else SHARED_NICE)
-        tasks.append(asyncio.create_task(_run_one(scanner, job, None if name in _UNCACHED else cache)))
+        jobs.append((scanner, job, scanner.version()))
+    # What the cache knows of every scanner's files, in one look (one connection, no threads contending).
+    keys = {scanner.name: keys_for(scanner.name, version, job.files) for scanner, job, version in jobs
+            if cache and version and scanner.name not in _UNCACHED}
+    known: dict[str, list[Finding]] = {}
+    if cache and keys:
+        try:
+            known = await asyncio.to_thread(cache.lookup, {k: k for ks in keys.values() for k in ks.values()})
+        except sqlite3.Error as exc:  # a cache that cannot be read is a cold scan, not a failed one
+            log.warning("scan cache unreadable; scanning every file", cache=str(cache.path), error=str(exc))
+    tasks = [asyncio.create_task(_run_one(scanner, job, version, None if scanner.name not in keys else cache,
+                                          keys.get(scanner.name, {}), known))
+             for scanner, job, version in jobs]
 
     outcomes: list[ScanOutcome] = []
     done_count = 1 + len(runs)
@@ -172,11 +185,12 @@ async def recorded_security_scan(
 
 
 async def _run_one(
-    scanner: Scanner, job: ScanJob, cache: ScanCache | None
+    scanner: Scanner, job: ScanJob, version: str | None, cache: ScanCache | None, keys: dict[str, str],
+    known: dict[str, list[Finding]],
 ) -> tuple[ScannerRun, ScanOutcome | None]:
+    """One scanner on the files the cache does not know (known: cache key -> findings; keys: file -> key)."""
     started = time.perf_counter()
-    version = scanner.version()
-    hits: dict[str, list[Finding]] = {}
+    hits = {rel: known[key] for rel, key in keys.items() if key in known}
 
     def record(status: str, error: str | None = None, **extra: object) -> ScannerRun:
         return ScannerRun.model_validate({
@@ -188,8 +202,6 @@ async def _run_one(
     if version is None:
         return record("unavailable", f"{scanner.name} is not installed: run `devops-orchestra tools install`"), None
     try:
-        keys = keys_for(scanner.name, version, job.files) if cache else {}
-        hits = await asyncio.to_thread(cache.lookup, keys) if cache else {}
         todo = [f for f in job.files if f.rel not in hits]
         outcome = await scanner.scan(dataclasses.replace(job, files=todo)) if todo else ScanOutcome([])
         if cache and todo:

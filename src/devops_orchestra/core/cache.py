@@ -78,7 +78,7 @@ class ScanCache:
             db.close()
 
     def lookup(self, keys: dict[str, str]) -> dict[str, list[Finding]]:
-        """{file: key} -> {file: findings} for the files the cache knows."""
+        """{name: key} -> {name: findings} for the keys the cache knows (a name: a file, or the key itself)."""
         if not keys:
             return {}
         found: dict[str, list[Finding]] = {}

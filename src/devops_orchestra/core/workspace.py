@@ -8,7 +8,8 @@ import os
 import re
 import stat
 import subprocess
-from collections import Counter
+import time
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal
@@ -337,30 +338,58 @@ _LINK_ERRORS = {errno.ELOOP: "symlink loop", errno.ENOENT: "dangling symlink", e
 
 def _entry_problem(path: Path, real_base: Path) -> tuple[str | None, int]:
     """Why path cannot be read as a file inside real_base (a link out, a loop, a FIFO...); else None and its size."""
+    problem, info = _entry(path, real_base)
+    return problem, info.st_size if info else 0
+
+
+def _entry(path: Path, real_base: Path) -> tuple[str | None, os.stat_result | None]:
+    """_entry_problem, with the file's stat when it can be read."""
     try:
         info = os.lstat(path)
     except OSError:
-        return "unreadable", 0
+        return "unreadable", None
     if stat.S_ISLNK(info.st_mode):
         # realpath stops at a loop instead of raising (unlike Path.resolve before 3.13); stat then names it.
         if not Path(os.path.realpath(path)).is_relative_to(real_base):
-            return "symlink leading outside the scanned directory", 0
+            return "symlink leading outside the scanned directory", None
         try:
             info = os.stat(path)
         except OSError as exc:
-            return _LINK_ERRORS.get(exc.errno or 0, "unreadable"), 0
+            return _LINK_ERRORS.get(exc.errno or 0, "unreadable"), None
         if stat.S_ISDIR(info.st_mode):
-            return "symlink to a directory", 0  # what it points at is scanned where it really is
+            return "symlink to a directory", None  # what it points at is scanned where it really is
     if not stat.S_ISREG(info.st_mode):
-        return "not a regular file", 0  # a FIFO would block the read forever; a socket cannot be read
-    return None, info.st_size
+        return "not a regular file", None  # a FIFO would block the read forever; a socket cannot be read
+    return None, info
+
+
+# What _inspect said of a file, by path and stat: a server's rescan reads only files that changed (git's test
+# of an unchanged file: size, times to the nanosecond, inode). Bounded; the oldest answers go first.
+_SEEN: OrderedDict[tuple[str, str, int, int, int, int], tuple[str | None, SourceFile | None]] = OrderedDict()
+_SEEN_MAX = 50_000
+_SETTLED_NS = 2_000_000_000
 
 
 def _inspect(base: Path, real_base: Path, rel: str) -> tuple[str | None, SourceFile | None]:
     path = base / rel
-    problem, size = _entry_problem(path, real_base)
-    if problem:
+    problem, info = _entry(path, real_base)
+    if problem or info is None:
         return problem, None
+    key = (str(path), rel, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)  # rel: is_test, language
+    if (seen := _SEEN.get(key)) is not None:
+        return seen
+    answer = _read(path, rel, info.st_size)
+    # A file changed within the clock's granularity of the last look could keep its times: remembered only
+    # once it has been still for a while (git's "racily clean" files).
+    if time.time_ns() - max(info.st_mtime_ns, info.st_ctime_ns) > _SETTLED_NS:
+        _SEEN[key] = answer
+        while len(_SEEN) > _SEEN_MAX:
+            _SEEN.popitem(last=False)
+    return answer
+
+
+def _read(path: Path, rel: str, size: int) -> tuple[str | None, SourceFile | None]:
+    """What a regular file inside the scanned directory is: why it is left out, or its SourceFile."""
     if size > MAX_FILE_BYTES:
         return f"larger than {MAX_FILE_BYTES // 1_000_000} MB", None
     try:

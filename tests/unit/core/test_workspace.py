@@ -4,6 +4,8 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -327,3 +329,17 @@ def test_github_linguists_vendor_list_less_what_a_security_scan_must_read(tmp_pa
         "web/app.js", ".github/workflows/ci.yml", "Jenkinsfile", "env/production.yaml", "fabfile.py"}
     libraries = ["web/js/jquery-3.6.0.js", "ui/vendors/grid.js", "ui/third-party/widget.js"]
     assert {s.path: s.reason for s in inv.skipped} == dict.fromkeys(libraries, "vendored (GitHub Linguist's list)")
+
+
+def test_an_edit_is_seen_at_once_even_when_size_and_times_stay() -> None:
+    """Rescans remember each file by its stat; one edited within the clock's granularity is read again."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        write(root, {"app.py": "a = 1\n"})
+        first = build_inventory(root).files[0].digest
+        (root / "app.py").write_text("b = 2\n")  # same size, likely the same mtime tick
+        assert build_inventory(root).files[0].digest != first
+        old = time.time() - 60
+        os.utime(root / "app.py", (old, old))  # settled: remembered
+        settled = build_inventory(root).files[0]
+        assert build_inventory(root).files[0] == settled
