@@ -20,14 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import httpx
 from packaging.utils import canonicalize_name
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from devops_orchestra.core.errors import OrchestraError, ScannerFailed, ScannerUnavailable
 from devops_orchestra.scanners.deps.versions import describe, range_holds, same_version, sort_key
 
-if TYPE_CHECKING:  # cache.py builds on this module's models
+if TYPE_CHECKING:  # cache.py builds on this module's models; httpx is imported when the API is asked (76 ms)
+    import httpx
+
     from devops_orchestra.scanners.deps.cache import OsvCache
 
 DEFAULT_URL = "https://api.osv.dev"
@@ -206,7 +207,7 @@ class OsvApi:
         self.batch_size = batch_size
         self.attempts = attempts
         self.backoff_s = backoff_s
-        self.timeout = timeout or httpx.Timeout(15.0, connect=5.0)
+        self.timeout = timeout
         self.cache = cache
         self._limit = asyncio.Semaphore(concurrency)
 
@@ -245,8 +246,11 @@ class OsvApi:
                 raise OsvUnreachable(
                     f"OSV API unreachable at {self.base_url} ({note.problem}) when last tried {ago:.0f} s ago, "
                     f"not tried again for {UNREACHABLE_S - ago:.0f} s; {OFFLINE_HINT}", note.problem)
+        import httpx
+
+        timeout = self.timeout or httpx.Timeout(15.0, connect=5.0)
         try:
-            async with httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout,
+            async with httpx.AsyncClient(base_url=self.base_url, timeout=timeout,
                                          headers={"User-Agent": "devops-orchestra"}) as client:
                 for start in range(0, len(missing), self.batch_size):
                     chunk = missing[start : start + self.batch_size]
@@ -308,6 +312,8 @@ class OsvApi:
 
     async def _request(self, client: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> Any:
         """One API call; connection errors, timeouts, 429 and 5xx are retried with jittered backoff."""
+        import httpx
+
         problem = ""
         attempts = self.attempts
         for attempt in range(self.attempts):
