@@ -10,7 +10,7 @@ import pytest
 
 from devops_orchestra.agents.security import security_scan
 from devops_orchestra.core.errors import ScannerTimeout
-from devops_orchestra.scanners.checkov_warm import WarmCheckov
+from devops_orchestra.scanners.checkov_warm import WarmCheckov, warming
 from tests.helpers import EXAMPLE, alive
 
 pytestmark = pytest.mark.scanners
@@ -135,3 +135,22 @@ def _zygotes() -> list[int]:
             if alive(pid) and b"checkov_zygote.py" in Path(f"/proc/{pid}/cmdline").read_bytes():
                 found.append(pid)
     return found
+
+
+async def test_a_one_off_scan_warms_checkov_and_stops_it_when_nothing_is_for_checkov(tmp_path: Path) -> None:
+    async with warming(EXAMPLE) as runners:  # the example has IaC: the warm checkov serves its scan
+        report = await security_scan(EXAMPLE, scanners=["checkov"], runners=runners)
+        warm = runners["checkov"].__self__  # type: ignore[attr-defined]
+        assert report.findings and warm.cpu_s > 0
+    assert warm.pid is None  # and it is gone with the scan
+
+    (tmp_path / "app.py").write_text("print('no infrastructure here')\n")
+    async with warming(tmp_path) as runners:
+        pid = runners["checkov"].__self__.pid  # type: ignore[attr-defined]
+        for _ in range(100):  # stopped once the inventory shows nothing for checkov, long before the scan ends
+            if not alive(pid):
+                break
+            await asyncio.sleep(0.05)
+        assert not alive(pid)
+    async with warming(tmp_path, checkov_wanted=False) as runners:
+        assert runners == {}

@@ -81,8 +81,10 @@ def _cache(args: argparse.Namespace) -> ScanCache | None:
 def _scan(args: argparse.Namespace) -> int:
     from devops_orchestra.agents.security import recorded_security_scan
     from devops_orchestra.core.store import open_store
+    from devops_orchestra.models import SecurityReport
     from devops_orchestra.models.requests import SecurityScanRequest
     from devops_orchestra.render.security import full_text
+    from devops_orchestra.scanners.checkov_warm import warming
 
     scanners = [s.strip() for s in args.scanners.split(",")] if args.scanners else None
     unknown = set(scanners or []) - set(SECURITY_SCANNERS)
@@ -93,9 +95,14 @@ def _scan(args: argparse.Namespace) -> int:
     target = paths.resolve(args.path)
     if args.osv_db is not None:
         _use_osv_export(args.osv_db)
-    report = asyncio.run(recorded_security_scan(open_store(), SecurityScanRequest(
-        target=target, display_path=str(args.path), scanners=scanners, min_severity=Severity(args.min_severity),
-        changed_since=args.changed_since, staged=args.staged), cache=_cache(args)))
+    async def scan() -> SecurityReport:
+        async with warming(target, checkov_wanted="checkov" in (scanners or SECURITY_SCANNERS)) as warm:
+            return await recorded_security_scan(open_store(), SecurityScanRequest(
+                target=target, display_path=str(args.path), scanners=scanners,
+                min_severity=Severity(args.min_severity), changed_since=args.changed_since, staged=args.staged),
+                cache=_cache(args), runners=warm)
+
+    report = asyncio.run(scan())
     output.print_report(report, args.format, full_text)
     return 1 if _fails(report.findings, args.fail_on) else 0
 

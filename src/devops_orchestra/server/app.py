@@ -13,7 +13,7 @@ from devops_orchestra.core import toolchain
 from devops_orchestra.core.cache import ScanCache
 from devops_orchestra.core.store import open_store
 from devops_orchestra.core.workspace import Roots
-from devops_orchestra.scanners.checkov_warm import WarmCheckov
+from devops_orchestra.scanners.checkov_warm import WarmCheckov, warm_wanted
 from devops_orchestra.server.state import AppState
 from devops_orchestra.server.tools import (
     architecture,
@@ -52,7 +52,7 @@ def create_server(roots: list[Path]) -> MCPServer[AppState]:
         scanners = {t.name: t.version or "NOT INSTALLED" for t in toolchain.status()}
         log.info("server ready", roots=[str(r) for r in allowed.roots], scanners=scanners, store=str(store.path))
         warm = WarmCheckov()
-        if os.environ.get("DEVOPS_ORCHESTRA_WARM_CHECKOV", "1") != "0":
+        if warm_wanted():
             await warm.start()  # imports checkov in the background; the first scan may wait for it
         try:
             yield AppState(roots=allowed, store=store, cache=cache, runners={"checkov": warm.run})
