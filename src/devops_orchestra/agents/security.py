@@ -34,7 +34,7 @@ from devops_orchestra.scanners.base import ScanJob, Scanner, ScanOutcome
 log = structlog.get_logger(__name__)
 
 SCANNERS = tuple(ALL)
-SHARED_NICE = 10  # scanners that spread over all cores yield to the one that cannot
+SHARED_NICE = 10  # a scanner spread over all cores yields to those that run in one process
 
 # When two scanners report one problem, the more specific source leads.
 _SOURCE_RANK = {"semgrep": 3, "bandit": 2, "zizmor": 2, "checkov": 1, "secrets": 0, "deps": 0}
@@ -108,7 +108,9 @@ async def security_scan(
             runs[name] = ScannerRun(name=scanner.name, status="skipped", error=_NOTHING_TO_SCAN[name])
             continue
         job = ScanJob(base=inventory.base, files=selected, cores=cores(), timeout_s=timeout_s or default_timeout_s(),
-                      runner=(runners or {}).get(name, proc.run), nice=0 if scanner.single_process else SHARED_NICE)
+                      runner=(runners or {}).get(name, proc.run))
+        if not scanner.single_process and job.workers() > 1:  # spread over the cores: yields to those that cannot
+            job = dataclasses.replace(job, nice=SHARED_NICE)
         jobs.append((scanner, job, scanner.version()))
     # What the cache knows of every scanner's files, in one look (one connection, no threads contending).
     keys = {scanner.name: keys_for(scanner.name, version, job.files) for scanner, job, version in jobs
