@@ -173,3 +173,29 @@ async def test_waiting_on_a_bus_without_workers_says_how_to_start_one(tmp_path: 
     finally:
         waiting.kill()
         waiting.communicate()
+
+
+async def test_the_broker_killed_mid_stage_and_restarted_loses_nothing(tmp_path: Path) -> None:
+    log = tmp_path / "stage.log"
+    env = {"DEVOPS_ORCHESTRA_TEST_SLOW": "1.5", "DEVOPS_ORCHESTRA_TEST_LOG": str(log)}
+    sha = commit(tmp_path / "shop", {"app.py": "A = 1\n"})
+    (tmp_path / "redis").mkdir()
+    with redis_server(tmp_path / "redis") as broker:  # its own: the module's server is shared
+        process = worker(broker.url, "--load", SLOW, "--stages", "slow", **env)
+        try:
+            bus = open_bus(broker.url)
+            run, _ = await submit(bus, await find_commit(str(tmp_path / "shop"), None), ["slow"], [SLOW])
+            await until(bus, run.run_id, lambda r: r.stage("slow").state == "running")
+            await bus.close()
+            broker.kill()  # kill -9 in the middle of the stage: its renewals, its result and its ack fail
+            await asyncio.sleep(0.5)
+            broker.start()  # the same directory (append-only file, fsync always) and port
+            bus = open_bus(broker.url)
+            done = await watch(RunBook(bus), run.run_id, timeout_s=40)
+            assert done.state == "succeeded", done
+            assert log.read_text().count(f"effect {sha}") == 1
+            assert (await bus.status()).topics["run_finished"] == 1
+            await bus.close()
+        finally:
+            process.kill()
+            process.wait()
