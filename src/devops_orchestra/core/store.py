@@ -25,6 +25,7 @@ from devops_orchestra.models import AgentReport, Finding, RunStatus, SeveritySum
 
 R = TypeVar("R", bound=AgentReport)
 SCHEMA_VERSION = 1
+_OPEN_ATTEMPTS = 20  # about 10 s in all
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
@@ -95,6 +96,18 @@ class Store:
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or default_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Processes that create the file at once (workers started together) can meet SQLite's immediate
+        # "database is locked" while one turns on WAL, which no busy timeout waits for: try again, briefly.
+        for attempt in range(_OPEN_ATTEMPTS):
+            try:
+                self._set_up()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == _OPEN_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+
+    def _set_up(self) -> None:
         with self._connect() as db:
             db.executescript(_SCHEMA)
             db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
