@@ -3,7 +3,8 @@
 It keeps Redis Streams' semantics so that one contract suite holds for both: entries stay in their topic once
 acknowledged until `trim` drops them (entry ids go on from where they were), a group has a read position and a
 table of pending entries (consumer, deliveries, last delivery), a failed entry stays pending until any
-consumer's next `read` takes it, and a reclaimer takes what has been idle too long. The shared state (keys, leases, runs) is in an SQLite file, so other shells of the machine see it.
+consumer's next `read` takes it, and a reclaimer takes what has been idle too long. The shared state (keys,
+leases, runs) is in an SQLite file, so other shells of the machine see it.
 """
 
 from __future__ import annotations
