@@ -251,3 +251,7 @@ async def test_a_long_running_worker_keeps_its_streams_bounded(tmp_path: Path, s
     stop.set()
     await working
     await bus.close()
+    if engine == "redis":  # nothing per run or per commit is kept forever: runs, submissions, heads, effects
+        kept = redis.Redis.from_url(server.url, decode_responses=True)
+        keys = list(kept.scan_iter("orchestra:kv:*"))
+        assert len(keys) == 30 * 4 and all(kept.ttl(key) > 0 for key in keys)
