@@ -304,3 +304,79 @@ async def test_an_unreachable_broker_is_a_clear_error_and_fast() -> None:
     assert "redis://127.0.0.1:" in message and "s3cret" not in message and "ops:" not in message
     assert "start Redis" in message
     await bus.close()
+
+
+async def test_trim_drops_only_what_every_group_has_read_and_acknowledged(bus: Bus) -> None:
+    await bus.ensure_group("push", "analysis")
+    await bus.ensure_group("push", "chatops")
+    for n in range(10):
+        await bus.publish("push", event(n))
+    read = await bus.read("push", "analysis", "w1", count=10, block_s=0.1)
+    for delivery in read[:2] + read[3:]:  # the third stays pending in analysis
+        await bus.ack(delivery)
+    for delivery in await bus.read("push", "chatops", "w1", count=6, block_s=0.1):  # the last four unread here
+        await bus.ack(delivery)
+    assert await bus.trim("push", keep=0, keep_dead=10) == 2
+    assert (await bus.status()).topics == {"push": 8}
+    await bus.ack(read[2])
+    assert await bus.trim("push", keep=0, keep_dead=10) == 4  # chatops has not read the last four
+    assert shas(await bus.read("push", "chatops", "w1", count=10, block_s=0.1)) == [event(n).sha for n in range(6, 10)]
+    await bus.trim("push", keep=0, keep_dead=10)  # chatops has not acknowledged them: they stay
+    assert (await bus.status()).topics == {"push": 4}
+
+
+async def test_trim_keeps_the_newest_entries_and_a_new_group_reads_from_the_oldest_kept(bus: Bus) -> None:
+    await bus.ensure_group("push", "analysis")
+    ids = [await bus.publish("push", event(n)) for n in range(6)]
+    for delivery in await bus.read("push", "analysis", "w1", count=10, block_s=0.1):
+        await bus.ack(delivery)
+    assert await bus.trim("push", keep=2, keep_dead=10) == 4
+    assert await bus.trim("push", keep=2, keep_dead=10) == 0
+    assert await bus.trim("nothing-here", keep=2, keep_dead=10) == 0
+    await bus.ensure_group("push", "late")
+    got = await bus.read("push", "late", "w1", count=10, block_s=0.1)
+    assert [(d.entry_id, d.event) for d in got] == [(ids[4], event(4)), (ids[5], event(5))]
+    assert await bus.publish("push", event(6)) not in ids  # ids go on after a trim
+    (status,) = [g for g in (await bus.status()).groups if g.group == "analysis"]
+    assert (status.pending, status.lag) == (0, 1)
+
+
+async def test_trim_keeps_a_failed_entry_until_it_is_dead_lettered_and_caps_dead_letters(bus: Bus) -> None:
+    await bus.ensure_group("push", "analysis")
+    for n in range(4):
+        await bus.publish("push", event(n))
+    for delivery in await bus.read("push", "analysis", "w1", count=10, block_s=0.1):
+        await bus.fail(delivery, f"crash {delivery.event.sha[-1]}")
+    assert await bus.trim("push", keep=0, keep_dead=10) == 0  # failed: pending, to be delivered again
+    for _ in range(MAX - 1):
+        for delivery in await bus.read("push", "analysis", "w1", count=10, block_s=0.1):
+            await bus.fail(delivery, f"crash {delivery.event.sha[-1]}")
+    assert len(await bus.dead_letters("push")) == 4
+    assert await bus.trim("push", keep=0, keep_dead=1) == 4 + 3
+    assert [d.error for d in await bus.dead_letters("push")] == ["crash 3"]
+    status = await bus.status()
+    assert (status.topics, status.dead_letters) == ({"push": 0}, {"push": 1})
+
+
+async def test_a_document_put_with_a_ttl_expires(bus: Bus) -> None:
+    await bus.put("run:1", "one", ttl_s=0.1)
+    await bus.put("run:2", "two", ttl_s=30)
+    await bus.put("run:3", "three", ttl_s=0.1)
+    await bus.put("run:3", "kept")  # put again without a ttl: kept
+    assert await bus.get("run:1") == "one"
+    await asyncio.sleep(0.2)
+    assert (await bus.get("run:1"), await bus.get("run:2"), await bus.get("run:3")) == (None, "two", "kept")
+    assert sorted(await bus.keys("run:")) == ["run:2", "run:3"]
+
+
+async def test_an_index_lists_its_newest_members_and_drops_the_old(bus: Bus) -> None:
+    for n, score in enumerate([5.0, 1.0, 3.0, 4.0]):
+        await bus.index_add("runs", f"r{n}", score)
+    await bus.index_add("other", "x", 100.0)
+    assert await bus.index_newest("runs", 3) == ["r0", "r3", "r2"]
+    await bus.index_add("runs", "r1", 6.0)  # a member added again takes its new score
+    assert await bus.index_newest("runs", 10) == ["r1", "r0", "r3", "r2"]
+    await bus.index_add("runs", "r4", 7.0, drop_below=4.0)
+    assert await bus.index_newest("runs", 10) == ["r4", "r1", "r0", "r3"]
+    assert await bus.index_newest("runs", 0) == []
+    assert await bus.index_newest("other", 10) == ["x"]

@@ -1,5 +1,6 @@
 """Workers as real processes on a real redis-server: one killed with -9 mid-stage, 20 quick pushes to one
-branch, the same submission twice, SIGTERM."""
+branch, the same submission twice, SIGTERM; and a worker in this process keeping its streams bounded on both
+engines."""
 
 from __future__ import annotations
 
@@ -18,12 +19,15 @@ import git
 import pytest
 import redis
 
+from devops_orchestra.models.events import CodePush, Envelope, Payload, TestResults
 from devops_orchestra.models.orchestra import PipelineRun
 from devops_orchestra.orchestra.bus import open_bus
 from devops_orchestra.orchestra.bus.base import Bus
+from devops_orchestra.orchestra.retention import Retention
 from devops_orchestra.orchestra.runs import RunBook
+from devops_orchestra.orchestra.stages.base import Stage, StageContext
 from devops_orchestra.orchestra.submit import find_commit, submit
-from devops_orchestra.orchestra.worker import watch
+from devops_orchestra.orchestra.worker import Worker, watch
 from tests.helpers import REPO, RedisServer, redis_server, write
 
 SLOW = "tests.integration.slow_stage"
@@ -199,3 +203,55 @@ async def test_the_broker_killed_mid_stage_and_restarted_loses_nothing(tmp_path:
         finally:
             process.kill()
             process.wait()
+
+
+class Quick(Stage):
+    """Passes at once."""
+
+    name = "quick"
+    consumes = "code_push"
+    publishes = "test_results"
+
+    async def handle(self, event: Envelope, context: StageContext) -> Payload:
+        return TestResults(outcome="passed", passed=1)
+
+    def summary(self, payload: Payload) -> str:
+        return "passed"
+
+
+@pytest.mark.parametrize("engine", ["memory", "redis"])
+async def test_a_long_running_worker_keeps_its_streams_bounded(tmp_path: Path, server: RedisServer,
+                                                              engine: str) -> None:
+    """Wave after wave of runs: every run succeeds (nothing unread is trimmed) and no topic keeps more than its
+    newest `stream_keep` entries once they are acknowledged (test_results and run_finished have no group)."""
+    redis.Redis.from_url(server.url).flushall()
+    bus = open_bus(f"memory://{tmp_path}/state.sqlite" if engine == "memory" else server.url)
+    keep = Retention(stream_keep=3, trim_every_s=0.05)
+    stop = asyncio.Event()
+    worker = Worker(bus, dict[str, Stage](quick=Quick()), concurrency=1, block_s=0.05, lease_s=0.2, keep=keep)
+    working = asyncio.create_task(worker.run(stop))
+    book = RunBook(bus)
+    for wave in range(3):
+        runs = []
+        for n in range(10):  # dirty: a submission each, though the sha is the same
+            run, _ = await book.create(repo="shop", ref=f"b{wave}-{n}", sha="a" * 40, source=str(tmp_path),
+                                       stages=["quick"], dirty=True)
+            await bus.publish("code_push", Envelope(type="code_push", repo=run.repo, ref=run.ref, sha=run.sha,
+                                                    run_id=run.run_id, correlation_id="c",
+                                                    payload=CodePush(source=run.source)))
+            runs.append(run)
+        for run in runs:
+            assert (await watch(book, run.run_id, poll_s=0.02, timeout_s=10)).state == "succeeded"
+        for _ in range(100):
+            topics = (await bus.status()).topics
+            if max(topics.values()) <= keep.stream_keep:
+                break
+            await asyncio.sleep(0.02)
+        assert topics == {"code_push": 3, "test_results": 3, "run_finished": 3}
+    stop.set()
+    await working
+    await bus.close()
+    if engine == "redis":  # nothing per run or per commit is kept forever: runs, submissions, heads, effects
+        kept = redis.Redis.from_url(server.url, decode_responses=True)
+        keys = list(kept.scan_iter("orchestra:kv:*"))
+        assert len(keys) == 30 * 4 and all(kept.ttl(key) > 0 for key in keys)

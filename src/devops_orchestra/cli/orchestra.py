@@ -61,6 +61,7 @@ def add_runs(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("runs", help="the orchestra's pipeline runs (`runs show RUN_ID` for one)")
     p.add_argument("action", nargs="?", choices=["show"], help="show one run")
     p.add_argument("run_id", nargs="?", metavar="RUN_ID")
+    p.add_argument("--limit", type=int, default=50, metavar="N", help="list the newest N runs (default 50)")
     output.add_format_argument(p)
     _add_bus_argument(p)
     p.set_defaults(handler=_runs)
@@ -197,8 +198,10 @@ def _runs(args: argparse.Namespace) -> int:
         run = _on_bus(args.bus, lambda bus: RunBook(bus).require(args.run_id))
         output.print_report(run, args.format, _run_text)
         return 0
-    runs = _on_bus(args.bus, lambda bus: RunBook(bus).all())
-    output.print_report(PipelineRuns(runs=runs), args.format, _runs_text)
+    if args.limit < 1:
+        raise OrchestraError("--limit must be 1 or more: the number of the newest runs to list.")
+    runs = _on_bus(args.bus, lambda bus: RunBook(bus).newest(args.limit))
+    output.print_report(PipelineRuns(runs=runs, limit=args.limit), args.format, _runs_text)
     return 0
 
 
@@ -213,6 +216,8 @@ def _runs_text(listing: object) -> str:
         stages = " ".join(f"{s.name}:{s.state}" for s in r.stages)
         lines.append(f"{r.run_id:<13}{r.state:<17}{(r.repo + '@' + r.ref)[:30]:<32}{r.sha[:12]:<14}"
                      f"{r.created_at:%Y-%m-%d %H:%M:%S}  {stages}")
+    if len(listing.runs) >= listing.limit:
+        lines.append(f"(the newest {listing.limit}: --limit N lists more)")
     return "\n".join(lines)
 
 

@@ -63,4 +63,5 @@ class PipelineRun(Model):
 
 # What `runs` and pipeline_status list.
 class PipelineRuns(Model):
-    runs: list[PipelineRun]
+    runs: list[PipelineRun]  # the newest first
+    limit: int  # at most this many were asked for

@@ -7,6 +7,8 @@ the run and acknowledges it together with the next event.
   set once; a redelivered stage whose result is kept publishes that result again instead of redoing it.
 - Alive or reclaimed: the delivery and the lease are renewed while the stage runs; a reclaimer takes entries
   idle for 1.5 lease periods (their worker died) from any worker of the group, within 2 periods.
+- Bounded: now and then (retention.trim_every_s) the reclaimer trims the topics of the known stages to what a
+  group still needs; effect keys expire after retention.effects_s.
 - Supersede: a run still queued when its code_push comes up, whose ref has a newer submission, ends as
   superseded by that submission's sha.
 """
@@ -17,6 +19,7 @@ import asyncio
 import hashlib
 import os
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Literal
@@ -30,6 +33,7 @@ from devops_orchestra.models.events import Envelope, Payload, RunFinished
 from devops_orchestra.models.orchestra import PipelineRun, now
 from devops_orchestra.orchestra import gates, workspaces
 from devops_orchestra.orchestra.bus.base import Bus, Delivery, Published
+from devops_orchestra.orchestra.retention import Retention, retention
 from devops_orchestra.orchestra.runs import RunBook, finish
 from devops_orchestra.orchestra.stages import FIRST_TOPIC, Stage, StageContext, next_stage
 from devops_orchestra.pipeline.config import CONFIG_NAME, ConfigError, OrchestraConfig, parse
@@ -59,9 +63,11 @@ def config_of(checkout: Path) -> tuple[OrchestraConfig, str]:
 class Worker:
     def __init__(self, bus: Bus, stages: dict[str, Stage], *, consume: list[str] | None = None, concurrency: int = 2,
                  lease_s: float = DEFAULT_LEASE_S, consumer: str | None = None, store: Store | None = None,
-                 max_deliveries: int | None = None, block_s: float | None = None) -> None:
+                 max_deliveries: int | None = None, block_s: float | None = None,
+                 keep: Retention | None = None) -> None:
         self.bus = bus
-        self.runs = RunBook(bus)
+        self.keep = keep or retention()
+        self.runs = RunBook(bus, self.keep)
         self.stages = stages
         self.mine = [stages[n] for n in (consume or list(stages))]
         self.concurrency = concurrency
@@ -111,7 +117,11 @@ class Worker:
 
     async def _reclaim(self, stop: asyncio.Event) -> None:
         """Take over what a dead worker left (entries idle for RECLAIM_IDLE leases), as many as slots are free."""
+        next_trim = 0.0
         while not await _wait(stop, RECLAIM_EVERY * self.lease_s):
+            if time.monotonic() >= next_trim:
+                next_trim = time.monotonic() + self.keep.trim_every_s
+                await self._trim()
             for stage in self.mine:
                 free = self.concurrency - len(self._tasks)
                 if free <= 0:
@@ -131,13 +141,27 @@ class Worker:
                 except Exception as exc:
                     log.warning("cannot read dead letters", topic=stage.consumes, error=str(exc))
 
+    async def _trim(self) -> None:
+        """Trim every topic the known stages read or write (and run_finished), to what a group still needs: one
+        whose stages no worker runs keeps its newest retention.stream_keep entries."""
+        topics = sorted({"run_finished"} | {t for s in self.stages.values() for t in (s.consumes, s.publishes)})
+        for topic in topics:
+            try:
+                went = await self.bus.trim(topic, keep=self.keep.stream_keep, keep_dead=self.keep.dead_keep)
+            except Exception as exc:
+                log.warning("cannot trim", topic=topic, error=str(exc))
+                continue
+            if went:
+                log.info("trimmed", topic=topic, entries=went)
+
     async def _settle_dead_letters(self, stage: Stage) -> None:
         """End as failed the runs whose entry the engine dead-lettered while reclaiming it (every worker that
         took it died): no worker holds it any more to say so. Once per dead letter, whichever worker sees it."""
         for dead in await self.bus.dead_letters(stage.consumes):
             run = await self.runs.get(dead.event.run_id)
             if run is None or run.finished or not await self.bus.set_once(
-                    f"dead-letter:{dead.topic}:{dead.group}:{dead.entry_id}", self.consumer):
+                    f"dead-letter:{dead.topic}:{dead.group}:{dead.entry_id}", self.consumer,
+                    ttl_s=self.keep.effects_s):
                 continue
             reason = f"{stage.name} was delivered {dead.deliveries} times and never finished; last: {dead.error}"
             await self.runs.update(run.run_id, _stage_failed(stage.name, dead.error, reason))
@@ -212,7 +236,7 @@ class Worker:
             if done is None:
                 return
             payload = done
-            if not await self.bus.set_once(key, payload.model_dump_json()):
+            if not await self.bus.set_once(key, payload.model_dump_json(), ttl_s=self.keep.effects_s):
                 kept = await self.bus.get(key)  # another worker finished first: its result stands
                 payload = PAYLOAD.validate_json(kept) if kept is not None else payload
         if lost.is_set():

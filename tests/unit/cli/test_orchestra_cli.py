@@ -1,5 +1,6 @@
 """`submit . --wait --format json` on a small git repository, then `runs` and `runs show` from other shells."""
 
+import asyncio
 import json
 import os
 import subprocess
@@ -9,6 +10,8 @@ from pathlib import Path
 import git
 
 from devops_orchestra.models.orchestra import PipelineRun
+from devops_orchestra.orchestra.bus import open_bus
+from devops_orchestra.orchestra.runs import RunBook
 from tests.helpers import REPO, write
 
 
@@ -40,6 +43,22 @@ def test_submit_wait_prints_the_run_record_and_other_shells_see_it(tmp_path: Pat
     assert "analysis   succeeded in" in shown.stdout and "attempts 1" in shown.stdout
 
 
+def test_runs_lists_the_newest_first_up_to_the_limit(tmp_path: Path) -> None:
+    url = f"memory://{tmp_path}/state.sqlite"
+
+    async def create() -> list[str]:
+        book = RunBook(open_bus(url))
+        return [(await book.create(repo="shop", ref="main", sha=f"{n:040x}", source=".", stages=["analysis"]))[0].run_id
+                for n in range(3)]
+
+    ids = asyncio.run(create())
+    listed = json.loads(run_cli("runs", "--limit", "2", "--format", "json", "--bus", url, cwd=tmp_path).stdout)
+    assert ([r["run_id"] for r in listed["runs"]], listed["limit"]) == (ids[:0:-1], 2)
+    text = run_cli("runs", "--limit", "2", "--bus", url, cwd=tmp_path).stdout
+    assert text.count("shop@main") == 2 and "(the newest 2: --limit N lists more)" in text
+    assert "--limit" not in run_cli("runs", "--bus", url, cwd=tmp_path).stdout  # all three under the default 50
+
+
 def test_orchestra_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
     for args, said in [
         (("submit", str(tmp_path / "nowhere")), "is not a directory: give a repository's working tree"),
@@ -47,6 +66,7 @@ def test_orchestra_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
         (("runs", "--bus", "redis://127.0.0.1:1/0"), "cannot reach the bus at redis://127.0.0.1:1/0"),
         (("bus", "status", "--bus", "kafka://x"), "unknown bus URL 'kafka://x'"),
         (("runs", "show", "nope"), "No pipeline run 'nope' on this bus"),
+        (("runs", "--limit", "0"), "--limit must be 1 or more"),
     ]:
         done = run_cli(*args, cwd=tmp_path)
         assert (done.returncode, done.stdout) == (2, ""), done

@@ -57,7 +57,7 @@ async def test_first_run_analyses_everything_the_next_only_the_change(tmp_path: 
     commit(repo, RISKY)
     second = await run_here(bus, (await submit(bus, await find_commit(str(repo), None), ["analysis"]))[0].run_id)
     assert f"changes since {first[:12]}" in second.stage("analysis").summary
-    assert {r.run_id for r in await RunBook(bus).all()} == {run.run_id, second.run_id}
+    assert {r.run_id for r in await RunBook(bus).newest(50)} == {run.run_id, second.run_id}
 
 
 async def test_the_same_submission_twice_is_one_run_published_once(tmp_path: Path, bus: Bus) -> None:

@@ -6,7 +6,8 @@ lease not renewed for `min_idle`, then `reclaim`ed by another consumer) is deliv
 `max_deliveries` it moves to the topic's dead letters with its last error, and the rest keeps flowing.
 
 Besides the streams, an engine keeps the small shared state the orchestra needs on every machine: keys set
-once (idempotency of a stage's effect), leases (one worker per ref) and documents (pipeline runs).
+once (idempotency of a stage's effect), leases (one worker per ref), documents (pipeline runs), each with an
+optional expiry, and indexes (members by score: the runs by creation time). Streams are trimmed by `trim`.
 """
 
 from __future__ import annotations
@@ -125,6 +126,12 @@ class Bus(Protocol):
         """The topic's newest dead letters, newest first."""
         ...
 
+    async def trim(self, topic: str, *, keep: int, keep_dead: int) -> int:
+        """Drop the topic's entries that every consumer group has received and acknowledged (none pending at or
+        after them, none undelivered), keeping at least its newest `keep`; and its dead letters but the newest
+        `keep_dead`. A topic without groups keeps its newest `keep`. Returns how many entries went (both kinds)."""
+        ...
+
     async def status(self) -> BusStatus: ...
 
     # --- shared state ---
@@ -134,9 +141,20 @@ class Bus(Protocol):
 
     async def get(self, key: str) -> str | None: ...
 
-    async def put(self, key: str, value: str) -> None: ...
+    async def put(self, key: str, value: str, *, ttl_s: float | None = None) -> None:
+        """Set key (replacing its value and expiry); gone after ttl_s when given."""
+        ...
 
     async def keys(self, prefix: str) -> list[str]: ...
+
+    async def index_add(self, name: str, member: str, score: float, *, drop_below: float | None = None) -> None:
+        """Add member to the index `name` with score (replacing its score), and drop the members scored below
+        drop_below (the index's retention)."""
+        ...
+
+    async def index_newest(self, name: str, limit: int) -> list[str]:
+        """The members of index `name` with the highest scores, highest first, at most limit."""
+        ...
 
     async def acquire(self, lease: str, owner: str, *, ttl_s: float) -> bool:
         """Take a lease if free, expired or already ours (then renewed)."""

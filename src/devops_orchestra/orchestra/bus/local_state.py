@@ -20,6 +20,10 @@ MAGIC = "devops-orchestra bus state 1"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires REAL);
 CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS kv_expires ON kv (expires) WHERE expires IS NOT NULL;
+CREATE TABLE IF NOT EXISTS idx (name TEXT NOT NULL, member TEXT NOT NULL, score REAL NOT NULL,
+                                PRIMARY KEY (name, member));
+CREATE INDEX IF NOT EXISTS idx_score ON idx (name, score);
 """
 
 
@@ -46,6 +50,7 @@ class LocalState:
 
     async def set_once(self, key: str, value: str, ttl_s: float | None) -> bool:
         def work(db: sqlite3.Connection, now: float) -> bool:
+            _purge(db, now)
             # One statement, so two processes racing for the key cannot both win; an expired key is free again.
             cursor = db.execute(
                 "INSERT INTO kv VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
@@ -65,8 +70,29 @@ class LocalState:
 
         return await self._call(work)
 
-    async def put(self, key: str, value: str) -> None:
-        await self._call(lambda db, _now: db.execute("INSERT OR REPLACE INTO kv VALUES (?, ?, NULL)", (key, value)))
+    async def put(self, key: str, value: str, ttl_s: float | None) -> None:
+        def work(db: sqlite3.Connection, now: float) -> None:
+            _purge(db, now)
+            expires = None if ttl_s is None else now + ttl_s
+            db.execute("INSERT OR REPLACE INTO kv VALUES (?, ?, ?)", (key, value, expires))
+
+        await self._call(work)
+
+    async def index_add(self, name: str, member: str, score: float, drop_below: float | None) -> None:
+        def work(db: sqlite3.Connection, _now: float) -> None:
+            db.execute("INSERT OR REPLACE INTO idx VALUES (?, ?, ?)", (name, member, score))
+            if drop_below is not None:
+                db.execute("DELETE FROM idx WHERE name = ? AND score < ?", (name, drop_below))
+
+        await self._call(work)
+
+    async def index_newest(self, name: str, limit: int) -> list[str]:
+        def work(db: sqlite3.Connection, _now: float) -> list[str]:
+            rows = db.execute("SELECT member FROM idx WHERE name = ? ORDER BY score DESC, member DESC LIMIT ?",
+                              (name, max(0, limit)))  # LIMIT -1 would be all of them
+            return [str(member) for (member,) in rows]
+
+        return await self._call(work)
 
     async def keys(self, prefix: str) -> list[str]:
         def work(db: sqlite3.Connection, now: float) -> list[str]:
@@ -91,3 +117,8 @@ class LocalState:
 
     async def release(self, lease: str, owner: str) -> None:
         await self._call(lambda db, _now: db.execute("DELETE FROM leases WHERE name = ? AND owner = ?", (lease, owner)))
+
+
+def _purge(db: sqlite3.Connection, now: float) -> None:
+    """Delete the expired keys, so that the file does not grow with every commit (cheap: expires is indexed)."""
+    db.execute("DELETE FROM kv WHERE expires IS NOT NULL AND expires <= ?", (now,))

@@ -1,9 +1,10 @@
 """The `memory://` engine: streams and consumer groups inside this process (asyncio), no server needed.
 
 It keeps Redis Streams' semantics so that one contract suite holds for both: entries stay in their topic once
-acknowledged, a group has a read position and a table of pending entries (consumer, deliveries, last delivery),
-a failed entry stays pending until any consumer's next `read` takes it, and a reclaimer takes what has been
-idle too long. The shared state (keys, leases, runs) is in an SQLite file, so other shells of the machine see it.
+acknowledged until `trim` drops them (entry ids go on from where they were), a group has a read position and a
+table of pending entries (consumer, deliveries, last delivery), a failed entry stays pending until any
+consumer's next `read` takes it, and a reclaimer takes what has been idle too long. The shared state (keys,
+leases, runs) is in an SQLite file, so other shells of the machine see it.
 """
 
 from __future__ import annotations
@@ -39,9 +40,22 @@ class _Group:
 
 @dataclass
 class _Topic:
-    entries: list[Envelope] = field(default_factory=list)  # entry id n is entries[n - 1]
+    entries: list[Envelope] = field(default_factory=list)  # entry id n is entries[n - 1 - dropped]
     groups: dict[str, _Group] = field(default_factory=dict)
     dead: list[DeadLetter] = field(default_factory=list)
+    dropped: int = 0  # entries trimmed from the front
+
+    @property
+    def last_id(self) -> int:
+        return self.dropped + len(self.entries)
+
+    def event(self, entry_id: str) -> Envelope:
+        return self.entries[int(entry_id) - 1 - self.dropped]
+
+    def needed(self) -> int:
+        """The lowest entry id some group still needs: its first pending one, else the first it has not read."""
+        return min((min([int(i) for i in g.pending] + [g.position + 1]) for g in self.groups.values()),
+                   default=self.last_id + 1)
 
 
 class MemoryBus:
@@ -60,16 +74,17 @@ class MemoryBus:
         return entry_id
 
     def _append(self, topic: str, event: Envelope) -> str:
-        entries = self._topics.setdefault(topic, _Topic()).entries
-        entries.append(event)
-        return str(len(entries))
+        state = self._topics.setdefault(topic, _Topic())
+        state.entries.append(event)
+        return str(state.last_id)
 
     async def _notify(self) -> None:
         async with self._changed:
             self._changed.notify_all()
 
     async def ensure_group(self, topic: str, group: str) -> None:
-        self._topics.setdefault(topic, _Topic()).groups.setdefault(group, _Group())
+        state = self._topics.setdefault(topic, _Topic())
+        state.groups.setdefault(group, _Group(position=state.dropped))  # at the first entry not trimmed
 
     def _group(self, topic: str, group: str) -> _Group:
         found = self._topics.get(topic, _Topic()).groups.get(group)
@@ -94,10 +109,10 @@ class MemoryBus:
 
     def _take(self, topic: str, group: str, consumer: str, count: int) -> list[Delivery]:
         """Failed entries first (as Redis hands them out again before new ones), then new entries."""
-        state, entries = self._group(topic, group), self._topics[topic].entries
+        state, last_id = self._group(topic, group), self._topics[topic].last_id
         failed = [entry_id for entry_id, p in state.pending.items() if p.since == FAILED][:count]
         taken = [self._deliver(topic, group, consumer, entry_id) for entry_id in failed]
-        while len(taken) < count and state.position < len(entries):
+        while len(taken) < count and state.position < last_id:
             state.position += 1
             state.pending[str(state.position)] = _Pending(consumer, 0, 0.0)
             taken.append(self._deliver(topic, group, consumer, str(state.position)))
@@ -107,7 +122,7 @@ class MemoryBus:
         pending = self._group(topic, group).pending[entry_id]
         pending.consumer, pending.since = consumer, time.monotonic()
         pending.deliveries += 1
-        event = self._topics[topic].entries[int(entry_id) - 1]
+        event = self._topics[topic].event(entry_id)
         return Delivery(topic, group, entry_id, event, pending.deliveries, consumer)
 
     async def ack(self, delivery: Delivery, then: Published | None = None) -> None:
@@ -130,7 +145,7 @@ class MemoryBus:
 
     def _dead_letter(self, topic: str, group: str, entry_id: str) -> None:
         pending = self._group(topic, group).pending.pop(entry_id)
-        event = self._topics[topic].entries[int(entry_id) - 1]
+        event = self._topics[topic].event(entry_id)
         self._topics[topic].dead.append(DeadLetter(topic, group, entry_id, event, pending.deliveries, pending.error))
 
     async def renew(self, delivery: Delivery) -> None:
@@ -156,6 +171,18 @@ class MemoryBus:
     async def dead_letters(self, topic: str, *, limit: int = 100) -> list[DeadLetter]:
         return self._topics.get(topic, _Topic()).dead[::-1][:limit]
 
+    async def trim(self, topic: str, *, keep: int, keep_dead: int) -> int:
+        state = self._topics.get(topic)
+        if state is None:
+            return 0
+        cut = min(state.needed(), state.last_id + 1 - keep)  # ids below it go
+        went = max(0, cut - 1 - state.dropped)
+        del state.entries[:went]
+        state.dropped += went
+        dead = max(0, len(state.dead) - keep_dead)
+        del state.dead[:dead]
+        return went + dead
+
     async def status(self) -> BusStatus:
         groups = [
             GroupStatus(
@@ -163,7 +190,7 @@ class MemoryBus:
                 group=group,
                 consumers=len(state.consumers),
                 pending=len(state.pending),
-                lag=len(topic.entries) - state.position,
+                lag=topic.last_id - state.position,
             )
             for name, topic in sorted(self._topics.items())
             for group, state in sorted(topic.groups.items())
@@ -184,11 +211,17 @@ class MemoryBus:
     async def get(self, key: str) -> str | None:
         return await self._state.get(key)
 
-    async def put(self, key: str, value: str) -> None:
-        await self._state.put(key, value)
+    async def put(self, key: str, value: str, *, ttl_s: float | None = None) -> None:
+        await self._state.put(key, value, ttl_s)
 
     async def keys(self, prefix: str) -> list[str]:
         return await self._state.keys(prefix)
+
+    async def index_add(self, name: str, member: str, score: float, *, drop_below: float | None = None) -> None:
+        await self._state.index_add(name, member, score, drop_below)
+
+    async def index_newest(self, name: str, limit: int) -> list[str]:
+        return await self._state.index_newest(name, limit)
 
     async def acquire(self, lease: str, owner: str, *, ttl_s: float) -> bool:
         return await self._state.acquire(lease, owner, ttl_s)

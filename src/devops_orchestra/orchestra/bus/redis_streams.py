@@ -11,6 +11,8 @@ N deliveries whether the earlier ones failed or their worker died:
   read XPENDING first rather than use XAUTOCLAIM to know, before the claim, who held the entry and how often it
   was delivered: an entry at the limit is dead-lettered naming the consumer that stopped renewing it.)
 - an entry dead-lettered is acknowledged and appended to `orchestra:dead:<topic>` with its error in one MULTI/EXEC.
+- `trim` drops, in one Lua script, what every group has read and acknowledged (XTRIM MINID with the lowest id a
+  group still needs: its first pending entry, else the one after its last delivered), keeping the newest `keep`.
 """
 
 from __future__ import annotations
@@ -55,6 +57,37 @@ return 0
 # Entries after a group's last delivered one. Redis's own `lag` is unknown (nil) after it replays its
 # append-only file, so `status` counts them here instead; counted in Redis, without sending the entries over.
 LAG = "return #redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+')"
+# Trim a topic (KEYS[1]) to what some group still needs, keeping its newest ARGV[1] entries whatever, and its
+# dead letters (KEYS[2]) to the newest ARGV[2]; how many entries went. In one script, so that no read or
+# acknowledgement comes between the groups' positions and the XTRIM: an entry a group has not read never goes.
+TRIM = """
+local function parse(id)
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  return tonumber(ms), tonumber(seq), ms
+end
+local function below(a, b)
+  local ams, aseq = parse(a)
+  local bms, bseq = parse(b)
+  return ams < bms or (ams == bms and aseq < bseq)
+end
+local function after(id)
+  local _, seq, ms = parse(id)
+  return ms .. '-' .. string.format('%.0f', seq + 1)
+end
+local went = redis.call('XTRIM', KEYS[2], 'MAXLEN', ARGV[2])
+local keep = tonumber(ARGV[1])
+local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', keep + 1)
+if #newest <= keep then return went end
+local minid = keep > 0 and newest[keep][1] or after(newest[1][1])
+for _, group in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+  local info = {}
+  for i = 1, #group, 2 do info[group[i]] = group[i + 1] end
+  local needed = after(info['last-delivered-id'])
+  if info['pending'] > 0 then needed = redis.call('XPENDING', KEYS[1], info['name'])[2] end
+  if below(needed, minid) then minid = needed end
+end
+return went + redis.call('XTRIM', KEYS[1], 'MINID', minid)
+"""
 RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -76,6 +109,10 @@ def errors_key(topic: str, group: str) -> str:
 
 def kv_key(key: str) -> str:
     return f"{PREFIX}kv:{key}"
+
+
+def index_key(name: str) -> str:
+    return f"{PREFIX}index:{name}"
 
 
 def lease_key(lease: str) -> str:
@@ -120,6 +157,7 @@ class RedisBus:
         self._acquire = self._redis.register_script(ACQUIRE)
         self._release = self._redis.register_script(RELEASE)
         self._lag = self._redis.register_script(LAG)
+        self._trim = self._redis.register_script(TRIM)
 
     # --- streams ---
 
@@ -227,6 +265,10 @@ class RedisBus:
         ]
 
     @reaching
+    async def trim(self, topic: str, *, keep: int, keep_dead: int) -> int:
+        return int(await self._trim([stream_key(topic), dead_key(topic)], [keep, keep_dead]))
+
+    @reaching
     async def status(self) -> BusStatus:
         topics, groups = {}, []
         for topic in await self._topics("stream"):
@@ -260,8 +302,8 @@ class RedisBus:
         return None if value is None else str(value)
 
     @reaching
-    async def put(self, key: str, value: str) -> None:
-        await self._redis.set(kv_key(key), value)
+    async def put(self, key: str, value: str, *, ttl_s: float | None = None) -> None:
+        await self._redis.set(kv_key(key), value, px=None if ttl_s is None else ms(ttl_s))
 
     @reaching
     async def keys(self, prefix: str) -> list[str]:
@@ -269,6 +311,20 @@ class RedisBus:
         return sorted([
             key.removeprefix(start) async for key in self._redis.scan_iter(match=glob_escape(kv_key(prefix)) + "*")
         ])
+
+    @reaching
+    async def index_add(self, name: str, member: str, score: float, *, drop_below: float | None = None) -> None:
+        async with self._redis.pipeline(transaction=True) as tx:
+            tx.zadd(index_key(name), {member: score})
+            if drop_below is not None:
+                tx.zremrangebyscore(index_key(name), "-inf", f"({drop_below!r}")
+            await tx.execute()
+
+    @reaching
+    async def index_newest(self, name: str, limit: int) -> list[str]:
+        if limit <= 0:  # ZRANGE 0 -1 would be all of them
+            return []
+        return [str(m) for m in await self._redis.zrange(index_key(name), 0, limit - 1, desc=True)]
 
     @reaching
     async def acquire(self, lease: str, owner: str, *, ttl_s: float) -> bool:

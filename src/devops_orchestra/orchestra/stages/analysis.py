@@ -13,6 +13,7 @@ from devops_orchestra.models import ReviewReport
 from devops_orchestra.models.events import CodeAnalysisResult, Envelope, Payload
 from devops_orchestra.models.requests import ReviewRequest
 from devops_orchestra.orchestra.gates import BAD_VERDICTS
+from devops_orchestra.orchestra.retention import retention
 from devops_orchestra.orchestra.stages.base import Stage, StageContext
 
 # + repo@ref -> {"sha": the last commit analysed without a bad verdict, "before": the one before it}
@@ -35,7 +36,8 @@ class Analysis(Stage):
             since = None
             report = await self._review(context, event.repo, None)
         if report.verdict not in BAD_VERDICTS:  # what needs changes stays in the next change's scope
-            await context.state.put(key, json.dumps({"sha": event.sha, "before": since}))
+            # kept as long as runs: a ref silent for longer (a deleted branch) is forgotten
+            await context.state.put(key, json.dumps({"sha": event.sha, "before": since}), ttl_s=retention().runs_s)
         return CodeAnalysisResult(
             verdict=report.verdict, reasons=report.verdict_reasons, findings=report.findings_total,
             by_severity={k: v for k, v in report.summary.model_dump().items() if k != "total" and v},
