@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from devops_orchestra.core.secret_shapes import KNOWN_TOKEN, KNOWN_TOKEN_HINT, SECRET_NAME_WORD
 from devops_orchestra.models import Finding
 
 MASK = "«redacted»"
@@ -22,7 +23,7 @@ _BARE_ASSIGNMENT = re.compile(
 _DOCKER_ENV_PAIR = re.compile(r"^(?P<pre>\s*(?:ENV|ARG)\s+[\w.-]+\s+)(?P<value>[^=\s][^\s]*)$")  # ENV KEY value
 _LONG_TOKEN = re.compile(r"\b(?P<value>(?=[A-Za-z+/_\-]*\d)[A-Za-z0-9+/_\-]{16,}={0,2})")  # a digit: not a name
 
-_SECRET_NAME = r"[\w.-]*(?:passw(?:or)?d|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key)[\w-]*"
+_SECRET_NAME = rf"[\w.-]*{SECRET_NAME_WORD}[\w-]*"
 _NOT_A_VALUE = r"(?!(?:none|null|nil|true|false|undefined)\b)"
 _NAMED_QUOTED = re.compile(
     rf"""(?i)\b(?P<pre>{_SECRET_NAME}["']?\s*(?:[:=]|=>)\s*)(?P<q>["'`]){_NOT_A_VALUE}(?P<value>[^"'`\n]{{3,}})(?P=q)""")
@@ -30,9 +31,6 @@ _NAMED_QUOTED = re.compile(
 _NAMED_BARE = re.compile(
     rf"""(?i)\b(?P<pre>{_SECRET_NAME}\s*[:=]\s*){_NOT_A_VALUE}(?P<value>[^\s"'`#,;()\[\]{{}}$<>]{{3,}})(?![\w.(\[])""")
 _URL_PASSWORD = re.compile(r"(?P<pre>\b[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+:)(?P<value>[^@\s/]+)(?=@)")
-_KNOWN_TOKEN = re.compile(
-    r"\b(?:AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|xox[abposr]-[A-Za-z0-9-]{10,}|sk_live_[A-Za-z0-9]{16,}"
-    r"|AIza[0-9A-Za-z_-]{35}|eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})")
 
 
 def redact(line: str) -> str:
@@ -53,8 +51,7 @@ def redact_collecting(line: str, values: list[str]) -> str:
 
 # What every match of the four patterns above contains: text without any of it is left as it is, unsearched
 # (most titles and messages: a rescan's redaction 10 ms -> under 2 ms on pygoat).
-_HINT = re.compile(r"(?i)passw|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|://|AKIA|gh[pousr]_"
-                   r"|xox[abposr]-|sk_live_|AIza|eyJ")
+_HINT = re.compile(rf"(?i){SECRET_NAME_WORD}|://|{KNOWN_TOKEN_HINT}")
 
 
 def hide_plain_secrets(text: str) -> str:
@@ -63,7 +60,7 @@ def hide_plain_secrets(text: str) -> str:
         return text
     for pattern in (_NAMED_QUOTED, _NAMED_BARE, _URL_PASSWORD):
         text = pattern.sub(_masked, text)
-    return _KNOWN_TOKEN.sub(MASK, text)
+    return KNOWN_TOKEN.sub(MASK, text)
 
 
 def _masked(m: re.Match[str]) -> str:
