@@ -22,7 +22,7 @@ from devops_orchestra.analyzers.sources import FileFacts, analyse
 from devops_orchestra.analyzers.stack import WEB_FRAMEWORKS, frameworks, is_manifest, read_manifests
 from devops_orchestra.core.store import Store
 from devops_orchestra.core.workspace import Inventory, build_inventory
-from devops_orchestra.models import Finding, Location, Remediation, Severity
+from devops_orchestra.models import Confidence, Finding, Location, Remediation, Severity
 from devops_orchestra.models.architecture import (
     ArchitectureReport,
     Component,
@@ -216,10 +216,10 @@ def _docker_entry_points(infra: InfraFacts) -> list[EntryPoint]:
 
 
 def _finding(rule: str, *, category: str, severity: Severity, title: str, message: str, path: str, line: int,
-             source: SourceLines, fix: str, context: str | None = None, confidence: str = "high") -> Finding:
+             source: SourceLines, fix: str, context: str | None = None, confidence: Confidence = "high") -> Finding:
     return make_finding(
         scanner="architecture", rule_id=f"arch:{rule}", category=category, severity=severity,
-        confidence="high" if confidence == "high" else "medium", title=title, message=message, path=path,
+        confidence=confidence, title=title, message=message, path=path,
         start_line=line, end_line=line, source=source, remediation=Remediation(summary=fix),
         fingerprint_context=context,
     )
@@ -364,11 +364,12 @@ def _shared_databases(assembly: Assembly, source: SourceLines) -> list[Finding]:
 def _secret_findings(secrets: list[ConfigSecret], source: SourceLines) -> list[Finding]:
     return [_finding(
         "secret-in-config", category="secret", severity=Severity.high, title=f"Secret in a config file: {s.key}",
-        message=f"{s.path} holds a {s.kind} ({s.key}) in clear text: everyone with the repository has it, "
+        message=f"{s.path} holds {s.why} ({s.key}) in clear text: everyone with the repository has it, "
                 "and it stays in the git history after it is removed.",
         path=s.path, line=s.line, source=source, context=f"{s.key}:{s.line}" if s.kind == "private key" else None,
         fix="Rotate it, then read it from the environment or a secret manager (Kubernetes Secret, Vault, "
             "AWS Secrets Manager) and keep only a placeholder in the file.",
+        confidence=s.confidence,
     ) for s in secrets]
 
 

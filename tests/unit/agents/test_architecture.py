@@ -164,16 +164,6 @@ async def test_serverless_functions_and_kubernetes_workloads_are_components(tmp_
     assert [(d.name, d.host) for d in report.data_stores] == [("Redis", "cache")]
 
 
-def test_config_secrets_are_credentials_not_settings() -> None:
-    from devops_orchestra.analyzers.config_secrets import find_secrets
-
-    text = ("db_password: Orders2019!\nsecret_level: critical\napi_token: ${API_TOKEN}\n"
-            "auth_token: a plain sentence about tokens\nSESSION_SECRET=averyveryverylongsecretword\n"
-            "password_min_length: 12\nredis: redis://:s3cr3t@cache:6379/0\n# password: hunter2\n")
-    assert [(s.line, s.kind) for s in find_secrets("app.yaml", text)] == [
-        (1, "credential"), (5, "credential"), (7, "url password")]
-
-
 async def test_a_kubernetes_probe_counts_as_a_health_check(tmp_path: Path) -> None:
     app = {"api/requirements.txt": "flask==3.0.3\n", "api/app.py": "from flask import Flask\napp = Flask(__name__)\n"}
     write(tmp_path, app)
