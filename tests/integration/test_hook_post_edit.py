@@ -1,6 +1,7 @@
 """`devops-orchestra hook post-edit` as Claude Code runs it: PostToolUse JSON on stdin, the decision on stdout."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -38,11 +39,30 @@ def _edit(root: Path, rel: str, old: str, new: str) -> dict[str, Any]:
     return _event(root, "Edit", {"file_path": str(path), "old_string": old, "new_string": new, "replace_all": False})
 
 
-def _hook(stdin: str | bytes, *args: str) -> subprocess.CompletedProcess[str]:
+def _hook(stdin: str | bytes, *args: str, project_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the hook as Claude Code does; $CLAUDE_PROJECT_DIR only when given (not this session's own)."""
     data = stdin.encode() if isinstance(stdin, str) else stdin
+    env = {k: v for k, v in os.environ.items() if k != "CLAUDE_PROJECT_DIR"}
+    if project_dir:
+        env["CLAUDE_PROJECT_DIR"] = str(project_dir)
     done = subprocess.run([sys.executable, "-m", "devops_orchestra", "hook", "post-edit", *args], input=data,
-                          capture_output=True, timeout=120)
+                          capture_output=True, timeout=120, env=env)
     return subprocess.CompletedProcess(done.args, done.returncode, done.stdout.decode(), done.stderr.decode())
+
+
+def test_an_edit_above_the_sessions_cwd_is_checked_within_the_project_dir(repo: Path) -> None:
+    event = _edit(repo, "app.py", "subprocess.run(args, check=True)", "subprocess.call(args, shell=True)")
+    (repo / "web").mkdir()
+    event["cwd"] = str(repo / "web")  # Claude ran `cd web`; the project is still repo
+    assert "outside the project directory" in _hook(json.dumps(event)).stderr
+    assert "app.py:5 [high]" in _decision(_hook(json.dumps(event), project_dir=repo))["reason"]
+
+
+def test_a_file_git_ignores_is_not_checked_and_says_so(repo: Path) -> None:
+    write(repo, {".gitignore": "build/\n", "build/gen.py": "import os\nos.system(input())\n"})
+    done = _hook(json.dumps(_event(repo, "Write", {"file_path": str(repo / "build" / "gen.py")})))
+    assert (done.returncode, done.stdout) == (0, "")
+    assert "build/gen.py is left out of scans" in done.stderr
 
 
 def _decision(done: subprocess.CompletedProcess[str]) -> dict[str, str]:

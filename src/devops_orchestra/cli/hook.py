@@ -74,6 +74,9 @@ def _post_edit(args: argparse.Namespace) -> int:
         print(f"{PREFIX}: not checked, unexpected {type(exc).__name__}: {exc}. Run `devops-orchestra scan` on the "
               "file to see what is wrong, and report it.", file=sys.stderr)
         return 0
+    if not report.scope.files_scanned:  # say so: a silent exit would read as "checked, clean"
+        why = next((s.reason for s in report.scope.skipped_examples if s.path == rel), "ignored by git")
+        print(f"{PREFIX}: not checked: {rel} is left out of scans ({why})", file=sys.stderr)
     for run in report.scanners:
         if run.status in ("failed", "timeout", "unavailable"):
             print(f"{PREFIX}: {run.name} {run.status}: {run.error}", file=sys.stderr)
@@ -95,7 +98,11 @@ def _read_input(stream: BinaryIO) -> PostToolUse:
 
 
 def _edited_file(event: PostToolUse) -> tuple[Path, str]:
-    """The project root (the session's cwd) and the edited file relative to it."""
+    """The project root and the edited file relative to it.
+
+    The root is $CLAUDE_PROJECT_DIR (Claude Code sets it for hooks; the session's cwd may have moved below it),
+    else the session's cwd: a full `scan` of it is what the cache and the baseline know.
+    """
     if event.hook_event_name != "PostToolUse":
         raise Skip(f"not checked: this is a {event.hook_event_name} event; register the hook under PostToolUse")
     if event.tool_name not in EDIT_TOOLS:
@@ -105,7 +112,7 @@ def _edited_file(event: PostToolUse) -> tuple[Path, str]:
         path = ToolInput.model_validate(event.tool_input).file_path
     except ValidationError:
         raise Skip(f"not checked: {event.tool_name}'s tool_input has no file_path") from None
-    root = Path(event.cwd or os.getcwd()).resolve()
+    root = Path(os.environ.get("CLAUDE_PROJECT_DIR") or event.cwd or os.getcwd()).resolve()
     file = (root / path).resolve()  # an absolute file_path replaces root; links are followed
     if not file.is_relative_to(root):
         raise Skip(f"not checked: {path} is outside the project directory {root}")
