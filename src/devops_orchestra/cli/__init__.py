@@ -7,13 +7,14 @@ import os
 import sys
 
 # Each command module imports the heavy parts (agents, scanners, mcp) inside its handlers: --help stays fast.
-from devops_orchestra.cli import arch, dora, generate, history, orchestra, review, scan, serve, tools
+from devops_orchestra.cli import arch, dora, generate, history, hook, orchestra, review, scan, serve, tools
 
 # The commands in the order --help lists them.
 COMMANDS = (
     serve.add_serve, scan.add_scan, scan.add_comply, dora.add_dora, review.add_review, review.add_agents,
     history.add_history, history.add_compare, scan.add_sql, generate.add_generate, generate.add_init,
-    arch.add_arch, orchestra.add_submit, orchestra.add_worker, orchestra.add_runs, orchestra.add_bus, tools.add_tools,
+    arch.add_arch, hook.add_hook, orchestra.add_submit, orchestra.add_worker, orchestra.add_runs, orchestra.add_bus,
+    tools.add_tools,
 )
 
 
