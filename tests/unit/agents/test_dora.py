@@ -11,8 +11,11 @@ import git
 import pytest
 from mcp import Client
 
+from devops_orchestra.agents import registry
 from devops_orchestra.agents.dora import dora_metrics, is_prerelease
+from devops_orchestra.agents.shared_work import Shared
 from devops_orchestra.core.errors import PathError
+from devops_orchestra.core.workspace import build_inventory
 from devops_orchestra.models import DoraReport
 from devops_orchestra.render.dora import full_text, short_text
 from devops_orchestra.server.app import create_server
@@ -247,3 +250,13 @@ def test_a_window_without_commits_says_when_the_last_one_was(tmp_path: Path) -> 
     assert said in full_text(report) and said in short_text(report)
     assert "days=106" in report.inactive  # how far back the window must reach
     assert dora_metrics(tmp_path, days=120).inactive is None
+
+
+async def test_a_review_that_asks_for_dora_says_the_window_was_quiet(tmp_path: Path) -> None:
+    h = Dated(tmp_path)
+    h.commit("last", 120)
+    h.tag("v1.0", 120)
+    dora = next(a for a in registry.AGENTS if a.name == "dora")
+    outcome = await dora.work(Shared(target=tmp_path, inventory=build_inventory(tmp_path), cache=None, runners=None,
+                                     changed_only=False, sql_rides_along=False))
+    assert outcome.summary.startswith("no commits on main in the last 90 days (last commit ")
