@@ -162,14 +162,17 @@ def _deployments(repo: git.Repo, branch: str, since: float, source: DeploymentSo
 
 
 def _attach_changes(repo: git.Repo, found: list[DetectedDeployment], since: float) -> None:
-    """Each deployment's changes: commits it has that the one before it did not (for the first one in the
+    """Each deployment's changes: commits it has that no deployment before it had (for the first one in the
     window, those committed inside the window)."""
     previous: git.Commit | None = None
+    shipped: set[str] = set()
     for d in found:
         if previous is None:
             d.changes = list(repo.iter_commits(d.commit.hexsha, no_merges=True, since=int(since)))
-        else:
-            d.changes = list(repo.iter_commits(f"{previous.hexsha}..{d.commit.hexsha}", no_merges=True))
+        else:  # less what an earlier deployment on another release line shipped already
+            d.changes = [c for c in repo.iter_commits(f"{previous.hexsha}..{d.commit.hexsha}", no_merges=True)
+                         if c.hexsha not in shipped]
+        shipped.update(c.hexsha for c in d.changes)
         previous = d.commit
 
 

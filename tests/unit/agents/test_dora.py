@@ -187,6 +187,7 @@ def test_time_to_restore_runs_to_the_first_deployment_that_carries_the_revert(tm
     assert by_ref["v1.0"].failed_by and by_ref["v1.0"].failed_by.startswith("revert")
     assert by_ref["v1.0"].restored_after_h == 456.0
     assert not by_ref["v1.1"].failed_by
+    assert by_ref["v1.1"].changes == 2  # feat d and the revert; feat c went out with v1.0
     assert _metrics(report)["time_to_restore"] == (456.0, "low")
     assert _metrics(report)["change_failure_rate"] == (33.33, "low")
 
