@@ -125,7 +125,8 @@ async def _run_pipeline(shared: Shared) -> Outcome:
 
 async def _run_dora(shared: Shared) -> Outcome:
     report = await asyncio.to_thread(dora_metrics, shared.target)
-    return Outcome([], dora_render.short_text(report).split(": ", 1)[-1])
+    quiet = f"{report.inactive}; " if report.inactive else ""  # else a quiet repository reads as a slow team
+    return Outcome([], quiet + dora_render.short_text(report).split(": ", 1)[-1])
 
 
 def _on_request_only(_: Inventory) -> None:

@@ -16,6 +16,8 @@ def add_dora(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     dora.add_argument("--deployments", choices=DEPLOYMENT_SOURCES, default="auto",
                       help="what counts as a deployment (auto: release tags if any, else merges)")
     dora.add_argument("--tag-pattern", default="*", help="release tags to count, e.g. 'v*'")
+    dora.add_argument("--include-prereleases", action="store_true",
+                      help="count pre-release tags (1.2.3-rc1, v4.7.0-beta1, 1.2.3b2, 1.2.3.dev4) as deployments")
     output.add_format_argument(dora)
     dora.set_defaults(handler=_dora)
 
@@ -26,6 +28,7 @@ def _dora(args: argparse.Namespace) -> int:
 
     # Not paths.resolve: git finds the repository from here, and says so when there is none.
     report = dora_metrics(args.path.absolute(), days=args.days, deployments=args.deployments,
-                          tag_pattern=args.tag_pattern, display_path=str(args.path))
+                          tag_pattern=args.tag_pattern, include_prereleases=args.include_prereleases,
+                          display_path=str(args.path))
     output.print_report(report, args.format, full_text)
     return 0

@@ -45,3 +45,11 @@ class DoraReport(AgentReport):
     metrics: list[DoraMetric]
     deployments: list[DeploymentRecord] = Field(description="Newest first, at most 30.")
     deployments_total: int
+    prereleases_skipped: int = Field(
+        default=0, description="Tags in the window left out as pre-releases (rc, beta, alpha, dev).")
+    reverted_before_release: int = Field(
+        default=0,
+        description="Reverts shipped no later than the commit they revert: caught before release, not failures.")
+    last_commit_at: float | None = Field(default=None, description="Unix time of the default branch's last commit.")
+    inactive: str | None = Field(
+        default=None, description="Set when the default branch has no commits in the window, saying since when.")

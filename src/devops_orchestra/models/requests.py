@@ -69,3 +69,4 @@ class DoraRequest(AgentRequest):
     days: int = 90
     deployments: DeploymentSource = "auto"
     tag_pattern: str = "*"
+    include_prereleases: bool = False

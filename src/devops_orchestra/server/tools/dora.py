@@ -33,10 +33,14 @@ def register(server: MCPServer[AppState]) -> None:
             Field(description="What counts as a deployment; auto: release tags if any, else merges."),
         ] = "auto",
         tag_pattern: Annotated[str, Field(description="Release tags to count, e.g. 'v*'.")] = "*",
+        include_prereleases: Annotated[bool, Field(
+            description="Count pre-release tags (1.2.3-rc1, v4.7.0-beta1, 1.2.3b2, 1.2.3.dev4) as deployments.",
+        )] = False,
     ) -> Annotated[CallToolResult, DoraReport]:
         state = ctx.request_context.lifespan_context
         with tool_errors():
             target = state.roots.resolve(path)
             report = await recorded_dora_metrics(state.store, DoraRequest(
-                target=target, display_path=path, days=days, deployments=deployments, tag_pattern=tag_pattern))
+                target=target, display_path=path, days=days, deployments=deployments, tag_pattern=tag_pattern,
+                include_prereleases=include_prereleases))
         return structured(report, short_text(report))
