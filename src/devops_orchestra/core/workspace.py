@@ -46,7 +46,13 @@ class Roots:
                 f"{path!r} is outside the directories this server may read ({allowed}). "
                 "Pass a path inside them, or start the server with --root for another directory."
             )
-        if not resolved.exists():
+        try:
+            exists = resolved.exists()
+        except OSError as exc:  # a name too long for the file system, a component that is a file...
+            shown = path if len(path) <= 120 else f"{path[:120]}... ({len(path)} characters)"
+            raise PathError(f"{shown!r} cannot be used as a path: {exc.strerror or exc}. "
+                            "Pass a path to a directory or file inside the workspace.") from exc
+        if not exists:
             if resolved.is_symlink():  # realpath stops at a link that leads back to itself
                 raise PathError(f"{path!r} is a symbolic link loop ({resolved} leads back to itself): "
                                 "pass a directory or file it does not go through.")
