@@ -123,7 +123,6 @@ def _json_default(value: object) -> str:
 def mcp_reference() -> str:
     from devops_orchestra.core.paths import bundled_dir
     from devops_orchestra.server.prompt_files import load_prompts
-
     from devops_orchestra.server.toolsets import DEFAULT_TOOLSETS, TOOLSETS
 
     tools, templates, catalog = _server_listing()
