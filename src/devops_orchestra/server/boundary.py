@@ -83,7 +83,7 @@ class OrchestraServer(MCPServer[AppState]):
         if info is not None:
             if not self.selection.allows(info):
                 raise ToolError(not_enabled(info, self.selection, "server"))
-            request = _request_selection(context.request_context.request if context else None)
+            request = _request_selection(_http_request(context))
             if request is not None and not request.allows(info):
                 raise ToolError(not_enabled(info, request, "request"))
         try:
@@ -125,6 +125,14 @@ _HINTS: tuple[tuple[type[BaseException], str], ...] = (
     (RecursionError, "The input is nested too deeply: try a smaller directory or fewer items. "),
     (MemoryError, "The input is too large: try a smaller directory or fewer items. "),
 )
+
+
+def _http_request(context: Context[AppState, Any] | None) -> Any:
+    """The HTTP request a tool call came in, if it came over HTTP (None over stdio or outside a request)."""
+    try:
+        return context.request_context.request if context is not None else None
+    except ValueError:  # a Context made outside a request has no request_context
+        return None
 
 
 def _request_selection(request: Any) -> Selection | None:
