@@ -29,7 +29,8 @@ HEAVY = {"security_scan": 4, "verify_fix": 4, "compliance_check": 4, "review": 4
          "generate_pipeline": 4, "architecture_analysis": 6, "init_config": 6}  # examples each
 LIGHT_EXAMPLES = 12
 HOSTILE = ["a" * 5000, "a/" * 2600, "x\x00y", "--help", "-", "..", "../../../../etc/passwd", "/etc/passwd",
-           "~nosuchuser0/x", "é漢字🙂", "\u202egnp.exe\ufffd", "\x1b[31m[{{%s%n", "a\nb", "", "HEAD~999999", "$(touch pwned)", "v\u00e9*"]
+           "~nosuchuser0/x", "é漢字🙂", "\u202egnp.exe\ufffd", "\x1b[31m[{{%s%n", "a\nb", "", "HEAD~999999",
+           "$(touch pwned)", "v\u00e9*"]
 # What the SDK says when a tool crashed and nobody said why.
 BARE = re.compile(r"^\s*(Error executing tool \S+:?)?\s*$")
 
