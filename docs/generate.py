@@ -57,19 +57,22 @@ def _source(what: str) -> str:
 # --- The MCP server: tools, resources, prompts -------------------------------------------------------------
 
 
-def _server_listing() -> tuple[list[Any], list[Any]]:
-    """The tools and resource templates of a server built as `serve` builds it (the run store in a temp dir)."""
+def _server_listing() -> tuple[list[Any], list[Any], dict[str, Any]]:
+    """The tools, resource templates and tool catalog (toolset, read-only) of a server built as `serve` builds
+    it with every toolset (the run store in a temp dir)."""
     from devops_orchestra.server.app import create_server
+    from devops_orchestra.server.toolsets import TOOLSETS, Selection
 
     saved = {k: os.environ.get(k) for k in ("DEVOPS_ORCHESTRA_STORE", "DEVOPS_ORCHESTRA_NO_CACHE")}
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         os.environ["DEVOPS_ORCHESTRA_STORE"] = str(Path(tmp) / "runs.sqlite3")
         os.environ["DEVOPS_ORCHESTRA_NO_CACHE"] = "1"
         try:
-            server = create_server([ROOT])
+            server = create_server([ROOT], Selection(toolsets=frozenset(TOOLSETS)))
 
-            async def listing() -> tuple[list[Any], list[Any]]:
-                return list(await server.list_tools()), list(await server.list_resource_templates())
+            async def listing() -> tuple[list[Any], list[Any], dict[str, Any]]:
+                return (list(await server.list_tools()), list(await server.list_resource_templates()),
+                        dict(server.catalog))
 
             return asyncio.run(listing())
         finally:
@@ -81,7 +84,7 @@ def _server_listing() -> tuple[list[Any], list[Any]]:
 
 
 def tools_table() -> str:
-    tools, _ = _server_listing()
+    tools, _, _ = _server_listing()
     out = [_source("each tool's description in src/devops_orchestra/server/tools/"), "",
            "| tool | what it does |", "|---|---|"]
     out += [f"| `{t.name}` | {_cell(t.description)} |" for t in tools]
@@ -120,12 +123,23 @@ def _json_default(value: object) -> str:
 def mcp_reference() -> str:
     from devops_orchestra.core.paths import bundled_dir
     from devops_orchestra.server.prompt_files import load_prompts
+    from devops_orchestra.server.toolsets import DEFAULT_TOOLSETS, TOOLSETS
 
-    tools, templates = _server_listing()
+    tools, templates, catalog = _server_listing()
+    default = "all" if DEFAULT_TOOLSETS == TOOLSETS else ", ".join(f"`{t}`" for t in DEFAULT_TOOLSETS)
     out = [_source("the tools, resources and prompts the server registers (src/devops_orchestra/server/, "
-                   "prompts/)"), "", "## Tools", ""]
+                   "prompts/)"), "", "## Toolsets", "",
+           f"{len(tools)} tools in {len(TOOLSETS)} toolsets; offered by default: {default}. `serve --toolsets`, "
+           "`--tools` and `--read-only` choose among them (see [the CLI](cli.md#choose-the-tools)).", "",
+           "| toolset | tools (* changes files or runs things: left out by `--read-only`) |", "|---|---|"]
+    for toolset in TOOLSETS:
+        members = [f"`{i.name}`" + ("" if i.read_only else " *") for i in catalog.values() if i.toolset == toolset]
+        out.append(f"| `{toolset}` | {', '.join(members)} |")
+    out += ["", "## Tools", ""]
     for t in tools:
-        out += [f"### `{t.name}`", "", f"{t.title}. {t.description}", ""]
+        info = catalog[t.name]
+        kind = "read-only" if info.read_only else "changes files or runs things"
+        out += [f"### `{t.name}`", "", f"{t.title}. {t.description}", "", f"Toolset `{info.toolset}`, {kind}.", ""]
         props: dict[str, Any] = t.input_schema.get("properties", {})
         if not props:
             out += ["No arguments.", ""]

@@ -6,6 +6,10 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from devops_orchestra.server.toolsets import Selection
 
 
 def add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -13,8 +17,22 @@ def add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = sub.add_parser("serve", help="run the MCP server over stdio, or over HTTP as a team server")
     serve.add_argument("--root", action="append", type=Path, default=None, metavar="DIR",
                        help="a directory tools may read (repeatable; default: the working directory)")
+    _tool_arguments(serve)
     _http_arguments(serve)
     serve.set_defaults(handler=_serve)
+
+
+def _tool_arguments(serve: argparse.ArgumentParser) -> None:
+    from devops_orchestra.server.toolsets import READ_ONLY_ENV, TOOLS_ENV, TOOLSETS, TOOLSETS_ENV
+
+    tools = serve.add_argument_group("which tools (a hidden tool cannot be called either)")
+    tools.add_argument("--toolsets", default=None, metavar="NAME,...",
+                       help=f"toolsets to offer: {', '.join(TOOLSETS)} (default: all; also ${TOOLSETS_ENV})")
+    tools.add_argument("--tools", default=None, metavar="NAME,...",
+                       help=f"single tools to offer, besides the toolsets or alone (also ${TOOLS_ENV})")
+    tools.add_argument("--read-only", action="store_true", default=None,
+                       help=f"only tools that change nothing: no files written, no pipeline run "
+                            f"(also ${READ_ONLY_ENV}=1)")
 
 
 def _http_arguments(serve: argparse.ArgumentParser) -> None:
@@ -38,13 +56,27 @@ def _serve(args: argparse.Namespace) -> int:
     from devops_orchestra.server.app import create_server
 
     roots = args.root or [Path.cwd()]
+    chosen, where = _selection(args)
     if args.http:
-        return _serve_http(args, roots)
-    create_server(roots).run()
+        return _serve_http(args, roots, chosen, where)
+    create_server(roots, chosen, where).run()
     return 0
 
 
-def _serve_http(args: argparse.Namespace, roots: list[Path]) -> int:
+def _selection(args: argparse.Namespace) -> tuple[Selection, str]:
+    """The tools chosen by the flags, each flag falling back on its environment variable; and what chose."""
+    from devops_orchestra.server import toolsets as t
+
+    env = os.environ
+    toolsets = args.toolsets if args.toolsets is not None else env.get(t.TOOLSETS_ENV)
+    tools = args.tools if args.tools is not None else env.get(t.TOOLS_ENV)
+    read_only = bool(args.read_only) or t.truthy(env.get(t.READ_ONLY_ENV))
+    where = "--toolsets" if args.toolsets is not None else f"${t.TOOLSETS_ENV}"
+    chosen = t.selection(toolsets, tools, read_only, where)
+    return chosen, "--tools" if args.tools is not None else f"${t.TOOLS_ENV}"
+
+
+def _serve_http(args: argparse.Namespace, roots: list[Path], chosen: Selection, where: str) -> int:
     from devops_orchestra.http.app import HttpSettings, run_team_server
     from devops_orchestra.http.auth import TOKENS_ENV, load_tokens
 
@@ -58,5 +90,5 @@ def _serve_http(args: argparse.Namespace, roots: list[Path]) -> int:
         host=args.host, port=args.port, max_scans=args.max_scans, scan_queue=max(0, args.scan_queue),
         rate_per_minute=args.rate_limit, max_body_bytes=args.max_body, allowed_hosts=tuple(args.allow_host),
     )
-    run_team_server(roots, settings)
+    run_team_server(roots, settings, chosen, where)
     return 0

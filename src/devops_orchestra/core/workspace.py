@@ -37,20 +37,30 @@ class Roots:
         """
         if "\0" in path:
             raise PathError("The path contains a NUL byte.")
-        raw = Path(path).expanduser()
+        shown = path if len(path) <= 120 else f"{path[:120]}... ({len(path)} characters)"  # for messages
+        try:
+            raw = Path(path).expanduser()
+        except RuntimeError as exc:  # ~name of a user this machine does not know
+            raise PathError(f"{shown!r} starts with the home directory of an unknown user: pass a path inside "
+                            "the workspace, relative to it or absolute.") from exc
         candidate = raw if raw.is_absolute() else self.roots[0] / raw
         resolved = Path(os.path.realpath(candidate))  # resolve() raises on a link loop before Python 3.13
         if not any(resolved == r or resolved.is_relative_to(r) for r in self.roots):
             allowed = ", ".join(str(r) for r in self.roots)
             raise PathError(
-                f"{path!r} is outside the directories this server may read ({allowed}). "
+                f"{shown!r} is outside the directories this server may read ({allowed}). "
                 "Pass a path inside them, or start the server with --root for another directory."
             )
-        if not resolved.exists():
+        try:
+            exists = resolved.exists()
+        except OSError as exc:  # a name too long for the file system, a component that is a file...
+            raise PathError(f"{shown!r} cannot be used as a path: {exc.strerror or exc}. "
+                            "Pass a path to a directory or file inside the workspace.") from exc
+        if not exists:
             if resolved.is_symlink():  # realpath stops at a link that leads back to itself
                 raise PathError(f"{path!r} is a symbolic link loop ({resolved} leads back to itself): "
                                 "pass a directory or file it does not go through.")
-            raise PathError(f"{path!r} does not exist (looked for {resolved}).")
+            raise PathError(f"{shown!r} does not exist (looked for {resolved}).")
         return resolved
 
 

@@ -17,7 +17,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from mcp_types import CallToolResult, TextContent
@@ -27,6 +27,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from devops_orchestra.http.auth import TokenCheck, token_user
 from devops_orchestra.http.limits import RateLimit, read_body
 from devops_orchestra.http.queue import LIGHT_TOOLS, Busy, Gone, ScanQueue
+
+if TYPE_CHECKING:
+    from devops_orchestra.server.toolsets import Selection
 
 MCP_PATH = "/mcp"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
@@ -238,13 +241,16 @@ async def _busy(send: Send, request_id: Any, text: str, retry_after_s: int, mode
     await send({"type": "http.response.body", "body": body})
 
 
-def build_app(roots: list[Path], settings: HttpSettings) -> ASGIApp:
-    """Our MCP server's streamable HTTP app at MCP_PATH, behind the team server's checks."""
+def build_app(
+    roots: list[Path], settings: HttpSettings, selection: Selection | None = None, where: str = "--tools"
+) -> ASGIApp:
+    """Our MCP server's streamable HTTP app at MCP_PATH, behind the team server's checks. Its tools are the
+    selection's; each request's X-Devops-Orchestra-* headers may narrow them further (server/boundary.py)."""
     from mcp.server.transport_security import TransportSecuritySettings
 
     from devops_orchestra.server.app import create_server
 
-    server = create_server(roots)
+    server = create_server(roots, selection, where)
     security = TransportSecuritySettings(allowed_hosts=settings.host_headers(), allowed_origins=settings.origins())
     inner = server.streamable_http_app(
         streamable_http_path=MCP_PATH, transport_security=security, max_request_body_size=settings.max_body_bytes,
@@ -253,14 +259,16 @@ def build_app(roots: list[Path], settings: HttpSettings) -> ASGIApp:
     return TeamServer(inner, settings)
 
 
-def run_team_server(roots: list[Path], settings: HttpSettings) -> None:
+def run_team_server(
+    roots: list[Path], settings: HttpSettings, selection: Selection | None = None, where: str = "--tools"
+) -> None:
     """Serve the team server with uvicorn until stopped."""
     import uvicorn
 
     if settings.host in WILDCARD_HOSTS:
         log.warning("listening on every network interface: anyone who can reach this machine and holds a token "
                     "can scan the roots", host=settings.host, allowed_hosts=settings.host_headers())
-    app = build_app(roots, settings)
+    app = build_app(roots, settings, selection, where)
     log.info("team server", url=f"http://{settings.host}:{settings.port}{MCP_PATH}", tokens=len(settings.tokens),
              max_scans=settings.max_scans, scan_queue=settings.scan_queue, rate_per_minute=settings.rate_per_minute)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", lifespan="on",

@@ -18,7 +18,7 @@ DEPLOYMENT_SOURCES: tuple[DeploymentSource, ...] = get_args(DeploymentSource)
 # One of the four DORA metrics, its value and performance band, and how it was derived.
 class DoraMetric(Model):
     name: Literal["deployment_frequency", "lead_time_for_changes", "change_failure_rate", "time_to_restore"]
-    value: float | None = Field(description="Null when the history has nothing to measure.")
+    value: float | None = Field(default=None, description="Absent when the history has nothing to measure.")
     unit: str
     band: Band | None = Field(
         default=None, description="DORA performance band (State of DevOps thresholds).")

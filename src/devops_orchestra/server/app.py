@@ -14,6 +14,7 @@ from devops_orchestra.core.cache import ScanCache
 from devops_orchestra.core.store import open_store
 from devops_orchestra.core.workspace import Roots
 from devops_orchestra.scanners.checkov_warm import WarmCheckov, warm_wanted
+from devops_orchestra.server.boundary import OrchestraServer
 from devops_orchestra.server.state import AppState
 from devops_orchestra.server.tools import (
     architecture,
@@ -27,6 +28,15 @@ from devops_orchestra.server.tools import (
     security,
     sql,
 )
+from devops_orchestra.server.toolsets import TOOLSETS, Selection
+
+# Each toolset and the module that defines its tools.
+GROUPS = {
+    "security": security.register, "history": history.register, "compliance": compliance.register,
+    "dora": dora.register, "sql": sql.register, "pipeline": pipeline.register,
+    "architecture": architecture.register, "review": review.register, "orchestra": orchestra.register,
+}
+assert tuple(GROUPS) == TOOLSETS, "a toolset without its module, or the other way round"
 
 INSTRUCTIONS = (
     "DevOps agents for the repository open in the IDE. security_scan finds vulnerabilities, secrets and "
@@ -40,8 +50,11 @@ INSTRUCTIONS = (
 )
 
 
-def create_server(roots: list[Path]) -> MCPServer[AppState]:
-    """The MCP server with every tool, resource and prompt, allowed to read only under these roots."""
+def create_server(
+    roots: list[Path], selection: Selection | None = None, where: str = "--tools"
+) -> OrchestraServer:
+    """The MCP server with the selected tools (default: the default toolsets), every resource and prompt,
+    allowed to read only under these roots. `where` names what made the selection, in its errors."""
     allowed = Roots(roots)
     store = open_store()
     cache = None if os.environ.get("DEVOPS_ORCHESTRA_NO_CACHE") else ScanCache()
@@ -59,18 +72,11 @@ def create_server(roots: list[Path]) -> MCPServer[AppState]:
         finally:
             await warm.close()
 
-    server: MCPServer[AppState] = MCPServer(
-        "devops-orchestra", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan
+    server = OrchestraServer(
+        "devops-orchestra", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan,
+        selection=selection or Selection(),
     )
-    security.register(server)
-    history.register(server)
-    compliance.register(server)
-    dora.register(server)
-    sql.register(server)
-    pipeline.register(server)
-    architecture.register(server)
-    review.register(server)
-    orchestra.register(server)
+    server.register_toolsets(GROUPS, where)
     prompts.register(server)
     return server
 

@@ -48,6 +48,15 @@ def test_missing_path_is_a_clear_error(tmp_path: Path) -> None:
         Roots([tmp_path]).resolve("nope/never")
 
 
+def test_paths_the_system_refuses_are_path_errors_that_say_what_to_pass(tmp_path: Path) -> None:
+    """A name too long for the file system and an unknown user's ~ were bare OSError and RuntimeError."""
+    with pytest.raises(PathError, match=r"cannot be used as a path: File name too long\. Pass a path") as long:
+        Roots([tmp_path]).resolve("a" * 5000)
+    assert "(5000 characters)" in str(long.value) and len(str(long.value)) < 300
+    with pytest.raises(PathError, match="home directory of an unknown user"):
+        Roots([tmp_path]).resolve("~nosuchuser0/x")
+
+
 def test_root_must_be_a_directory(tmp_path: Path) -> None:
     with pytest.raises(PathError, match="not a directory"):
         Roots([tmp_path / "missing"])
