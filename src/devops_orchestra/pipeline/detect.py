@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from devops_orchestra.models.pipeline import ServiceSpec
 from devops_orchestra.pipeline import commands, declared, listens
@@ -134,14 +134,14 @@ def _python(d: Path, name: str, rel: str, said: declared.Declared) -> ServiceSpe
         c.start = (["gunicorn", "--bind", f"0.0.0.0:{port}", target] if has("gunicorn")
                    else ["flask", "--app", target, "run", "--host", "0.0.0.0", "--port", str(port)])
     elif main:
-        c.start, c.start_from = ["python", main.file], f"{main.file}: its __main__ block calls {main.call}()"
+        c.start, c.start_from = main.argv(), f"{main.file}: its __main__ block calls {main.call}()"
         c.notes += main.notes
     else:
         entry = next((f for f in ("main.py", "app.py", "server.py") if (d / f).is_file()), None)
         c.start = ["python", entry or "main.py"]
         c.start_from = (f"{entry}, by its name" if entry else "default: no Procfile, Dockerfile CMD, compose "
                         "command nor __main__ block that starts a server was found")
-    _settle_port(c, said)
+    _settle_port(d, c, said)
     if c.framework == "django":
         c.notes.append("Django: migrations and collectstatic are not run by the image; run them as a release "
                        "step (a Kubernetes Job or a CI step) before the new version takes traffic.")
@@ -170,13 +170,13 @@ def _wsgi_module(d: Path) -> tuple[str, str]:
     return "config.wsgi", "default: no */wsgi.py found"
 
 
-def _settle_port(c: ServiceSpec, said: declared.Declared) -> None:
+def _settle_port(d: Path, c: ServiceSpec, said: declared.Declared) -> None:
     """A port the start command names wins; $PORT in it becomes the port (exec form expands no variables)."""
-    named = commands.port_in(c.start)
+    named = listens.command_port(d, c.start)
     if named is None and (default := commands.env_port_default(c.start)):
-        named = default
-    if named is not None and named != c.port:
-        c.port, c.port_from = named, f"the start command ({c.start_from})"
+        named = listens.Port(number=default, source="the start command's ${PORT:-default}")
+    if named is not None and named.number != c.port:
+        c.port, c.port_from = named.number, f"{named.source} ({c.start_from})"
     c.start = commands.with_port(c.start, c.port)
     c.notes += said.notes
 
@@ -220,10 +220,8 @@ def _node(d: Path, name: str, rel: str, said: declared.Declared) -> ServiceSpec:
     elif c.framework == "nextjs":
         c.start, c.start_from = ["node_modules/.bin/next", "start", "-p", "3000"], "Next.js's production server"
     else:
-        entry = m.group(1) if m else str(pkg.get("main") or "index.js")
+        entry, c.start_from = _node_entry(d, pkg, m.group(1) if m else None)
         c.start = ["node", entry]
-        c.start_from = "package.json scripts.start" if m else "package.json main" if pkg.get("main") else \
-            "default: index.js (package.json has no start script nor main)"
     entry_file = declared.start_path(c.start)
     code = listens.node_port(d, entry_file) if entry_file else None
     hint = code or (said.ports[0] if said.ports else None)
@@ -231,11 +229,28 @@ def _node(d: Path, name: str, rel: str, said: declared.Declared) -> ServiceSpec:
                                                                           "the repository says)")
     if c.start[:1] == ["node_modules/.bin/next"]:
         c.start = ["node_modules/.bin/next", "start", "-p", str(c.port)]
-    _settle_port(c, said)
+    _settle_port(d, c, said)
     test = str(scripts.get("test", ""))
     if test and "no test specified" not in test:
         c.test_command = f"{pm} test" if pm != "npm" else "npm test"
     return c
+
+
+def _node_entry(d: Path, pkg: dict[str, Any], start: str | None) -> tuple[str, str]:
+    """(the file node runs, where it came from): scripts.start, else main when it exists, else a file another
+    script runs with node or nodemon (docker/getting-started-app's `dev: nodemon src/index.js`)."""
+    if start:
+        return start, "package.json scripts.start"
+    main = str(pkg.get("main") or "")
+    if main and (d / main).is_file():
+        return main, "package.json main"
+    for name, script in (pkg.get("scripts") or {}).items():
+        m = re.search(r"\b(?:node|nodemon)(?:\s+-\S+)*\s+([\w./-]+\.[cm]?js)\b", str(script))
+        if m and (d / m.group(1)).is_file():
+            return m.group(1), f"package.json scripts.{name} (`{script}`)"
+    if main:
+        return main, "package.json main (the file is not there)"
+    return "index.js", "default: index.js (package.json has no start script nor main)"
 
 
 def _go(d: Path, name: str, rel: str) -> ServiceSpec:

@@ -155,7 +155,7 @@ def _need_file(context: Path, f: Rendered, line: int, path: str, workdir: str, s
     if any((context / p).is_file() for p in candidates):
         return
     found = listens.python_main(context)
-    hint = f"`python {found.file}` (its __main__ block calls {found.call}())" if found else None
+    hint = f"`{' '.join(found.argv())}` (its __main__ block calls {found.call}())" if found else None
     verdict.issues.append(Issue(
         rule="entrypoint:missing-file", path=f.path, line=line, title=f"CMD runs {rel}, which is not in the image",
         message=f"`{shown}` runs {rel}, but the build context {c.path} has no such file (command from "
@@ -210,10 +210,15 @@ def _check_port(context: Path, f: Rendered, final: list[commands.Instruction], a
 
 def _listened_port(context: Path, final: list[commands.Instruction], argv: list[str],
                    workdir: str) -> listens.Port | None:
-    named = commands.port_in(argv)
+    named = listens.command_port(context, argv)
     if named is not None:
-        return listens.Port(number=named, source="the port the command names")
+        return named
     program = PurePosixPath(argv[0]).name if argv else ""
+    if program in ("python", "python3") and argv[1:2] == ["-m"] and len(argv) > 2:
+        module = context / argv[2].replace(".", "/")
+        path = next((p for p in (module.parent / f"{module.name}.py", module / "__main__.py") if p.is_file()), None)
+        block = listens.main_block(context, path) if path else None
+        return block.port if block else None
     if program in ("python", "python3") and len(argv) > 1 and (rel := _in_context(argv[1], workdir)):
         block = listens.main_block(context, context / rel) if (context / rel).is_file() else None
         return block.port if block else None

@@ -6,12 +6,15 @@ Read with ast and regular expressions; nothing from the repository is run. Block
 from __future__ import annotations
 
 import ast
+import itertools
 import json
 import re
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import yaml
 from pydantic import BaseModel
+
+from devops_orchestra.pipeline import commands
 
 # Calls that start a server from a __main__ block: aiohttp's run_app, uvicorn.run, app.run (Flask, Sanic...).
 RUN_CALLS = ("run_app", "run")
@@ -37,6 +40,12 @@ class MainBlock(BaseModel):
     port: Port | None = None
     notes: list[str] = []
 
+    def argv(self) -> list[str]:
+        """How to run it: `python run.py` at the top, `python -m pkg.main` inside a package (its imports work)."""
+        if "/" not in self.file:
+            return ["python", self.file]
+        return ["python", "-m", self.file.removesuffix(".py").replace("/", ".")]
+
 
 def read_text(path: Path) -> str:
     """A repository file's text; empty when it cannot be read (a missing file says nothing)."""
@@ -52,6 +61,9 @@ def python_main(d: Path) -> MainBlock | None:
     preferred = ["run.py", "main.py", "app.py", "server.py", "wsgi.py", "asgi.py"]
     files = [d / f for f in preferred if (d / f).is_file()]
     files += sorted(p for p in d.glob("*.py") if p.name not in preferred and p.name not in ("setup.py", "manage.py"))
+    files += sorted(p for name in ("main.py", "app.py", "server.py") for p in d.glob(f"*/{name}")
+                    if p.parent.name not in ("tests", "test", "docs", "examples")
+                    and (p.parent / "__init__.py").is_file())  # a package's entry: python -m pkg.main
     for path in files[:50]:
         found = main_block(d, path)
         if found:
@@ -66,9 +78,14 @@ def main_block(d: Path, path: Path) -> MainBlock | None:
     except (SyntaxError, ValueError):
         return None
     rel = path.relative_to(d).as_posix()
+    functions = {f.name: f for f in tree.body if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)}
     for node in tree.body:
         if isinstance(node, ast.If) and _is_main_test(node.test):
-            for call in (n for stmt in node.body for n in ast.walk(stmt) if isinstance(n, ast.Call)):
+            calls = [n for stmt in node.body for n in ast.walk(stmt) if isinstance(n, ast.Call)]
+            # `if __name__ == "__main__": main()`: the server starts in main(), one call deep
+            calls += [n for c in list(calls) if isinstance(c.func, ast.Name) and c.func.id in functions
+                      for n in ast.walk(functions[c.func.id]) if isinstance(n, ast.Call)]
+            for call in calls:
                 name = _call_name(tree, call)
                 if name is None:
                     continue
@@ -191,6 +208,8 @@ def config_value(d: Path, keys: list[str]) -> tuple[str, int] | None:
         named += [m for m in _CONFIG_NAME.findall(read_text(path)) if m not in named]
     for name in named:
         file = (d / name.removeprefix("./")).resolve()
+        if not file.is_file() and "/" not in name:  # BASE_DIR / "config" / "polls.yaml": found by its name
+            file = next((p.resolve() for p in sorted(d.glob(f"*/{name}")) if p.parent.name != "tests"), file)
         if not file.is_file() or not file.is_relative_to(d.resolve()):
             continue
         try:
@@ -210,6 +229,23 @@ def _walk(data: object, keys: list[str]) -> object:
             return None
         data = data[key]
     return data
+
+
+def command_port(d: Path, argv: list[str]) -> Port | None:
+    """The port a start command sets: named in it (--bind :5000), or in the gunicorn config file it names
+    (`bind = "0.0.0.0:5000"`, or $PORT's default there)."""
+    named = commands.port_in(argv)
+    if named is not None:
+        return Port(number=named, source="the port the command names")
+    for flag, value in itertools.pairwise(argv):
+        if PurePosixPath(argv[0]).name == "gunicorn" and flag in ("-c", "--config"):
+            conf = value.removeprefix("python:")
+            text = read_text(d / conf)
+            m = re.search(r"""environ\.get\(\s*['"]PORT['"]\s*,\s*['"]?(\d{2,5})""", text) or \
+                re.search(r"""^bind\s*=.*?:(\d{2,5})\b""", text, re.M)
+            if m:
+                return Port(number=int(m.group(1)), source=f"{conf}: gunicorn's bind")
+    return None
 
 
 def node_port(d: Path, entry: str) -> Port | None:
