@@ -56,6 +56,25 @@ def write(root: Path, files: Mapping[str, str | bytes]) -> Path:
     return root
 
 
+DVPWA = {  # anxolerd/dvpwa's shape (issue 15): no main.py; run.py reads its port from config/dev.yaml
+    "requirements.txt": "aiohttp==3.5.3\naiopg==0.15.0\ntrafaret-config==2.0.2\n",
+    "run.py": ("import sys\nfrom aiohttp.web import run_app\nfrom sqli.app import init as init_app\n\n"
+               "if __name__ == '__main__':\n    app = init_app(sys.argv[1:])\n"
+               "    host = app['config']['app']['host']\n    port = app['config']['app']['port']\n"
+               "    run_app(app, host=host, port=port)\n"),
+    "sqli/__init__.py": "",
+    "sqli/app.py": ("def init(argv):\n    ap = ArgumentParser()\n"
+                    "    standard_argparse_options(ap, default_config='./config/dev.yaml')\n"),
+    "config/dev.yaml": "db:\n  port: 5432\napp:\n  host: 0.0.0.0\n  port: 8080\n",
+    "Dockerfile.app": "FROM python:alpine3.8\nWORKDIR /app\nADD ./run.py /app\nADD ./sqli /app/sqli\n",
+    "Dockerfile.db": "FROM postgres:11-alpine\nEXPOSE 5432\n",
+    "docker-compose.yml": ("services:\n  postgres:\n    build:\n      context: .\n      dockerfile: Dockerfile.db\n"
+                           "    ports:\n      - 5432:5432\n  redis:\n    image: redis:alpine\n  sqli:\n    build:\n"
+                           "      context: .\n      dockerfile: Dockerfile.app\n    ports:\n      - 8080:8080\n"
+                           "    command: |\n      wait-for postgres:5432 -- python run.py\n"),
+}
+
+
 def text_of(content: ContentBlock | TextResourceContents | BlobResourceContents) -> str:
     """The text of a block of a tool result or prompt, or of a resource read; anything else fails the test."""
     assert isinstance(content, TextContent | TextResourceContents), content

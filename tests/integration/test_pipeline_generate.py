@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from devops_orchestra.agents.pipeline import generate
-from tests.helpers import SAMPLES, assert_clean, write
+from tests.helpers import DVPWA, SAMPLES, assert_clean, write
 
 pytestmark = pytest.mark.scanners
 
@@ -41,3 +41,17 @@ async def test_ecs_services_get_terraform_and_ecs_deploys(tmp_path: Path) -> Non
     assert "amazon-ecs-deploy-task-definition" in workflow
     main = next(f.content for f in report.files if f.path == "deploy/tf/main.tf")
     assert main is not None and 'image_tag_mutability = "IMMUTABLE"' in main and "assign_public_ip = false" in main
+
+
+async def test_dvpwa_shape_starts_run_py_on_its_configured_port(tmp_path: Path) -> None:
+    """Issue 15: dvpwa got `python main.py` on 8000 with no main.py, and every linter passed. Now the command and
+    port come from its compose file and config/dev.yaml, the semantic check runs and passes, the report says why."""
+    root = write(tmp_path / "dvpwa", DVPWA)
+    report = await generate(root, "run", display_path=".", artifacts=["dockerfile"])
+    assert_clean(report)
+    dockerfile = next(f.content for f in report.files if f.path == "Dockerfile")
+    assert dockerfile is not None
+    assert 'CMD ["python", "run.py"]' in dockerfile and "EXPOSE 8080" in dockerfile
+    assert next(r for r in report.linters if r.name == "entrypoint").status == "ok"
+    assert any("docker-compose.yml (service sqli, command)" in n and "config/dev.yaml app.port" in n
+               for n in report.notes)

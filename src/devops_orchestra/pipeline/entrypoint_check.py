@@ -204,8 +204,9 @@ def _check_port(context: Path, f: Rendered, final: list[commands.Instruction], a
             title=f"EXPOSE {number}, but the application listens on {listened.number}",
             message=f"The container listens on {listened.number} ({listened.source}); EXPOSE, the health check and "
                     f"the Service would all point at {number}.",
-            fix=f"Use port {listened.number}: set `port: {listened.number}` for the service in "
-                "devops_orchestra.yaml, or make the code listen on the exposed port."))
+            fix=f"EXPOSE {listened.number} and check that port in the HEALTHCHECK, or start the server on "
+                f"{number}; in the repository, a Dockerfile EXPOSE or compose `ports:` beside the code that "
+                "disagrees is what to correct."))
 
 
 def _listened_port(context: Path, final: list[commands.Instruction], argv: list[str],
