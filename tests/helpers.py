@@ -537,7 +537,7 @@ SAMPLES = {
 
 def assert_clean(report: GeneratedArtifacts) -> None:
     """Every linter ran, nothing high or critical remains, and what a template cannot meet has a reason."""
-    expected = ["parse", "checkov", "hadolint", "check-jsonschema"]
+    expected = ["parse", "checkov", "hadolint", "entrypoint", "check-jsonschema"]
     expected += ["actionlint"] if any(f.artifact == "github-actions" for f in report.files) else []
     assert {r.name: r.status for r in report.linters} == dict.fromkeys(expected, "ok"), report.linters
     assert report.clean

@@ -47,7 +47,7 @@ async def test_dvpwa_shape_starts_run_py_on_its_configured_port(tmp_path: Path) 
     """Issue 15: dvpwa got `python main.py` on 8000 with no main.py, and every linter passed. Now the command and
     port come from its compose file and config/dev.yaml, the semantic check runs and passes, the report says why."""
     root = write(tmp_path / "dvpwa", DVPWA)
-    report = await generate(root, "run", display_path=".", artifacts=["dockerfile"])
+    report = await generate(root, "run", display_path=".")
     assert_clean(report)
     dockerfile = next(f.content for f in report.files if f.path == "Dockerfile")
     assert dockerfile is not None

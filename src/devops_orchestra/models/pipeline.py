@@ -26,8 +26,8 @@ class ServiceSpec(Model):
     package_manager: str | None = None
     port: int = 8080
     start: list[str] = Field(default_factory=list, description="The container's command.")
-    start_from: str = Field(default="", description="Where the command came from: a file and line, or a default.")
-    port_from: str = Field(default="", description="Where the port came from: a file and what in it, or a default.")
+    start_from: str = ""  # where the command came from (a file and line, or a default); no description: the
+    port_from: str = ""  # tool's schema stays under its 8,000-character budget
     test_command: str | None = None
     build_script: bool = False
     go_main: str = "."
