@@ -40,6 +40,7 @@ bench: setup
 	$(BIN)/python bench/architecture.py
 	$(BIN)/python bench/secrets_heuristic.py
 	$(BIN)/python bench/real_repos.py
+	$(BIN)/python bench/cold_start.py
 
 clean:
 	rm -rf $(VENV)

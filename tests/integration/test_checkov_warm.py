@@ -99,8 +99,25 @@ async def test_server_closes_its_warm_checkov(tmp_path: Path) -> None:
 
     from devops_orchestra.server.app import create_server
 
-    async with Client(create_server([tmp_path])):
-        await asyncio.sleep(0.2)
+    async with Client(create_server([tmp_path])) as client:
+        await client.list_tools()  # the warm checkov starts once the handshake is over
+        await asyncio.sleep(0.5)
+        zygotes = _zygotes()
+        assert zygotes
+    await asyncio.sleep(0.2)
+    assert not set(zygotes) & set(_zygotes())
+
+
+async def test_server_starts_its_warm_checkov_without_a_tools_list_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mcp import Client
+
+    from devops_orchestra.server import app
+
+    monkeypatch.setattr(app, "WARM_AFTER_S", 0.1)
+    async with Client(app.create_server([tmp_path])):
+        await asyncio.sleep(0.4)
         zygotes = _zygotes()
         assert zygotes
     await asyncio.sleep(0.2)

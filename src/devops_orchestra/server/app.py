@@ -1,5 +1,7 @@
 """Builds the MCP server: the tools, the resources, and the state they share."""
 
+import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -38,6 +40,8 @@ GROUPS = {
 }
 assert tuple(GROUPS) == TOOLSETS, "a toolset without its module, or the other way round"
 
+WARM_AFTER_S = 2.0  # the warm checkov starts once tools/list is answered, or this long after the start
+
 INSTRUCTIONS = (
     "DevOps agents for the repository open in the IDE. security_scan finds vulnerabilities, secrets and "
     "infrastructure misconfigurations with file, line, severity and the fix; scan_history and compare_runs "
@@ -65,11 +69,25 @@ def create_server(
         scanners = {t.name: t.version or "NOT INSTALLED" for t in toolchain.status()}
         log.info("server ready", roots=[str(r) for r in allowed.roots], scanners=scanners, store=str(store.path))
         warm = WarmCheckov()
-        if warm_wanted():
+        starting = False
+
+        async def warm_soon() -> None:
+            # checkov's 2 s import takes a core: not while the client's handshake waits for its tools/list
+            nonlocal starting
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(server.tools_listed.wait(), WARM_AFTER_S)
+                await asyncio.sleep(0.2)  # the answer is on its way, and the client's next step too
+            starting = True
             await warm.start()  # imports checkov in the background; the first scan may wait for it
+
+        starter = asyncio.create_task(warm_soon()) if warm_wanted() else None
         try:
             yield AppState(roots=allowed, store=store, cache=cache, runners={"checkov": warm.run})
         finally:
+            if starter is not None:
+                if not starting:
+                    starter.cancel()
+                await asyncio.gather(starter, return_exceptions=True)  # a started process is then stopped
             await warm.close()
 
     server = OrchestraServer(

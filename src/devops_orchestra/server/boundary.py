@@ -8,6 +8,7 @@ there and answers with the tool, the exception's type and message (secrets hidde
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ class OrchestraServer(MCPServer[AppState]):
     def __init__(self, *args: Any, selection: Selection, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._registration = _Registration(selection)
+        self.tools_listed = asyncio.Event()  # set once a client has been answered its tools/list
         self.middleware.append(self._narrow_tools_list)
 
     @property
@@ -96,6 +98,7 @@ class OrchestraServer(MCPServer[AppState]):
         result = await call_next(ctx)
         if ctx.method != "tools/list" or not isinstance(result, dict):
             return result
+        self.tools_listed.set()
         try:
             request = _request_selection(ctx.request)
         except ToolError as exc:

@@ -6,8 +6,8 @@ import git
 import pytest
 from mcp import Client
 
+from devops_orchestra.agents import dora as agents_dora
 from devops_orchestra.server.app import create_server
-from devops_orchestra.server.tools import dora
 from tests.helpers import text_of, write
 
 
@@ -45,7 +45,7 @@ async def test_an_unexpected_exception_names_the_tool_the_error_and_what_to_do(
     async def crash(*_: object, **__: object) -> None:
         raise KeyError("token=ghp_" + "a1" * 20)
 
-    monkeypatch.setattr(dora, "recorded_dora_metrics", crash)
+    monkeypatch.setattr(agents_dora, "recorded_dora_metrics", crash)  # the tool imports it when called
     async with Client(create_server([repo])) as client:
         result = await client.call_tool("dora_metrics", {})
     text = text_of(result.content[0])

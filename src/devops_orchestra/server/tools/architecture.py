@@ -8,11 +8,9 @@ from mcp.server.mcpserver.exceptions import ResourceError
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from devops_orchestra.agents.architecture import recorded_architecture_analysis
 from devops_orchestra.core.errors import PathError
 from devops_orchestra.models import ArchitectureReport
 from devops_orchestra.models.requests import ArchitectureRequest
-from devops_orchestra.render.architecture import markdown, short_text
 from devops_orchestra.server.results import paged, tool_errors
 from devops_orchestra.server.state import AppState
 
@@ -42,6 +40,9 @@ def register(server: MCPServer[AppState]) -> None:
             if not target.is_dir():
                 raise PathError(f"{path!r} is a file: architecture_analysis reads a directory, such as the "
                                 "repository root or one service's folder.")
+            from devops_orchestra.agents.architecture import recorded_architecture_analysis  # not at start
+            from devops_orchestra.render.architecture import short_text
+
             report = await recorded_architecture_analysis(
                 state.store, ArchitectureRequest(target=target, display_path=path), progress=ctx.report_progress)
         return paged(report, max_findings, ARCHITECTURE_URI.format(run_id=report.run_id), short_text)
@@ -57,4 +58,6 @@ def register(server: MCPServer[AppState]) -> None:
         report = await asyncio.to_thread(store.report, run_id, ArchitectureReport)
         if report is None:
             raise ResourceError(f"No finished architecture analysis {run_id}: scan_history lists the runs there are.")
+        from devops_orchestra.render.architecture import markdown
+
         return markdown(report)

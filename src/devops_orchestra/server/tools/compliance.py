@@ -6,10 +6,8 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from devops_orchestra.agents.compliance import recorded_compliance_check
 from devops_orchestra.models import ComplianceReport
 from devops_orchestra.models.requests import ComplianceRequest
-from devops_orchestra.render.compliance import markdown, short_text
 from devops_orchestra.server.results import paged, tool_errors
 from devops_orchestra.server.state import AppState
 from devops_orchestra.server.tools.security import FINDINGS_URI, stored_report
@@ -42,6 +40,9 @@ def register(server: MCPServer[AppState]) -> None:
         state = ctx.request_context.lifespan_context
         with tool_errors():
             target = state.roots.resolve(path)
+            from devops_orchestra.agents.compliance import recorded_compliance_check  # not at start
+            from devops_orchestra.render.compliance import short_text
+
             report = await recorded_compliance_check(
                 state.store, ComplianceRequest(target=target, display_path=path, frameworks=frameworks),
                 progress=ctx.report_progress, runners=state.runners, cache=state.cache,
@@ -57,4 +58,6 @@ def register(server: MCPServer[AppState]) -> None:
         mime_type="text/markdown",
     )
     async def report_md(run_id: str, ctx: Context[AppState]) -> str:
+        from devops_orchestra.render.compliance import markdown
+
         return markdown(await stored_report(ctx, run_id, ComplianceReport))

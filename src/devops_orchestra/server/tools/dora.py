@@ -6,11 +6,9 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from devops_orchestra.agents.dora import recorded_dora_metrics
 from devops_orchestra.models import DoraReport
 from devops_orchestra.models.dora import DeploymentSource
 from devops_orchestra.models.requests import DoraRequest
-from devops_orchestra.render.dora import short_text
 from devops_orchestra.server.results import structured, tool_errors
 from devops_orchestra.server.state import AppState
 
@@ -40,6 +38,9 @@ def register(server: MCPServer[AppState]) -> None:
         state = ctx.request_context.lifespan_context
         with tool_errors():
             target = state.roots.resolve(path)
+            from devops_orchestra.agents.dora import recorded_dora_metrics  # GitPython: not at start
+            from devops_orchestra.render.dora import short_text
+
             report = await recorded_dora_metrics(state.store, DoraRequest(
                 target=target, display_path=path, days=days, deployments=deployments, tag_pattern=tag_pattern,
                 include_prereleases=include_prereleases))

@@ -7,10 +7,6 @@ from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
 from devops_orchestra.models.orchestra import PipelineRun
-from devops_orchestra.orchestra import submit
-from devops_orchestra.orchestra.bus import open_bus
-from devops_orchestra.orchestra.runs import RunBook
-from devops_orchestra.orchestra.worker import watch
 from devops_orchestra.server.results import structured, tool_errors
 from devops_orchestra.server.state import AppState
 
@@ -56,6 +52,11 @@ def register(server: MCPServer[AppState]) -> None:
             await ctx.report_progress(done, len(run.stages), message)
 
         with tool_errors():
+            from devops_orchestra.orchestra import submit  # GitPython and the stages: not at start
+            from devops_orchestra.orchestra.bus import open_bus
+            from devops_orchestra.orchestra.runs import RunBook
+            from devops_orchestra.orchestra.worker import watch
+
             commit = await submit.find_commit(str(state.roots.resolve(path)), ref)
             state.roots.resolve(commit.source)  # the repository's top, which the stages read, is allowed too
             bus = open_bus()
@@ -76,6 +77,9 @@ def register(server: MCPServer[AppState]) -> None:
         run_id: Annotated[str, Field(description="The run id run_pipeline returned.")],
     ) -> Annotated[CallToolResult, PipelineRun]:
         with tool_errors():
+            from devops_orchestra.orchestra.bus import open_bus
+            from devops_orchestra.orchestra.runs import RunBook
+
             bus = open_bus()
             try:
                 run = await RunBook(bus).require(run_id)

@@ -8,11 +8,9 @@ from mcp.server.mcpserver.exceptions import ResourceError
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, Field
 
-from devops_orchestra.agents import pipeline
 from devops_orchestra.core import proc
 from devops_orchestra.models.pipeline import ArtifactName, GeneratedArtifacts
 from devops_orchestra.models.requests import PipelineRequest
-from devops_orchestra.render.pipeline import as_text
 from devops_orchestra.server.paging import RESPONSE_BUDGET_CHARS
 from devops_orchestra.server.results import structured, tool_errors
 from devops_orchestra.server.state import AppState
@@ -52,11 +50,15 @@ def register(server: MCPServer[AppState]) -> None:
         state = ctx.request_context.lifespan_context
         with tool_errors():
             root = state.roots.resolve(path)
+            from devops_orchestra.agents import pipeline  # not at start
+
             report = await pipeline.recorded_generate(
                 state.store, PipelineRequest(target=root, display_path=path, artifacts=artifacts, write=write,
                                              overwrite=overwrite),
                 checkov_runner=state.runners.get("checkov") or proc.run)
         shown = fit(report)
+        from devops_orchestra.render.pipeline import as_text
+
         return structured(shown, as_text(shown))
 
     @server.tool(
@@ -74,6 +76,8 @@ def register(server: MCPServer[AppState]) -> None:
         state = ctx.request_context.lifespan_context
         with tool_errors():
             root = state.roots.resolve(path)
+            from devops_orchestra.agents import pipeline
+
             target, text = await asyncio.to_thread(pipeline.init_config, root)
         return structured(InitResult(path=str(target), content=text), f"Wrote {target}.")
 

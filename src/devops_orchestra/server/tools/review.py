@@ -7,11 +7,8 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from devops_orchestra.agents.registry import describe_agents
-from devops_orchestra.agents.review import recorded_review
 from devops_orchestra.models import AgentList, ReviewReport
 from devops_orchestra.models.requests import ReviewRequest
-from devops_orchestra.render.review import short_text
 from devops_orchestra.server.results import paged, structured, tool_errors
 from devops_orchestra.server.state import AppState
 from devops_orchestra.server.tools.security import FINDINGS_URI
@@ -42,6 +39,9 @@ def register(server: MCPServer[AppState]) -> None:
         state = ctx.request_context.lifespan_context
         with tool_errors():
             target = state.roots.resolve(path)
+            from devops_orchestra.agents.review import recorded_review  # every agent: not at start
+            from devops_orchestra.render.review import short_text
+
             report = await recorded_review(
                 state.store, ReviewRequest(target=target, display_path=path, request=request,
                                            changed_since=changed_since, plan_only=plan_only),
@@ -53,6 +53,8 @@ def register(server: MCPServer[AppState]) -> None:
                  description="Each DevOps agent: what it does, its tools, the scanners it needs and whether "
                              "they are installed.")
     async def list_agents() -> Annotated[CallToolResult, AgentList]:
+        from devops_orchestra.agents.registry import describe_agents
+
         agents = await asyncio.to_thread(describe_agents)
         lines = [f"{a.name}: {', '.join(a.tools)}; scanners "
                  + ", ".join(f"{s.name} {s.version or 'NOT INSTALLED'}" for s in a.scanners) for a in agents.agents]

@@ -9,8 +9,6 @@ from mcp.server.mcpserver.exceptions import ResourceError
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from devops_orchestra.agents import verify
-from devops_orchestra.agents.security import recorded_security_scan
 from devops_orchestra.models import (
     AgentReport,
     ArchitectureReport,
@@ -25,8 +23,6 @@ from devops_orchestra.models.pipeline import GeneratedArtifacts
 from devops_orchestra.models.requests import SecurityScanRequest
 from devops_orchestra.models.security import SecurityScannerName
 from devops_orchestra.models.verify import FixVerification
-from devops_orchestra.render.sarif import to_sarif
-from devops_orchestra.render.security import markdown, short_text
 from devops_orchestra.server.results import paged, structured, tool_errors
 from devops_orchestra.server.state import AppState
 
@@ -67,6 +63,9 @@ def register(server: MCPServer[AppState]) -> None:
         state = ctx.request_context.lifespan_context
         with tool_errors():
             target = state.roots.resolve(path)
+            from devops_orchestra.agents.security import recorded_security_scan  # the scanners: not at start
+            from devops_orchestra.render.security import short_text
+
             report = await recorded_security_scan(
                 state.store,
                 SecurityScanRequest(target=target, display_path=path, scanners=scanners,
@@ -90,6 +89,8 @@ def register(server: MCPServer[AppState]) -> None:
         state = ctx.request_context.lifespan_context
         with tool_errors():
             root = state.roots.resolve(path)
+            from devops_orchestra.agents import verify
+
             result = await verify.verify_fix(state.store, root, finding_ids, runners=state.runners)  # never cached
         counts = {v: sum(c.verdict == v for c in result.checks) for v in ("resolved", "still_present", "unknown")}
         return structured(result, ", ".join(f"{n} {v.replace('_', ' ')}" for v, n in counts.items()) + ".")
@@ -111,6 +112,8 @@ def register(server: MCPServer[AppState]) -> None:
         mime_type="application/sarif+json",
     )
     async def sarif(run_id: str, ctx: Context[AppState]) -> str:
+        from devops_orchestra.render.sarif import to_sarif
+
         return json.dumps(to_sarif(await stored_any(ctx, run_id)), indent=1)
 
     @server.resource(
@@ -120,6 +123,8 @@ def register(server: MCPServer[AppState]) -> None:
         mime_type="text/markdown",
     )
     async def report_md(run_id: str, ctx: Context[AppState]) -> str:
+        from devops_orchestra.render.security import markdown
+
         return markdown(await stored_report(ctx, run_id, SecurityReport))
 
 
