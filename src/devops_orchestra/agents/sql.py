@@ -20,7 +20,7 @@ from devops_orchestra.core import toolchain
 from devops_orchestra.core.cache import ScanCache, keys_for
 from devops_orchestra.core.errors import PathError, ScannerFailed, ScannerTimeout, ScannerUnavailable
 from devops_orchestra.core.store import Store
-from devops_orchestra.core.workspace import Inventory, SourceFile, build_inventory
+from devops_orchestra.core.workspace import Inventory, SourceFile, build_inventory, changed_files
 from devops_orchestra.models import Finding, Location, Remediation, RunStatus, ScannerRun, SqlReport
 from devops_orchestra.models.requests import SqlRequest
 from devops_orchestra.scanners import semgrep_sql
@@ -45,9 +45,12 @@ def check_dialect(dialect: str | None) -> str | None:
 async def sql_analysis(target: Path, *, sql: str | None = None, dialect: str | None = None,
                        display_path: str = ".", run_id: str | None = None,
                        inventory: Inventory | None = None, cache: ScanCache | None = None,
-                       prescanned: Callable[[], Awaitable[semgrep_sql.Prescanned]] | None = None) -> SqlReport:
+                       prescanned: Callable[[], Awaitable[semgrep_sql.Prescanned]] | None = None,
+                       changed_since: str | None = None, staged: bool = False) -> SqlReport:
     """Analyse inline sql, or every SQL, Python migration and source file under target (a dir or a file).
 
+    changed_since / staged: only the files git says changed since that ref / are staged (the migrations a
+    change adds or edits, not those applied years ago).
     inventory: target's inventory when the caller has built it already.
     cache: what our analyses and semgrep found in each file before.
     prescanned: gets semgrep outputs with our rules that another agent's run produces (awaited only when
@@ -61,8 +64,11 @@ async def sql_analysis(target: Path, *, sql: str | None = None, dialect: str | N
         findings = [_finding(h, INLINE, sql.splitlines()) for h in analyse_sql(sql, dialect)]
         inventory, kinds, runs = Inventory(base=root, files=[]), {"sql": 1}, [_own_run(started, 1, findings)]
     else:
+        only = None
+        if changed_since is not None or staged:
+            only = await asyncio.to_thread(changed_files, target, changed_since, staged)
         if inventory is None:
-            inventory = await asyncio.to_thread(build_inventory, target)
+            inventory = await asyncio.to_thread(build_inventory, target, only)
         if is_file and inventory.skipped:
             raise PathError(f"{display_path!r} was not analysed: {inventory.skipped[0].reason}. "
                             "Pass a UTF-8 text file (.sql, .py...) or its directory.")
@@ -79,6 +85,8 @@ async def sql_analysis(target: Path, *, sql: str | None = None, dialect: str | N
     findings.sort(key=rank_key)
     scope = inventory.scope()
     scope.test_findings_demoted = sum(f.in_test_code for f in findings)
+    if sql is None and (changed_since is not None or staged):
+        scope.changed_only = "staged files" if staged else f"files changed since {changed_since}"
     return SqlReport(
         run_id=run_id or new_run_id(), root=str(inventory.base), path=display_path,
         duration_s=round(time.perf_counter() - started, 2), findings=findings,
@@ -90,7 +98,7 @@ async def recorded_sql_analysis(store: Store, request: SqlRequest, *, cache: Sca
     """sql_analysis, kept in the run store."""
     return await recorded(store, "sql", request, lambda run_id: sql_analysis(
         request.target, sql=request.sql, dialect=request.dialect, display_path=request.display_path, run_id=run_id,
-        cache=cache))
+        cache=cache, changed_since=request.changed_since, staged=request.staged))
 
 
 KINDS = ("sql", "alembic", "django", "code")  # what a file read as; each kind keeps its own cache entries

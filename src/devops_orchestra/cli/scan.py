@@ -59,6 +59,9 @@ def add_sql(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                      "(default: detected per file, else postgres)")
     output.add_format_argument(sql)
     _fail_on_argument(sql)
+    sql.add_argument("--changed-since", metavar="REF", default=None,
+                     help="only files changed since this git ref (e.g. main, HEAD~3): the migrations a change adds")
+    sql.add_argument("--staged", action="store_true", help="only files staged for commit")
     sql.add_argument("--no-cache", action="store_true", help="run semgrep on every file again")
     sql.set_defaults(handler=_sql)
 
@@ -142,7 +145,7 @@ def _sql(args: argparse.Namespace) -> int:
         return 2
     target = paths.resolve(args.path)
     report = asyncio.run(recorded_sql_analysis(open_store(), SqlRequest(
-        target=target, sql=args.sql, dialect=args.dialect,
+        target=target, sql=args.sql, dialect=args.dialect, changed_since=args.changed_since, staged=args.staged,
         display_path="<inline>" if args.sql is not None else str(args.path)), cache=_cache(args)))
     output.print_report(report, args.format, full_text, end="")  # the text ends in its own newline; JSON never had one
     return 1 if _fails(report.findings, args.fail_on) else 0

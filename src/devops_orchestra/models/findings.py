@@ -102,9 +102,9 @@ class SkippedFile(Model):
     reason: str
 
 
+# What was scanned, what was left out and why, what counted as test code (a comment, not a docstring: it
+# would repeat in every tool's output schema).
 class ScanScope(Model):
-    """What was scanned, what was left out and why, what counted as test code."""
-
     files_scanned: int = 0
     files_skipped: int = 0
     skipped_by_reason: dict[str, int] = Field(default_factory=dict)

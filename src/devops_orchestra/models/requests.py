@@ -45,10 +45,13 @@ class ReviewRequest(AgentRequest):
 
 
 class SqlRequest(AgentRequest):
-    """sql_analysis: inline SQL, or the files under target; in which dialect (default: detected)."""
+    """sql_analysis: inline SQL, or the files under target (or those changed since a ref, or staged); in which
+    dialect (default: detected)."""
 
     sql: str | None = None
     dialect: str | None = None
+    changed_since: str | None = None
+    staged: bool = False
 
 
 class ArchitectureRequest(AgentRequest):

@@ -39,13 +39,13 @@ async def test_tool_is_listed_lean_and_read_only(repo: Path) -> None:
     async with Client(create_server([repo])) as client:
         tool = {t.name: t for t in (await client.list_tools()).tools}["sql_analysis"]
     assert tool.output_schema is not None and tool.annotations is not None
-    assert set(tool.input_schema["properties"]) == {"path", "sql", "dialect", "max_findings"}
+    assert set(tool.input_schema["properties"]) == {"path", "sql", "dialect", "max_findings", "changed_since", "staged"}
     assert "postgres" in json.dumps(tool.input_schema["properties"]["dialect"])
     assert {"findings", "summary", "dialect", "files_by_kind"} <= set(tool.output_schema["properties"])
     assert tool.annotations.read_only_hint is True
-    # 6,205: every scanner's name is in it (Finding.scanner's enum), a finding's resource and folded rules,
-    # and the report's `more` lines
-    assert len(json.dumps(tool.model_dump(mode="json", exclude_none=True))) < 6_250
+    # 6,384: every scanner's name is in it (Finding.scanner's enum), a finding's resource and folded rules,
+    # the report's `more` lines, and changed_since/staged (+283, less 132 trimmed from the output schema)
+    assert len(json.dumps(tool.model_dump(mode="json", exclude_none=True))) < 6_400
 
 
 async def test_directory_findings_lines_fixes_and_the_full_report(repo: Path) -> None:

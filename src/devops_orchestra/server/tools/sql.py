@@ -42,6 +42,8 @@ def register(server: MCPServer[AppState]) -> None:
         sql: Annotated[str | None, Field(description="SQL text to check instead of files.")] = None,
         dialect: Annotated[DialectArg | None, Field(description="Default: detected per file, else postgres.")] = None,
         max_findings: Annotated[int, Field(ge=1, le=1000)] = 200,
+        changed_since: Annotated[str | None, Field(description="Git ref: only files changed since it.")] = None,
+        staged: Annotated[bool, Field(description="Only staged files.")] = False,
     ) -> Annotated[CallToolResult, SqlReport]:
         state = ctx.request_context.lifespan_context
         with tool_errors():
@@ -53,8 +55,8 @@ def register(server: MCPServer[AppState]) -> None:
             from devops_orchestra.agents.sql import recorded_sql_analysis  # sqlglot: 50-100 ms, not at start
 
             report = await recorded_sql_analysis(state.store, SqlRequest(
-                target=target, sql=sql, dialect=dialect, display_path=path if sql is None else "<inline>"),
-                cache=state.cache)
+                target=target, sql=sql, dialect=dialect, changed_since=changed_since, staged=staged,
+                display_path=path if sql is None else "<inline>"), cache=state.cache)
         return paged(report, max_findings, FINDINGS_URI.format(run_id=report.run_id), short_text)
 
     @server.resource(FINDINGS_URI, name="sql-findings", title="Every finding of a SQL analysis",
