@@ -9,6 +9,14 @@ from devops_orchestra.analyzers.sql.pyast import arg, callee, hit, is_false, is_
 from devops_orchestra.analyzers.sql.statements import SqlHit
 
 VOLATILE_WORDS = ("random(", "gen_random_uuid(", "uuid_generate_v", "clock_timestamp(", "nextval(")
+# Which argument names the table each op works on. On a table op.create_table made earlier in the same
+# revision (no rows, no readers yet) none of these is a hazard, as squawk treats a table created in the
+# same transaction; postgresql_concurrently inside the transaction still fails, so create_index keeps that.
+TABLE_ARG = {"add_column": (0, "table_name"), "alter_column": (0, "table_name"), "drop_column": (0, "table_name"),
+             "drop_table": (0, "table_name"), "rename_table": (0, "old_table_name"),
+             "create_index": (1, "table_name"), "drop_index": (1, "table_name"),
+             "create_foreign_key": (1, "source_table"), "create_check_constraint": (1, "table_name"),
+             "create_unique_constraint": (1, "table_name"), "create_primary_key": (1, "table_name")}
 
 
 def is_alembic(source: str) -> bool:
@@ -24,8 +32,16 @@ def check(tree: ast.Module, source: str) -> tuple[list[SqlHit], list[tuple[str, 
     hits: list[SqlHit] = []
     raw_sql: list[tuple[str, int]] = []
     autocommit = _autocommit_lines(upgrade)
-    for call in (n for n in ast.walk(upgrade) if isinstance(n, ast.Call)):
-        if not _is_op_call(call):
+    calls = sorted((n for n in ast.walk(upgrade) if isinstance(n, ast.Call) and _is_op_call(n)),
+                   key=lambda n: (n.lineno, n.col_offset))
+    created: set[str] = set()  # tables op.create_table made so far in this revision
+    for call in calls:
+        if callee(call) == "create_table" and (new := string(arg(call, 0, "table_name"))):
+            created.add(new)
+        if _on_new_table(call, created):
+            if callee(call) == "create_index" and is_true(kwarg(call, "postgresql_concurrently")) \
+                    and call.lineno not in autocommit:
+                hits += _op(call, source, in_autocommit=False)
             continue
         if callee(call) == "execute":
             found = sql_in(arg(call, 0, "sqltext"))
@@ -34,6 +50,11 @@ def check(tree: ast.Module, source: str) -> tuple[list[SqlHit], list[tuple[str, 
             continue
         hits += _op(call, source, in_autocommit=call.lineno in autocommit)
     return hits, raw_sql
+
+
+def _on_new_table(call: ast.Call, created: set[str]) -> bool:
+    where = TABLE_ARG.get(callee(call))
+    return where is not None and string(arg(call, *where)) in created
 
 
 def _is_op_call(call: ast.Call) -> bool:

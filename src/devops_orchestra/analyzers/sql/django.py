@@ -9,6 +9,11 @@ from devops_orchestra.analyzers.sql.pyast import arg, callee, hit, is_false, is_
 from devops_orchestra.analyzers.sql.statements import SqlHit
 
 RELATIONS = frozenset({"ForeignKey", "OneToOneField"})
+# Operations that lock or rewrite an existing table: on a model created earlier in the same migration (or
+# squash) the table has no rows and no readers yet, so none of them is a hazard (squawk does the same for a
+# table created in the same transaction). AddIndexConcurrently & co. still fail inside a transaction.
+ON_NEW_TABLE_SAFE = frozenset({"AddField", "AlterField", "RemoveField", "RenameField", "AddIndex", "RemoveIndex",
+                               "AddConstraint", "DeleteModel", "RenameModel"})
 
 
 def is_django(source: str) -> bool:
@@ -23,9 +28,18 @@ def check(tree: ast.Module, source: str) -> tuple[list[SqlHit], list[tuple[str, 
         return [], []
     atomic = not any(isinstance(s, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "atomic" for t in s.targets)
                      and is_false(s.value) for s in migration.body)
+    calls = [n for n in ast.walk(migration) if isinstance(n, ast.Call)]
+    created: dict[str, int] = {}  # model (lower case, as Django keys them) -> line of its CreateModel
+    for call in calls:
+        name = string(arg(call, 0, "name")) if callee(call) == "CreateModel" else None
+        if name:
+            created.setdefault(name.lower(), call.lineno)
     hits: list[SqlHit] = []
     raw_sql: list[tuple[str, int]] = []
-    for call in (n for n in ast.walk(migration) if isinstance(n, ast.Call)):
+    for call in calls:
+        if callee(call) in ON_NEW_TABLE_SAFE and _model_of(call).lower() in created \
+                and created[_model_of(call).lower()] < call.lineno:
+            continue
         if callee(call) == "RunSQL":
             found = sql_in(arg(call, 0, "sql"))
             if found:
@@ -33,6 +47,13 @@ def check(tree: ast.Module, source: str) -> tuple[list[SqlHit], list[tuple[str, 
         else:
             hits += _operation(call, source, atomic=atomic)
     return hits, raw_sql
+
+
+def _model_of(call: ast.Call) -> str:
+    """The model an operation works on: `model_name`, or `name`/`old_name` for DeleteModel/RenameModel."""
+    if callee(call) in ("DeleteModel", "RenameModel"):
+        return string(arg(call, 0, "old_name" if callee(call) == "RenameModel" else "name")) or ""
+    return string(arg(call, 0, "model_name")) or ""
 
 
 def _operation(call: ast.Call, source: str, *, atomic: bool) -> Iterator[SqlHit]:

@@ -112,3 +112,69 @@ def test_django_operations_only_in_migration_folders() -> None:
 
 def test_python_that_does_not_parse_is_a_finding_with_its_line() -> None:
     assert _hits("x = 1\ndef broken(:\n") == [("parse-error", 2)]
+
+
+DJANGO_NEW_MODEL = """
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    replaces = [("dcim", "0001_initial"), ("dcim", "0002_auto")]
+    operations = [
+        migrations.CreateModel(name="Cable", fields=[("id", models.BigAutoField(primary_key=True))]),
+        migrations.AddField(model_name="cable", name="site", field=models.ForeignKey(on_delete=models.CASCADE,
+                                                                                      to="dcim.site")),
+        migrations.AddField(model_name="cable", name="label", field=models.CharField(max_length=100)),
+        migrations.AddIndex(model_name="cable", index=models.Index(fields=["label"], name="cable_label")),
+        migrations.AddConstraint(model_name="cable", constraint=models.UniqueConstraint(fields=["label"],
+                                                                                        name="cable_label_uniq")),
+        migrations.AlterField(model_name="cable", name="label", field=models.CharField(max_length=200)),
+        migrations.AddField(model_name="site", name="cable", field=models.ForeignKey(on_delete=models.CASCADE,
+                                                                                     to="dcim.cable")),
+    ]
+"""
+
+
+def test_django_operations_on_a_model_created_earlier_in_the_migration_are_no_hazard() -> None:
+    hits, kind = analyse_python(DJANGO_NEW_MODEL, None, is_migration_path=True)
+    assert kind == "django"
+    # only the existing table (site) is locked: its foreign key and NOT NULL column are still findings
+    assert [(h.rule, h.line) for h in hits] == [("adding-not-null-column", 16), ("foreign-key-not-valid", 16)]
+
+
+def test_django_operations_before_the_create_model_or_on_another_model_still_count() -> None:
+    source = """
+    from django.db import migrations, models
+
+
+    class Migration(migrations.Migration):
+        operations = [
+            migrations.AddIndex(model_name="cable", index=models.Index(fields=["label"], name="cable_label")),
+            migrations.CreateModel(name="Cable", fields=[("id", models.BigAutoField(primary_key=True))]),
+            migrations.AddIndex(model_name="cables", index=models.Index(fields=["x"], name="cables_x")),
+        ]
+    """
+    hits, _ = analyse_python(textwrap.dedent(source), None, is_migration_path=True)
+    assert [(h.rule, h.line) for h in hits] == [("index-not-concurrent", 7), ("index-not-concurrent", 9)]
+
+
+def test_alembic_ops_on_a_table_created_earlier_in_the_revision_are_no_hazard() -> None:
+    source = """
+    import sqlalchemy as sa
+    from alembic import op
+
+
+    def upgrade():
+        op.create_table("cable", sa.Column("id", sa.BigInteger(), primary_key=True))
+        op.add_column("cable", sa.Column("label", sa.Text(), nullable=False))
+        op.create_foreign_key("cable_site_fk", "cable", "site", ["site_id"], ["id"])
+        op.create_index("cable_label_idx", "cable", ["label"])
+        op.create_unique_constraint("cable_label_uniq", "cable", ["label"])
+        op.create_index("cable_x_idx", "cable", ["x"], postgresql_concurrently=True)
+        op.create_foreign_key("site_cable_fk", "site", "cable", ["cable_id"], ["id"])
+        op.create_index("site_cable_idx", "site", ["cable_id"])
+    """
+    hits, kind = analyse_python(textwrap.dedent(source), None, is_migration_path=True)
+    assert kind == "alembic"
+    assert [(h.rule, h.line) for h in hits] == [
+        ("concurrently-in-transaction", 12), ("foreign-key-not-valid", 13), ("index-not-concurrent", 14)]

@@ -148,3 +148,14 @@ def test_input_that_would_exhaust_the_parser_is_a_finding_not_a_crash() -> None:
     assert [(h.rule, h.line) for h in hits] == [("parse-error", 1), ("delete-without-where", 2)]
     python_hits, _ = analyse_python("x = 1\0\n", None, is_migration_path=False)
     assert [h.rule for h in python_hits] == ["parse-error"]
+
+
+def test_alter_table_after_create_table_in_the_same_file_is_no_lock_hazard() -> None:
+    fresh = """CREATE TABLE cable (id bigint PRIMARY KEY, site_id bigint, label text);
+ALTER TABLE cable ADD CONSTRAINT cable_site_fk FOREIGN KEY (site_id) REFERENCES site (id);
+ALTER TABLE cable ADD COLUMN note text NOT NULL;
+CREATE INDEX cable_label_idx ON cable (label);
+ALTER TABLE site ADD CONSTRAINT site_cable_fk FOREIGN KEY (cable_id) REFERENCES cable (id);
+"""
+    assert [(h.rule, h.line) for h in analyse_sql(fresh, "postgres")] == [
+        ("foreign-key-not-valid", 5), ("missing-lock-timeout", 5)]
