@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import hashlib
 import re
 import time
 from collections import Counter
@@ -13,6 +15,7 @@ from typing import Any
 
 from devops_orchestra.agents.runs import judge_test_code, new_run_id, rank_key, recorded
 from devops_orchestra.agents.security import cores, default_timeout_s
+from devops_orchestra.analyzers import sql as sql_analyzers
 from devops_orchestra.analyzers.sql.catalog import RULES
 from devops_orchestra.analyzers.sql.files import analyse_python, analyse_sql, is_down_migration
 from devops_orchestra.analyzers.sql.statements import DIALECTS, SqlHit
@@ -109,7 +112,7 @@ def _analyse_files(inventory: Inventory, dialect: str | None,
     """Blocking: our own analyses of every .sql and .py file; files the cache knows are not read again.
     A file's entry sits under the kind it was read as, so a cached file still counts as that kind."""
     files = [f for f in inventory.files if PurePosixPath(f.rel).suffix.lower() in (".sql", ".py")]
-    analyser = f"sqlglot {version('sqlglot')}\0{dialect}"
+    analyser = f"sqlglot {version('sqlglot')}\0{dialect}\0{_analyser_digest()}"
     keys = {kind: keys_for(f"sql-{kind}", analyser, files) for kind in KINDS} if cache else {}
     known = {kind: cache.lookup(keys[kind]) for kind in KINDS} if cache else {}
     findings: list[Finding] = []
@@ -129,6 +132,15 @@ def _analyse_files(inventory: Inventory, dialect: str | None,
             if done:
                 cache.store({rel: keys[kind][rel] for rel, _ in done}, [f for _, found in done for f in found])
     return findings, kinds
+
+
+@functools.cache
+def _analyser_digest() -> str:
+    """Our SQL analysers' source: a change to a rule makes what the cache holds for every file stale."""
+    h = hashlib.sha256()
+    for path in sorted(Path(sql_analyzers.__file__).parent.glob("*.py")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
 
 
 def _analyse_file(base: Path, rel: str, dialect: str | None) -> tuple[list[Finding], str]:
