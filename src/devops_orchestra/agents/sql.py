@@ -17,14 +17,30 @@ from devops_orchestra.agents.runs import judge_test_code, new_run_id, rank_key, 
 from devops_orchestra.agents.security import cores, default_timeout_s
 from devops_orchestra.analyzers import sql as sql_analyzers
 from devops_orchestra.analyzers.sql.catalog import RULES
-from devops_orchestra.analyzers.sql.files import analyse_python, analyse_sql, is_down_migration
+from devops_orchestra.analyzers.sql.files import (
+    DOES_NOT_PARSE,
+    NEEDS_NEWER_GRAMMAR,
+    PythonNotAnalysed,
+    analyse_python,
+    analyse_sql,
+    is_down_migration,
+)
 from devops_orchestra.analyzers.sql.statements import DIALECTS, SqlHit
 from devops_orchestra.core import toolchain
 from devops_orchestra.core.cache import ScanCache, keys_for
 from devops_orchestra.core.errors import PathError, ScannerFailed, ScannerTimeout, ScannerUnavailable
 from devops_orchestra.core.store import Store
 from devops_orchestra.core.workspace import Inventory, SourceFile, build_inventory, changed_files
-from devops_orchestra.models import Finding, Location, Remediation, RunStatus, ScannerRun, SqlReport
+from devops_orchestra.models import (
+    Finding,
+    Location,
+    Remediation,
+    RunStatus,
+    ScannerRun,
+    ScanScope,
+    SkippedFile,
+    SqlReport,
+)
 from devops_orchestra.models.requests import SqlRequest
 from devops_orchestra.scanners import semgrep_sql
 from devops_orchestra.scanners.base import ScanJob, fingerprint
@@ -62,6 +78,7 @@ async def sql_analysis(target: Path, *, sql: str | None = None, dialect: str | N
     started = time.perf_counter()
     check_dialect(dialect)
     is_file = await asyncio.to_thread(target.is_file)
+    unread: list[SkippedFile] = []
     if sql is not None:
         root = target.parent if is_file else target
         findings = [_finding(h, INLINE, sql.splitlines()) for h in analyse_sql(sql, dialect)]
@@ -78,7 +95,7 @@ async def sql_analysis(target: Path, *, sql: str | None = None, dialect: str | N
         if is_file and target.suffix.lower() not in READ_SUFFIXES:
             raise PathError(f"{display_path!r} is not a file with SQL in it that this agent reads "
                             f"({', '.join(sorted(READ_SUFFIXES))}): pass one of those, or a directory.")
-        findings, kinds = await asyncio.to_thread(_analyse_files, inventory, dialect, cache)
+        findings, kinds, unread = await asyncio.to_thread(_analyse_files, inventory, dialect, cache)
         runs = [_own_run(started, sum(kinds.values()), findings)]
         semgrep_run, semgrep_findings = await _semgrep(inventory, dialect, cache, prescanned)
         if semgrep_run.files:
@@ -88,6 +105,7 @@ async def sql_analysis(target: Path, *, sql: str | None = None, dialect: str | N
     findings.sort(key=rank_key)
     scope = inventory.scope()
     scope.test_findings_demoted = sum(f.in_test_code for f in findings)
+    _add_unread(scope, unread)
     if sql is None and (changed_since is not None or staged):
         scope.changed_only = "staged files" if staged else f"files changed since {changed_since}"
     return SqlReport(
@@ -104,13 +122,27 @@ async def recorded_sql_analysis(store: Store, request: SqlRequest, *, cache: Sca
         cache=cache, changed_since=request.changed_since, staged=request.staged))
 
 
-KINDS = ("sql", "alembic", "django", "code")  # what a file read as; each kind keeps its own cache entries
+# What a file read as; each kind keeps its own cache entries. Python that does not parse is cached too, as
+# the kind that says why it was not analysed (it counts in the scope, not in files_by_kind).
+UNREAD = {"python-newer": NEEDS_NEWER_GRAMMAR, "python-broken": DOES_NOT_PARSE}
+KINDS = ("sql", "alembic", "django", "code", *UNREAD)
+
+
+def _add_unread(scope: ScanScope, unread: list[SkippedFile]) -> None:
+    """Python no rule could read is left out of the analysis, and the scope says so (with a few examples)."""
+    for s in unread:
+        scope.files_scanned -= 1
+        scope.files_skipped += 1
+        scope.skipped_by_reason[s.reason] = scope.skipped_by_reason.get(s.reason, 0) + 1
+        if scope.skipped_by_reason[s.reason] <= 3:
+            scope.skipped_examples.append(s)
 
 
 def _analyse_files(inventory: Inventory, dialect: str | None,
-                   cache: ScanCache | None) -> tuple[list[Finding], Counter[str]]:
+                   cache: ScanCache | None) -> tuple[list[Finding], Counter[str], list[SkippedFile]]:
     """Blocking: our own analyses of every .sql and .py file; files the cache knows are not read again.
-    A file's entry sits under the kind it was read as, so a cached file still counts as that kind."""
+    A file's entry sits under the kind it was read as, so a cached file still counts as that kind.
+    Python that does not parse is not analysed: it comes back with why, for the scope."""
     files = [f for f in inventory.files if PurePosixPath(f.rel).suffix.lower() in (".sql", ".py")]
     analyser = f"sqlglot {version('sqlglot')}\0{dialect}\0{_analyser_digest()}"
     keys = {kind: keys_for(f"sql-{kind}", analyser, files) for kind in KINDS} if cache else {}
@@ -118,20 +150,27 @@ def _analyse_files(inventory: Inventory, dialect: str | None,
     findings: list[Finding] = []
     kinds: Counter[str] = Counter()
     fresh: dict[str, list[tuple[str, list[Finding]]]] = {kind: [] for kind in KINDS}
+    unread: list[SkippedFile] = []
     for f in files:
         kind = next((k for k in KINDS if f.rel in known.get(k, {})), None)
         if kind:
             found = known[kind][f.rel]
         else:
-            found, kind = _analyse_file(inventory.base, f.rel, dialect)
+            try:
+                found, kind = _analyse_file(inventory.base, f.rel, dialect)
+            except PythonNotAnalysed as exc:
+                found, kind = [], next(k for k, reason in UNREAD.items() if reason == exc.reason)
             fresh[kind].append((f.rel, found))
+        if kind in UNREAD:
+            unread.append(SkippedFile(path=f.rel, reason=UNREAD[kind]))
+            continue
         kinds[kind] += 1
         findings += found
     if cache:
         for kind, done in fresh.items():
             if done:
                 cache.store({rel: keys[kind][rel] for rel, _ in done}, [f for _, found in done for f in found])
-    return findings, kinds
+    return findings, kinds, unread
 
 
 @functools.cache

@@ -13,7 +13,8 @@ def short_text(report: SqlReport) -> str:
     s = report.summary
     kinds = ", ".join(f"{n} {k}" for k, n in sorted(report.files_by_kind.items()) if n) or "nothing with SQL"
     lines = [f"SQL analysis of {report.path}: {s.total} findings (critical {s.critical}, high {s.high}, "
-             f"medium {s.medium}, low {s.low}, info {s.info}) in {report.duration_s:.1f} s; files: {kinds}."]
+             f"medium {s.medium}, low {s.low}, info {s.info}) in {report.duration_s:.1f} s; files: {kinds}.",
+             *_scope_lines(report)]
     for f in report.findings[:TEXT_FINDINGS]:
         lines.append(f"- [{f.severity.value}] {f.location.path}:{f.location.start_line} {f.title} ({f.rule_id})")
     if report.findings_returned < report.findings_total:
@@ -25,7 +26,7 @@ def short_text(report: SqlReport) -> str:
 
 def full_text(report: SqlReport) -> str:
     """Every finding with the statement, why, and the safe rewrite: the CLI's text format."""
-    out = [short_text(report).splitlines()[0], ""]
+    out = [short_text(report).splitlines()[0], *_scope_lines(report), ""]
     for f in report.findings:
         loc = f.location
         out.append(f"[{f.severity.value.upper()}] {loc.path}:{loc.start_line}  {f.title} ({f.rule_id})")
@@ -37,6 +38,19 @@ def full_text(report: SqlReport) -> str:
             out += ["    Rewrite:"] + [f"      {line}" for line in f.remediation.fix.splitlines()]
         out.append("")
     return "\n".join(out).rstrip() + "\n"
+
+
+def _scope_lines(report: SqlReport) -> list[str]:
+    """Which files the run covered when not all, and the Python it could not read (with a few examples)."""
+    sc = report.scope
+    lines = [f"Only {sc.changed_only}."] if sc.changed_only else []
+    unread = {r: n for r, n in sc.skipped_by_reason.items() if r.startswith("not analysed")}
+    if unread:
+        examples = ", ".join(f"{e.path} ({e.reason.removeprefix('not analysed (').rstrip(')')})"
+                             for e in sc.skipped_examples if e.reason in unread)
+        n = sum(unread.values())
+        lines.append(f"Python not analysed ({n} file{'s' * (n != 1)}, not findings): {examples}.")
+    return lines
 
 
 def rules_markdown() -> str:

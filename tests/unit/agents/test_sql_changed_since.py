@@ -1,5 +1,6 @@
 """sql_analysis over the migrations a change adds: changed_since / staged, as security_scan has them."""
 
+import sys
 from pathlib import Path
 
 import git
@@ -10,6 +11,7 @@ from devops_orchestra import cli
 from devops_orchestra.agents.sql import sql_analysis
 from devops_orchestra.core.errors import PathError
 from devops_orchestra.models import SqlReport
+from devops_orchestra.render.sql import short_text
 from devops_orchestra.server.app import create_server
 from tests.helpers import text_of, write
 
@@ -39,6 +41,7 @@ async def test_changed_since_analyses_only_the_migration_added_after_the_ref(tmp
     assert _paths(changed) == {"db/migrations/V2__note.sql"}
     assert changed.scope.files_scanned == 1 and changed.scope.changed_only == "files changed since main"
     assert changed.files_by_kind == {"sql": 1}
+    assert "Only files changed since main." in short_text(changed)
 
 
 async def test_staged_analyses_only_what_is_staged(tmp_path: Path) -> None:
@@ -79,3 +82,22 @@ def test_cli_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert SqlReport.model_validate_json(capsys.readouterr().out).findings == []
     assert cli.main(["sql", str(root), "--changed-since", "nope"]) == 2
     assert "git does not know 'nope'" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="this grammar reads PEP 701 f-strings")
+async def test_python_for_a_newer_grammar_is_in_the_scope_not_the_findings(tmp_path: Path) -> None:
+    root = write(tmp_path / "repo", {
+        "netbox/dcim/forms.py": "def f(self):\n    return f'site__{self.fields['side_a_site'].to_field_name}'\n",
+        "old/broken.py": "def broken(:\n",
+        "db/V1.sql": OLD,
+    })
+    report = await sql_analysis(root)
+    assert {f.rule_id for f in report.findings} == {"sql:adding-not-null-column", "sql:missing-lock-timeout"}
+    assert report.scope.skipped_by_reason == {"not analysed (needs a newer Python grammar)": 1,
+                                              "not analysed (Python that does not parse)": 1}
+    assert {(s.path, s.reason) for s in report.scope.skipped_examples} >= {
+        ("netbox/dcim/forms.py", "not analysed (needs a newer Python grammar)")}
+    assert report.scope.files_scanned == 1 and report.files_by_kind == {"sql": 1}
+    text = short_text(report)
+    assert "Python not analysed (2 files, not findings): " in text
+    assert "netbox/dcim/forms.py (needs a newer Python grammar)" in text

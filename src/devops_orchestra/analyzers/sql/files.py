@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from dataclasses import replace
 
 from devops_orchestra.analyzers.sql import alembic, django, injection, migration, queries
@@ -16,6 +17,22 @@ _DOWN_MIGRATION = re.compile(r"(^|[._-])down\.sql$|^U\d+(\.\d+)*__.*\.sql$", re.
 
 # Driver placeholders sqlglot does not read (psycopg's %s and %(name)s): parse them as named parameters.
 _DRIVER_PLACEHOLDER = re.compile(r"%\((\w+)\)s|%s")
+
+
+# Python no SQL rule can judge is not a finding: the file goes into the report's scope with one of these.
+NEEDS_NEWER_GRAMMAR = "not analysed (needs a newer Python grammar)"
+DOES_NOT_PARSE = "not analysed (Python that does not parse)"
+# What Python 3.12 added that 3.11 reads as an error: PEP 701 f-strings (quotes reused inside, backslashes,
+# comments), PEP 695 `type X = ...` and `def f[T]` / `class C[T]`.
+_PEP_695 = re.compile(r"^\s*(type\s+\w+\s*(\[.*\])?\s*=|(async\s+)?def\s+\w+\s*\[|class\s+\w+\s*\[)")
+
+
+class PythonNotAnalysed(Exception):
+    """A Python file that could not be read: why, for the report's scope."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
 
 
 def is_down_migration(name: str) -> bool:
@@ -41,14 +58,17 @@ def analyse_sql(text: str, dialect: str | None, *, line_offset: int = 0, implici
 
 def analyse_python(source: str, dialect: str | None, *, is_migration_path: bool) -> tuple[list[SqlHit], str]:
     """Alembic/Django operations, SQL they run, injection, and anti-patterns in literal SQL. Also returns
-    which kind of file it was: 'alembic', 'django' or 'code'."""
+    which kind of file it was: 'alembic', 'django' or 'code'.
+
+    Raises PythonNotAnalysed for Python that does not parse: written for a newer Python than this one, or
+    broken (an old file nobody imports, a template); neither says anything about its SQL.
+    """
     try:
         tree = ast.parse(source)
     except SyntaxError as exc:
-        line = exc.lineno or 1
-        return [SqlHit("parse-error", line, line, f"Python that does not parse: {exc.msg}")], "code"
+        raise PythonNotAnalysed(_why_not_parsed(exc), f"line {exc.lineno or 1}: {exc.msg}") from exc
     except (RecursionError, MemoryError, ValueError) as exc:  # nested too deeply, or a NUL byte past the start
-        return [SqlHit("parse-error", 1, 1, f"Python that cannot be read: {type(exc).__name__}")], "code"
+        raise PythonNotAnalysed(DOES_NOT_PARSE, type(exc).__name__) from exc
     kind = "code"
     hits: list[SqlHit] = []
     raw_sql: list[tuple[str, int]] = []
@@ -66,6 +86,13 @@ def analyse_python(source: str, dialect: str | None, *, is_migration_path: bool)
         hits += analyse_sql(_DRIVER_PLACEHOLDER.sub(lambda m: f":{m[1] or 'p'}", text), dialect,
                             line_offset=line - 1, migrations=False, parse_errors=False)
     return sorted(hits, key=lambda h: (h.line, h.rule)), kind
+
+
+def _why_not_parsed(exc: SyntaxError) -> str:
+    """Whether a syntax error is this interpreter's grammar being older than the code's."""
+    if sys.version_info < (3, 12) and (exc.msg.startswith("f-string") or _PEP_695.match(exc.text or "")):
+        return NEEDS_NEWER_GRAMMAR
+    return DOES_NOT_PARSE
 
 
 def _as_script(pieces: list[tuple[str, int]]) -> str:

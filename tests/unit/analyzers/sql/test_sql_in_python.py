@@ -1,10 +1,16 @@
 """SQL in Python read statically: injection through a function's variables, Alembic and Django lines."""
 
+import sys
 import textwrap
 
 import pytest
 
-from devops_orchestra.analyzers.sql.files import analyse_python
+from devops_orchestra.analyzers.sql.files import (
+    DOES_NOT_PARSE,
+    NEEDS_NEWER_GRAMMAR,
+    PythonNotAnalysed,
+    analyse_python,
+)
 
 
 def _hits(source: str, migration: bool = False) -> list[tuple[str, int]]:
@@ -110,8 +116,26 @@ def test_django_operations_only_in_migration_folders() -> None:
     assert analyse_python(textwrap.dedent(source), None, is_migration_path=False)[1] == "code"
 
 
-def test_python_that_does_not_parse_is_a_finding_with_its_line() -> None:
-    assert _hits("x = 1\ndef broken(:\n") == [("parse-error", 2)]
+NEWER_FSTRING = """\
+class CableFilterForm:
+    def site_field(self):
+        return f'site__{self.fields['side_a_site'].to_field_name}'
+"""
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="this grammar reads PEP 701 f-strings")
+def test_python_for_a_newer_grammar_is_not_analysed_and_says_so() -> None:
+    with pytest.raises(PythonNotAnalysed) as caught:
+        analyse_python(NEWER_FSTRING, None, is_migration_path=False)
+    assert caught.value.reason == NEEDS_NEWER_GRAMMAR == "not analysed (needs a newer Python grammar)"
+    with pytest.raises(PythonNotAnalysed, match="newer Python grammar"):
+        analyse_python("type Point = tuple[float, float]\n", None, is_migration_path=False)
+
+
+def test_python_that_does_not_parse_is_not_a_finding() -> None:
+    with pytest.raises(PythonNotAnalysed, match="line 2") as caught:
+        analyse_python("x = 1\ndef broken(:\n", None, is_migration_path=False)
+    assert caught.value.reason == DOES_NOT_PARSE
 
 
 DJANGO_NEW_MODEL = """

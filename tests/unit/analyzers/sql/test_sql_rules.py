@@ -7,7 +7,7 @@ import pytest
 
 from devops_orchestra.analyzers.sql.catalog import RULES
 from devops_orchestra.analyzers.sql.dialect import detect
-from devops_orchestra.analyzers.sql.files import analyse_python, analyse_sql, is_down_migration
+from devops_orchestra.analyzers.sql.files import PythonNotAnalysed, analyse_python, analyse_sql, is_down_migration
 from tests.helpers import REPO
 
 CORPUS = REPO / "bench" / "sql_migrations"
@@ -146,8 +146,8 @@ def test_input_that_would_exhaust_the_parser_is_a_finding_not_a_crash() -> None:
     deep = "SELECT " + "(" * 3000 + "1" + ")" * 3000 + ";\nDELETE FROM t;"
     hits = analyse_sql(deep, "postgres")
     assert [(h.rule, h.line) for h in hits] == [("parse-error", 1), ("delete-without-where", 2)]
-    python_hits, _ = analyse_python("x = 1\0\n", None, is_migration_path=False)
-    assert [h.rule for h in python_hits] == ["parse-error"]
+    with pytest.raises(PythonNotAnalysed, match="does not parse"):  # the scope says so; not a finding
+        analyse_python("x = 1\0\n", None, is_migration_path=False)
 
 
 def test_alter_table_after_create_table_in_the_same_file_is_no_lock_hazard() -> None:
