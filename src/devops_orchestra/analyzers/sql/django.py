@@ -9,6 +9,12 @@ from devops_orchestra.analyzers.sql.pyast import arg, callee, hit, is_false, is_
 from devops_orchestra.analyzers.sql.statements import SqlHit
 
 RELATIONS = frozenset({"ForeignKey", "OneToOneField"})
+# Fields whose empty string Django uses as the effective default when blank=True and null is not set
+# (BaseDatabaseSchemaEditor._effective_default: blank and empty_strings_allowed); AddField writes it into
+# the existing rows and drops the default again, so the NOT NULL column does not fail on them.
+EMPTY_STRING_FIELDS = frozenset({"CharField", "TextField", "SlugField", "EmailField", "URLField", "FilePathField",
+                                 "FileField", "ImageField", "BinaryField", "CICharField", "CITextField",
+                                 "CIEmailField"})
 # Operations that lock or rewrite an existing table: on a model created earlier in the same migration (or
 # squash) the table has no rows and no readers yet, so none of them is a hazard (squawk does the same for a
 # table created in the same transaction). AddIndexConcurrently & co. still fail inside a transaction.
@@ -109,7 +115,9 @@ def _add_field(call: ast.Call, source: str, model: str, name: str) -> Iterator[S
     if not isinstance(field, ast.Call):
         return
     kind = callee(field)
-    has_default = kwarg(field, "default") is not None or kwarg(field, "db_default") is not None
+    has_default = kwarg(field, "default") is not None or kwarg(field, "db_default") is not None \
+        or (kind in EMPTY_STRING_FIELDS and is_true(kwarg(field, "blank"))) \
+        or is_true(kwarg(field, "auto_now")) or is_true(kwarg(field, "auto_now_add"))  # Django's effective default
     nullable = is_true(kwarg(field, "null"))
     if kind in RELATIONS:
         yield hit(call, source, "foreign-key-not-valid", f"Adding {kind} {model}.{name} creates a validated "

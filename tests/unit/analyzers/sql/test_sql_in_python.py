@@ -202,3 +202,25 @@ def test_alembic_ops_on_a_table_created_earlier_in_the_revision_are_no_hazard() 
     assert kind == "alembic"
     assert [(h.rule, h.line) for h in hits] == [
         ("concurrently-in-transaction", 12), ("foreign-key-not-valid", 13), ("index-not-concurrent", 14)]
+
+
+@pytest.mark.parametrize(("field", "fails"), [
+    ("models.TextField(blank=True)", False),  # Django fills existing rows with '' (its effective default)
+    ("models.CharField(max_length=100, blank=True)", False),
+    ("models.DateTimeField(auto_now_add=True)", False),  # and with now() for auto_now(_add)
+    ("models.TextField(null=True)", False),
+    ("models.TextField(default='')", False),
+    ("models.TextField()", True),
+    ("models.IntegerField(blank=True)", True),  # no empty string for numbers: no default, fails on rows
+    ("models.CharField(max_length=100, blank=False)", True),
+])
+def test_django_effective_defaults_of_add_field(field: str, fails: bool) -> None:
+    source = f"""
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    operations = [migrations.AddField(model_name="site", name="comments", field={field})]
+"""
+    hits, _ = analyse_python(source, None, is_migration_path=True)
+    assert ("adding-not-null-column" in {h.rule for h in hits}) is fails
