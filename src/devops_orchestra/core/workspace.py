@@ -224,9 +224,11 @@ def changed_files(target: Path, since: str | None, staged: bool) -> set[str]:
 
     git("rev-parse", "--is-inside-work-tree")
     if staged:
-        names = git("diff", "--cached", "--name-only", "--relative", "-z")
+        names = git("diff", "--cached", "--name-only", "--no-renames", "--relative", "-z")
     else:
-        names = git("diff", "--name-only", "--relative", "-z", f"{since}^{{commit}}", "--")
+        # --no-renames: a renamed file is listed by its new name all the same, and no blob is read (a partial
+        # clone may lack them; rename detection would fail on it)
+        names = git("diff", "--name-only", "--no-renames", "--relative", "-z", f"{since}^{{commit}}", "--")
         names += git("ls-files", "--others", "--exclude-standard", "-z")
     if target.is_file():
         return {target.name} & set(names)

@@ -4,7 +4,7 @@ rule catalogue as Markdown."""
 from __future__ import annotations
 
 from devops_orchestra.analyzers.sql.catalog import RULES
-from devops_orchestra.models import SqlReport
+from devops_orchestra.models import Finding, SqlReport
 from devops_orchestra.render.common import TEXT_FINDINGS
 
 
@@ -24,10 +24,27 @@ def short_text(report: SqlReport) -> str:
     return "\n".join(lines)
 
 
+# From this many migrations a run over a whole history is said to be one, and the CLI groups its findings by file.
+WHOLE_HISTORY = 20
+
+
 def full_text(report: SqlReport) -> str:
-    """Every finding with the statement, why, and the safe rewrite: the CLI's text format."""
+    """Every finding with the statement, why, and the safe rewrite: the CLI's text format; a whole history's
+    findings grouped by migration, worst migrations first."""
     out = [short_text(report).splitlines()[0], *_scope_lines(report), ""]
+    by_file: dict[str, list[Finding]] = {}
     for f in report.findings:
+        by_file.setdefault(f.location.path if _whole_history(report) else "", []).append(f)
+    for path, findings in by_file.items():  # in the order of each file's worst finding
+        if path:
+            out += [f"== {path}: {len(findings)} finding{'s' * (len(findings) != 1)}", ""]
+        out += _finding_lines(findings)
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _finding_lines(findings: list[Finding]) -> list[str]:
+    out = []
+    for f in findings:
         loc = f.location
         out.append(f"[{f.severity.value.upper()}] {loc.path}:{loc.start_line}  {f.title} ({f.rule_id})")
         if loc.snippet:
@@ -37,13 +54,25 @@ def full_text(report: SqlReport) -> str:
         if f.remediation.fix:
             out += ["    Rewrite:"] + [f"      {line}" for line in f.remediation.fix.splitlines()]
         out.append("")
-    return "\n".join(out).rstrip() + "\n"
+    return out
+
+
+def _migrations(report: SqlReport) -> int:
+    return sum(report.files_by_kind.get(kind, 0) for kind in ("sql", "alembic", "django"))
+
+
+def _whole_history(report: SqlReport) -> bool:
+    return report.scope.changed_only is None and _migrations(report) >= WHOLE_HISTORY
 
 
 def _scope_lines(report: SqlReport) -> list[str]:
     """Which files the run covered when not all, and the Python it could not read (with a few examples)."""
     sc = report.scope
     lines = [f"Only {sc.changed_only}."] if sc.changed_only else []
+    if _whole_history(report):
+        lines.append(f"The whole history: {_migrations(report)} migration and SQL files, each judged as if it were "
+                     "new, though most ran long ago. To judge a change, pass changed_since "
+                     "(`--changed-since main`).")
     unread = {r: n for r, n in sc.skipped_by_reason.items() if r.startswith("not analysed")}
     if unread:
         examples = ", ".join(f"{e.path} ({e.reason.removeprefix('not analysed (').rstrip(')')})"
