@@ -26,6 +26,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 from mcp_types import BlobResourceContents, ContentBlock, TextContent, TextResourceContents
 
@@ -143,6 +144,31 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+@contextmanager
+def http_server(argv: list[str], env: Mapping[str, str], url: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A `serve --http` process started with argv, once it answers at url; stopped at the end. Its output: log."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(argv, env=dict(env), stdout=out, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                assert proc.poll() is None, log.read_text()
+                try:
+                    httpx2.get(url, timeout=1)
+                    break
+                except httpx2.TransportError:
+                    assert time.monotonic() < deadline, "the server did not start"
+                    time.sleep(0.1)
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 @contextmanager

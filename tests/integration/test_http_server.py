@@ -1,7 +1,6 @@
 """The team server: a real `serve --http` process, spoken to by the real MCP client over HTTP."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from devops_orchestra.models import SecurityReport
-from tests.helpers import text_of, write
+from tests.helpers import free_port, http_server, text_of, write
 
 pytestmark = pytest.mark.scanners
 
@@ -47,9 +46,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     # Enough code that bandit is still at work when the client leaves.
     write(root / "big", {f"m{i}.py": VULNERABLE * 400 for i in range(40)})
     tokens = write(base, {"tokens": f"# the team\n{LEGACY_TOKEN}  # bravo\n\n{RATE_TOKEN}\n"}) / "tokens"
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", str(base)),
            "DEVOPS_ORCHESTRA_TOKENS": TOKEN, "DEVOPS_ORCHESTRA_STORE": str(base / "runs.sqlite3"),
            "DEVOPS_ORCHESTRA_CACHE": str(base / "cache.sqlite3"), "DEVOPS_ORCHESTRA_NO_CACHE": "1",
@@ -57,28 +54,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     argv = [sys.executable, "-m", "devops_orchestra", "serve", "--http", "--port", str(port), "--root", str(root),
             "--tokens-file", str(tokens), "--max-scans", str(MAX_SCANS), "--scan-queue", str(SCAN_QUEUE),
             "--rate-limit", str(RATE_LIMIT), "--max-body", str(MAX_BODY)]
-    log = (base / "server.log").open("wb")
-    proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/mcp"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, (base / "server.log").read_text()
-            try:
-                httpx2.get(url, timeout=1)
-                break
-            except httpx2.TransportError:
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.1)
+    with http_server(argv, env, url, base / "server.log") as proc:
         yield Server(url, port, proc.pid, root)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 @asynccontextmanager

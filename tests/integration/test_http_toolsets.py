@@ -2,9 +2,7 @@
 process, spoken to by the real MCP client over HTTP with both protocols."""
 
 import os
-import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
@@ -13,7 +11,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.helpers import free_port, text_of, write
+from tests.helpers import free_port, http_server, text_of, write
 
 TOKEN = "toolsets-token-0123456789"
 SERVER_TOOLS = {"security_scan", "verify_fix", "scan_history", "compare_runs", "sql_analysis", "generate_pipeline",
@@ -29,23 +27,9 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
            "DEVOPS_ORCHESTRA_STORE": str(base / "runs.sqlite3"), "DEVOPS_ORCHESTRA_NO_CACHE": "1",
            "DEVOPS_ORCHESTRA_WARM_CHECKOV": "0", "DEVOPS_ORCHESTRA_TOOLSETS": "security,history,sql,pipeline"}
     argv = [sys.executable, "-m", "devops_orchestra", "serve", "--http", "--port", str(port), "--root", str(root)]
-    with (base / "server.log").open("wb") as log:
-        proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
-        address = f"http://127.0.0.1:{port}/mcp"
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                assert proc.poll() is None, (base / "server.log").read_text()
-                try:
-                    httpx2.get(address, timeout=1)
-                    break
-                except httpx2.TransportError:
-                    assert time.monotonic() < deadline, "the server did not start"
-                    time.sleep(0.1)
-            yield address
-        finally:
-            proc.terminate()
-            proc.wait(10)
+    address = f"http://127.0.0.1:{port}/mcp"
+    with http_server(argv, env, address, base / "server.log"):
+        yield address
 
 
 @asynccontextmanager
