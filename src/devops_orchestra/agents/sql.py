@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
-import hashlib
 import re
 import time
 from collections import Counter
@@ -15,7 +13,6 @@ from typing import Any
 
 from devops_orchestra.agents.runs import judge_test_code, new_run_id, rank_key, recorded
 from devops_orchestra.agents.security import cores, default_timeout_s
-from devops_orchestra.analyzers import sql as sql_analyzers
 from devops_orchestra.analyzers.sql.catalog import RULES
 from devops_orchestra.analyzers.sql.files import (
     DOES_NOT_PARSE,
@@ -144,7 +141,7 @@ def _analyse_files(inventory: Inventory, dialect: str | None,
     A file's entry sits under the kind it was read as, so a cached file still counts as that kind.
     Python that does not parse is not analysed: it comes back with why, for the scope."""
     files = [f for f in inventory.files if PurePosixPath(f.rel).suffix.lower() in (".sql", ".py")]
-    analyser = f"sqlglot {version('sqlglot')}\0{dialect}\0{_analyser_digest()}"
+    analyser = f"sqlglot {version('sqlglot')}\0{dialect}"  # our analysers' code: in every key (rules_digest)
     keys = {kind: keys_for(f"sql-{kind}", analyser, files) for kind in KINDS} if cache else {}
     known = {kind: cache.lookup(keys[kind]) for kind in KINDS} if cache else {}
     findings: list[Finding] = []
@@ -171,15 +168,6 @@ def _analyse_files(inventory: Inventory, dialect: str | None,
             if done:
                 cache.store({rel: keys[kind][rel] for rel, _ in done}, [f for _, found in done for f in found])
     return findings, kinds, unread
-
-
-@functools.cache
-def _analyser_digest() -> str:
-    """Our SQL analysers' source: a change to a rule makes what the cache holds for every file stale."""
-    h = hashlib.sha256()
-    for path in sorted(Path(sql_analyzers.__file__).parent.glob("*.py")):
-        h.update(path.name.encode() + b"\0" + path.read_bytes())
-    return h.hexdigest()
 
 
 def _analyse_file(base: Path, rel: str, dialect: str | None) -> tuple[list[Finding], str]:

@@ -39,16 +39,18 @@ def default_path() -> Path:
 
 
 SCANNER_POLICIES = ("semgrep", "catalog", "sql", "checkov")
+# Our code that turns what is read into cached findings: scanners' output parsers, the SQL analysers.
+FINDING_CODE = ("scanners", "analyzers/sql")
 
 
 @cache
 def rules_digest() -> str:
-    """Our semgrep rules, checkov checks, scanner catalogues, the code that turns a scanner's output into
-    findings, and our version: a change to any of them makes every entry stale (compliance policies and the
-    like do not touch what a scanner says; a developer's edit to a parser needs no version bump)."""
+    """Our semgrep rules, checkov checks, scanner catalogues, the code that makes findings (FINDING_CODE), and
+    our version: a change to any of them makes every entry stale (compliance policies and the like do not touch
+    what a scanner says; a developer's edit to a parser or a SQL rule needs no version bump)."""
     h = hashlib.sha256(__version__.encode())
-    scanners = Path(__file__).parent.parent / "scanners"
-    for base, part in (*((policies_dir(), p) for p in SCANNER_POLICIES), (scanners.parent, "scanners")):
+    package = Path(__file__).parent.parent
+    for base, part in (*((policies_dir(), p) for p in SCANNER_POLICIES), *((package, c) for c in FINDING_CODE)):
         for path in sorted((base / part).rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts:  # checkov compiles our checks as it loads them
                 h.update(path.relative_to(base).as_posix().encode())
