@@ -195,7 +195,7 @@ def build_inventory(target: Path, only: set[str] | None = None) -> Inventory:
     for rel in sorted(candidates):
         reason = _skip_reason_for_path(rel)
         if reason == "lock file":  # the deps scanner reads lock files: not one that leads out, loops or blocks
-            reason = _entry_problem(base / rel, real_base)[0] or reason
+            reason = _entry(base / rel, real_base)[0] or reason
         if reason is None:
             reason, source = _inspect(base, real_base, rel)
         if reason:
@@ -348,14 +348,8 @@ def _skip_reason_for_path(rel: str) -> str | None:
 _LINK_ERRORS = {errno.ELOOP: "symlink loop", errno.ENOENT: "dangling symlink", errno.ENOTDIR: "dangling symlink"}
 
 
-def _entry_problem(path: Path, real_base: Path) -> tuple[str | None, int]:
-    """Why path cannot be read as a file inside real_base (a link out, a loop, a FIFO...); else None and its size."""
-    problem, info = _entry(path, real_base)
-    return problem, info.st_size if info else 0
-
-
 def _entry(path: Path, real_base: Path) -> tuple[str | None, os.stat_result | None]:
-    """_entry_problem, with the file's stat when it can be read."""
+    """Why path cannot be read as a file inside real_base (a link out, a loop, a FIFO...); else None and its stat."""
     try:
         info = os.lstat(path)
     except OSError:
