@@ -80,6 +80,7 @@ class Worker:
         self._store = store
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._settled: dict[str, set[str]] = {s.name: set() for s in self.mine}  # dead letters seen, per stage
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until stop is set, then finish the deliveries in hand and return."""
@@ -156,17 +157,23 @@ class Worker:
 
     async def _settle_dead_letters(self, stage: Stage) -> None:
         """End as failed the runs whose entry the engine dead-lettered while reclaiming it (every worker that
-        took it died): no worker holds it any more to say so. Once per dead letter, whichever worker sees it."""
+        took it died): no worker holds it any more to say so. Once per dead letter, whichever worker sees it;
+        one this worker has seen settled is not looked up again (this runs every quarter lease)."""
+        settled = set()
         for dead in await self.bus.dead_letters(stage.consumes):
+            key = f"dead-letter:{dead.topic}:{dead.group}:{dead.entry_id}"
+            settled.add(key)
+            if key in self._settled[stage.name]:
+                continue
             run = await self.runs.get(dead.event.run_id)
-            if run is None or run.finished or not await self.bus.set_once(
-                    f"dead-letter:{dead.topic}:{dead.group}:{dead.entry_id}", self.consumer,
-                    ttl_s=self.keep.effects_s):
+            if run is None or run.finished or not await self.bus.set_once(key, self.consumer,
+                                                                          ttl_s=self.keep.effects_s):
                 continue
             reason = f"{stage.name} was delivered {dead.deliveries} times and never finished; last: {dead.error}"
             await self.runs.update(run.run_id, _stage_failed(stage.name, dead.error, reason))
             await self.bus.publish("run_finished", dead.event.follow(RunFinished(state="failed", reason=reason)))
             log.warning("run failed: its entry was dead-lettered", run=run.run_id, stage=stage.name, error=dead.error)
+        self._settled[stage.name] = settled  # only those still listed: bounded by what dead_letters returns
 
     def _start(self, stage: Stage, delivery: Delivery) -> None:
         task = asyncio.create_task(self._deliver(stage, delivery))
