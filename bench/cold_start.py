@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
 import sys
@@ -24,6 +23,7 @@ import time
 from pathlib import Path
 
 from mcp import Client, StdioServerParameters
+from summary import write_summary  # bench/, the script's own directory
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET = 1.25
@@ -87,12 +87,7 @@ def main() -> None:
         "load_avg_1_5_15_after": [round(x, 2) for x in load_after],
         "cpus": os.cpu_count(),
     }
-    for key, value in summary.items():
-        print(f"  {key:<24} {value}")
-    out = REPO / "bench" / "results" / "cold_start.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(summary, indent=1) + "\n")
-    print(f"written to {out.relative_to(REPO)}")
+    write_summary("cold_start", summary)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import shutil
 import statistics
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mcp import Client, StdioServerParameters
+from summary import write_summary  # bench/, the script's own directory
 
 REPO = Path(__file__).resolve().parents[1]
 WARM_UP_S = 4.0  # the server imports checkov in the background at start; an IDE session is older than this
@@ -85,12 +85,7 @@ def main() -> None:
         "last_rescan_scanners_s": {name: r["duration_s"] for name, r in result["rescan_runs"][-1].items()},
         "last_rescan_deps": {k: result["rescan_runs"][-1]["deps"].get(k) for k in ("status", "error", "warnings")},
     }
-    for key, value in summary.items():
-        print(f"  {key:<22} {value}")
-    out = REPO / "bench" / "results" / "rescan.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(summary, indent=1) + "\n")
-    print(f"written to {out.relative_to(REPO)}")
+    write_summary("rescan", summary)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import shutil
 import subprocess
@@ -29,8 +28,7 @@ from devops_orchestra.core import toolchain
 
 sys.path.insert(0, str(Path(__file__).parent))
 from security_scan import PARSERS, cli_argv, timed
-
-REPO = Path(__file__).resolve().parents[1]
+from summary import write_summary  # bench/, the script's own directory
 
 
 def default_tree() -> Path:
@@ -115,12 +113,7 @@ def main() -> None:
         "verify_fix_vs_cold": round(result["verify_fix_s"] / cold, 3),
         "second_full_vs_sequential_clis": round(result["second_full_all_changed_s"] / seq, 3),
     }
-    for key, value in summary.items():
-        print(f"  {key:<32} {value}")
-    out = REPO / "bench" / "results" / "scan_memory.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(summary, indent=1) + "\n")
-    print(f"written to {out.relative_to(REPO)}")
+    write_summary("scan_memory", summary)
 
 
 if __name__ == "__main__":
