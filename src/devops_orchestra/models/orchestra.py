@@ -65,3 +65,22 @@ class PipelineRun(Model):
 class PipelineRuns(Model):
     runs: list[PipelineRun]  # the newest first
     limit: int  # at most this many were asked for
+
+
+# A deploy waiting for a person's approval (an environment configured so); ChatOps shows it with buttons.
+class ApprovalRequest(Model):
+    id: str = Field(description="Unique per (run, environment): the key the decision is stored under.")
+    repo: str
+    ref: str
+    sha: str
+    run_id: str
+    service: str
+    environment: str
+    requested_at: datetime = Field(default_factory=now)
+
+
+# A person's answer to an approval request; the first answer stands.
+class ApprovalDecision(Model):
+    approved: bool
+    by: str = Field(description="Who answered, as the chat platform names them.")
+    at: datetime = Field(default_factory=now)
