@@ -31,6 +31,8 @@ class CodePush(Model):
     before: str | None = Field(default=None, description="The previous sha of the ref, if known.")
     stages: list[str] | None = Field(default=None, description="Only these stages; all when absent.")
     pusher: str | None = None
+    from_fork: bool = Field(default=False, description="A pull request from a fork: its code is analysed "
+                            "without secrets and never deployed.")
 
 
 # The analysis stage's result: the review's verdict on the change.
