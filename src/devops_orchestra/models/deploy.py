@@ -60,6 +60,7 @@ class DeployPlan(Model):
     production: bool = False
     gates: list[Gate] = Field(default_factory=list)
     started_by: str = Field(description="Who or what asked: a user, the pipeline run, an MCP client.")
+    rollback: bool = Field(default=False, description="Puts an earlier version back (the rollback command).")
     changes: list[str] = Field(default_factory=list, description="What will change, one line each.")
 
 
