@@ -100,3 +100,12 @@ class DeploymentRecord(Model):
 # What `rollouts` lists.
 class Rollouts(Model):
     deployments: list[DeploymentRecord]  # the newest first
+
+
+# What the deploy tool answers: its plan, and whether it started or waits for a confirmation.
+class DeployAnswer(Model):
+    status: Literal["needs confirmation", "started", "not confirmed"]
+    plan: DeployPlan
+    confirmation_token: str | None = Field(default=None, description="Pass it back as `confirmation` to deploy "
+                                           "this plan; single use, valid 15 minutes.")
+    message: str
