@@ -194,6 +194,19 @@ def redis_server(directory: Path) -> Iterator[RedisServer]:
 WEBAPP = REPO / "examples" / "webapp"
 
 
+def webapp_config(port: int, more_environments: str = "") -> str:
+    """devops_orchestra.yaml for the example web app: blue-green, one instance per version in `dev` on port,
+    SLOs measured every second and each deploy watched for one."""
+    return f"""\
+deployment:
+  strategy: blue-green
+  services: [{{name: web, runtime: local, start: {sys.executable} app.py, health: /health}}]
+  environments:
+    dev: {{target: local, listen: "127.0.0.1:{port}", instances: 1}}
+{more_environments}rollback: {{interval: 1s, threshold: {{duration: 1s}}}}
+"""
+
+
 def need_binaries(*names: str) -> None:
     """Each binary on PATH, else a failure under CI and a skip elsewhere (make setup installs them)."""
     missing = [n for n in names if shutil.which(n) is None]

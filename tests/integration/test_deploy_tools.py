@@ -2,7 +2,6 @@
 --read-only, confirmed by elicitation or a single-use token; a refused deploy starts nothing."""
 
 import asyncio
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,24 +14,16 @@ from devops_orchestra.deploy import rollout
 from devops_orchestra.pipeline.config import parse
 from devops_orchestra.server.app import create_server
 from devops_orchestra.server.toolsets import Selection
-from tests.helpers import free_port, need_binaries, text_of, webapp_repo
+from tests.helpers import free_port, need_binaries, text_of, webapp_config, webapp_repo
 
-CONFIG = """\
-deployment:
-  strategy: blue-green
-  services: [{{name: web, runtime: local, start: {python} app.py, health: /health}}]
-  environments:
-    dev: {{target: local, listen: "127.0.0.1:{port}", instances: 1}}
-    prod: {{target: local, instances: 1, production: true}}
-rollback: {{interval: 1s, threshold: {{duration: 1s}}}}
-"""
 DEPLOY_TOOLS = {"deploy", "rollout_status", "rollback"}
 
 
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, dict[str, str]]:
     monkeypatch.setenv("DEVOPS_ORCHESTRA_DEPLOYS", str(tmp_path / "deploys"))
-    return tmp_path / "repo", webapp_repo(tmp_path / "repo", CONFIG.format(python=sys.executable, port=free_port()))
+    config = webapp_config(free_port(), "    prod: {target: local, instances: 1, production: true}\n")
+    return tmp_path / "repo", webapp_repo(tmp_path / "repo", config)
 
 
 @pytest.mark.parametrize("selection", [Selection(), Selection(allow_deploy=True, read_only=True)])
