@@ -71,12 +71,13 @@ async def test_good_then_bad_commit_promoted_then_rolled_back(bus: Bus, tmp_path
     try:
         good = await built(bus, tmp_path / "repo", shas["good"])
         assert good.state == "succeeded", good
-        assert good.stage("deploy").summary.startswith("succeeded: web to staging (canary")
+        assert good.stage("deploy").summary.startswith("web to staging (canary, dep-")
+        assert good.stage("deploy").summary.endswith(f"{shas['good'][:12]} serves all of staging")
         assert "success_rate (no request measured) 0 (within" in good.stage("observe").summary
         await bus.ensure_group("rollback_event", "test")
         with load(f"http://127.0.0.1:{port}/", tmp_path / "load.jsonl", rate=30, seconds=8):
             bad = await built(bus, tmp_path / "repo", shas["bad"])
-        assert bad.stage("deploy").summary.startswith("rolled_back: web to staging"), bad
+        assert "): rolled back: success_rate" in bad.stage("deploy").summary, bad
         assert "success_rate" in bad.stage("observe").summary and "breached, rolled back" in bad.stage(
             "observe").summary
         events = await bus.read("rollback_event", "test", "t", count=5, block_s=0.5)

@@ -104,8 +104,8 @@ class Deploy(Stage):
         assert isinstance(payload, DeploymentTriggered)
         if payload.state == "not deployed":
             return f"not deployed: {payload.reason}"
-        return (f"{payload.state}: {payload.service} to {payload.environment} ({payload.strategy}, "
-                f"{payload.deployment_id}){': ' + payload.reason if payload.reason else ''}")
+        return (f"{payload.service} to {payload.environment} ({payload.strategy}, {payload.deployment_id}): "
+                + (f"failed: {payload.reason}" if payload.state == "failed" else payload.reason))
 
 
 async def _announce_rollback(event: Envelope, context: StageContext, record: DeploymentRecord) -> None:
