@@ -1,6 +1,9 @@
 """deploy, rollouts, rollback and undeploy from the shell, on the local target with real processes."""
 
 import json
+import os
+import signal
+import time
 from pathlib import Path
 
 import httpx
@@ -26,6 +29,16 @@ def test_deploy_rollouts_rollback_undeploy(tmp_path: Path, monkeypatch: pytest.M
         assert main(["deploy", "web", "--ref", shas["good"], "--yes", "--format", "json", *where]) == 0
         first = json.loads(capsys.readouterr().out)
         assert first["state"] == "succeeded" and first["plan"]["sha"] == shas["good"]
+        state_file = tmp_path / "deploys" / "dev" / "web" / "state.json"
+        killed = json.loads(state_file.read_text())["slots"][0]["pid"]
+        os.kill(killed, signal.SIGKILL)  # between deploys: the environment's supervisor replaces it
+        for _ in range(100):
+            slots = json.loads(state_file.read_text())["slots"]
+            if slots[0]["pid"] != killed and httpx.get(f"http://127.0.0.1:{port}/").status_code == 200:
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the killed instance was not replaced")
         assert main(["deploy", "web", "--ref", "HEAD", "--yes", *where]) == 0
         assert "succeeded: web" in capsys.readouterr().out
         assert httpx.get(f"http://127.0.0.1:{port}/").headers["X-Version"] == shas["good2"][:12]
@@ -39,7 +52,7 @@ def test_deploy_rollouts_rollback_undeploy(tmp_path: Path, monkeypatch: pytest.M
     finally:
         state = json.loads((tmp_path / "deploys" / "dev" / "web" / "state.json").read_text())
         assert main(["undeploy", "web", *where]) == 0
-    pids = [s["pid"] for s in state["slots"]] + [state["haproxy_pid"], state["prometheus_pid"]]
+    pids = [s["pid"] for s in state["slots"]] + [state["haproxy_pid"], state["prometheus_pid"], state["supervisor_pid"]]
     assert pids and not any(alive(pid) for pid in pids)
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://127.0.0.1:{port}/")

@@ -121,7 +121,8 @@ async def test_an_instance_killed_during_a_deploy_is_replaced(repo: Repo, tmp_pa
         with load(url, tmp_path / "load.jsonl", rate=30, seconds=9):
             record, killed = await asyncio.gather(deploy(root, config, shas["good2"]), kill_one_candidate())
         assert record.state == "succeeded", record.timeline
-        assert any(f"pid {killed}" in line and "replaced" in line for line in record.timeline)
+        supervised = (tmp_path / "deploys" / "staging" / "web" / "logs" / "supervisor.log").read_text()
+        assert any(f"pid {killed}" in line and "replaced" in line for line in [*record.timeline, supervised])
         status = await target.status()
         assert [i.healthy for i in status.instances if i.version == shas["good2"]] == [True, True]
         assert [a for a in answers(tmp_path / "load.jsonl") if a["status"] != "200"] == []

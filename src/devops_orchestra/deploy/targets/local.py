@@ -17,6 +17,7 @@ import fcntl
 import hashlib
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -29,8 +30,10 @@ from devops_orchestra.deploy.processes import alive, free_port, spawn, stop, tai
 from devops_orchestra.deploy.targets.base import DeployError, Instance, Target, TargetStatus
 from devops_orchestra.models.base import Model
 from devops_orchestra.models.deploy import DeployPlan, SloName
+from devops_orchestra.pipeline.config import Environment, Service
 
 HEALTHY_WITHIN_S = 60.0
+TARGET_FILE = "target.json"
 DEFAULT_INTERVAL_S = 10.0
 
 
@@ -48,6 +51,7 @@ class _State(Model):
     prometheus_port: int
     interval_s: float = DEFAULT_INTERVAL_S
     haproxy_pid: int | None = None
+    supervisor_pid: int | None = None
     prometheus_pid: int | None = None
     stable: str | None = None
     candidate: str | None = None
@@ -57,6 +61,12 @@ class _State(Model):
     weights: dict[str, int] = Field(default_factory=dict, description="colour -> weight of each of its slots")
     slots: list[_Slot] = Field(default_factory=list)
     source: str | None = None
+
+
+class _Saved(Model):
+    service: Service
+    environment_name: str
+    environment: Environment
 
 
 class LocalTarget(Target):
@@ -93,6 +103,7 @@ class LocalTarget(Target):
     async def prepare(self, plan: DeployPlan) -> None:
         async with self._locked() as state:
             state.interval_s, state.source = plan.interval_s, plan.source
+            self._ensure_supervisor(state)
             await self._ensure_infrastructure(state)
             colour = state.colours.get(plan.sha)
             mine = [s for s in state.slots if s.sha == plan.sha]
@@ -149,6 +160,8 @@ class LocalTarget(Target):
         if not self._state_file.is_file():
             return []
         async with self._locked() as state:
+            if not state.slots:  # undeployed (or never deployed): nothing to keep alive
+                return []
             replaced = await self._ensure_infrastructure(state)
             dead = [s for s in state.slots if not alive(s.pid)]
             for slot in dead:
@@ -186,13 +199,30 @@ class LocalTarget(Target):
         if not self._state_file.is_file():
             return
         async with self._locked() as state:
+            await stop(state.supervisor_pid)  # first, or it would start again what is being stopped
+            state.supervisor_pid = None
             await asyncio.gather(*(stop(s.pid) for s in state.slots), stop(state.haproxy_pid),
                                  stop(state.prometheus_pid))
             state.slots, state.colours, state.weights = [], {}, {}
             state.stable = state.candidate = state.previous = None
             state.haproxy_pid = state.prometheus_pid = None
 
+    @classmethod
+    def load(cls, state_dir: Path) -> LocalTarget:
+        """The target whose state is in state_dir, as its last prepare described it (the supervisor's way in)."""
+        saved = _Saved.model_validate_json((state_dir / TARGET_FILE).read_text())
+        return cls(saved.service, saved.environment_name, saved.environment, state_dir)
+
     # -- the parts ---------------------------------------------------------------------------------------------
+
+    def _ensure_supervisor(self, state: _State) -> None:
+        """A process of its own that replaces what dies between deploys (deploy/supervise.py)."""
+        saved = _Saved(service=self.service, environment_name=self.environment_name, environment=self.environment)
+        (self.state_dir / TARGET_FILE).write_text(saved.model_dump_json())
+        if not alive(state.supervisor_pid):
+            state.supervisor_pid = spawn([sys.executable, "-m", "devops_orchestra.deploy.supervise",
+                                          str(self.state_dir)], cwd=self.state_dir,
+                                         log=self.state_dir / "logs" / "supervisor.log")
 
     def _release_dir(self, sha: str) -> Path:
         return self.state_dir / "releases" / sha
