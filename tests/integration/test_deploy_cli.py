@@ -49,6 +49,9 @@ def test_deploy_rollouts_rollback_undeploy(tmp_path: Path, monkeypatch: pytest.M
         listed = json.loads(capsys.readouterr().out)["deployments"]
         assert [d["plan"]["sha"] for d in listed] == [shas["good"], shas["good2"], shas["good"]]
         assert [d["state"] for d in listed] == ["succeeded"] * 3
+        assert main(["deploy", "web", "--ref", shas["good2"], "--strategy", "rolling", "--yes", *where]) == 0
+        slots = json.loads(state_file.read_text())["slots"]  # rolling stops the old version once promoted
+        assert [s["sha"] for s in slots] == [shas["good2"]]
     finally:
         state = json.loads((tmp_path / "deploys" / "dev" / "web" / "state.json").read_text())
         assert main(["undeploy", "web", *where]) == 0

@@ -131,5 +131,5 @@ def _undeploy(args: argparse.Namespace) -> int:
     from devops_orchestra.deploy import rollout
 
     asyncio.run(rollout.undeploy(_config(args.path), service=args.service, environment=args.env))
-    print(f"{args.service} stopped in {args.env}: no instance, proxy or Prometheus left running.")
+    print(f"{args.service} stopped in {args.env}: no instance, proxy, Prometheus or supervisor left running.")
     return 0
