@@ -100,7 +100,8 @@ async def test_blue_green_switch_and_rollback_under_load_fail_no_request(repo: R
         await rollout.undeploy(config, service="web", environment="staging")
 
 
-async def test_an_instance_killed_during_a_deploy_is_replaced(repo: Repo, tmp_path: Path) -> None:
+async def test_an_instance_killed_during_a_deploy_is_replaced_and_a_second_deploy_waits_its_turn(
+        repo: Repo, tmp_path: Path) -> None:
     root, config, shas, url = repo
     target = rollout.target_for(config, "web", "staging")
     try:
@@ -114,6 +115,8 @@ async def test_an_instance_killed_during_a_deploy_is_replaced(repo: Repo, tmp_pa
                     pid: int = next(s.pid for s in target._read().slots  # type: ignore[attr-defined]
                                     if s.name == victim.name)
                     os.kill(pid, signal.SIGKILL)
+                    meanwhile = await deploy(root, config, shas["bad"])  # one rollout at a time
+                    assert meanwhile.state == "failed" and "under way" in meanwhile.reason
                     return pid
                 await asyncio.sleep(0.1)
             raise AssertionError("the canary never took traffic")

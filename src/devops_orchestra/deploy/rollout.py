@@ -8,9 +8,12 @@ Blocking store calls go through asyncio.to_thread; the target's processes outliv
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
+import os
 import subprocess
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -154,21 +157,54 @@ async def execute(plan: DeployPlan, config: OrchestraConfig, store: Store, say: 
     await save()
     target = target_for(config, plan.service, plan.environment)
     try:
-        if plan.stable_sha == plan.sha:
-            note(f"{plan.sha[:12]} already serves {plan.environment}: nothing to do")
-        else:
-            await _roll(plan, config, target, record, note, save)
+        with _alone(plan):
+            if plan.stable_sha == plan.sha:
+                note(f"{plan.sha[:12]} already serves {plan.environment}: nothing to do")
+            else:
+                await _roll(plan, config, target, record, note, save)
+    except Busy as exc:  # another rollout owns the environment: touch nothing of it
+        note(f"failed: {exc}")
+        record.state, record.reason = "failed", str(exc)
     except DeployError as exc:
         note(f"failed: {exc}")
         record.state, record.reason = "failed", str(exc)
         if plan.stable_sha:
             await _restore(target, plan, record, note)
+    except BaseException as exc:  # cancelled (a server stopping) or a bug: recorded, traffic back, then raised
+        record.state, record.reason = "failed", f"interrupted: {type(exc).__name__}: {exc}"
+        record.finished_at = datetime.now(UTC)
+        if plan.stable_sha:
+            with contextlib.suppress(Exception):
+                await _restore(target, plan, record, note)
+        await save()
+        raise
     if record.state == "running":
         record.state = "succeeded"
         record.reason = f"{plan.sha[:12]} serves all of {plan.environment}"
     record.finished_at = datetime.now(UTC)
     await save()
     return record
+
+
+class Busy(DeployError):
+    """Another rollout of the same service and environment is under way."""
+
+
+@contextlib.contextmanager
+def _alone(plan: DeployPlan) -> Iterator[None]:
+    """One rollout at a time per service and environment on this machine (a lock file held while it runs)."""
+    path = state_root() / plan.environment / plan.service / "rollout.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Busy(f"another deploy or rollback of {plan.service} in {plan.environment} is under way; wait for "
+                       "it (devops-orchestra rollouts shows it running), then try again") from None
+        yield
+    finally:
+        os.close(fd)
 
 
 async def _roll(plan: DeployPlan, config: OrchestraConfig, target: Target, record: DeploymentRecord,
