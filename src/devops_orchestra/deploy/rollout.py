@@ -225,7 +225,10 @@ async def _roll(plan: DeployPlan, config: OrchestraConfig, target: Target, recor
             note(f"SLO breached ({breach.message}); rollback is disabled, so the rollout goes on")
             continue
         record.breach = breach
-        record.state, record.reason = "rolled_back", f"rolled back: {breach.message}"
+        if plan.stable_sha:
+            record.state, record.reason = "rolled_back", f"rolled back: {breach.message}"
+        else:  # nothing to roll back to
+            record.state, record.reason = "failed", f"{breach.message}; no earlier version to roll back to"
         await _restore(target, plan, record, note)
         return
     await target.promote(plan)
@@ -241,9 +244,12 @@ def _steps(plan: DeployPlan) -> list[Step]:
 
 async def _restore(target: Target, plan: DeployPlan, record: DeploymentRecord, note: Say) -> None:
     await target.abort(plan)
+    if not plan.stable_sha:
+        note(f"nothing to go back to (the first deploy here): {plan.sha[:12]} keeps serving; deploy a fixed "
+             f"version, or `devops-orchestra undeploy {plan.service} --env {plan.environment}`")
+        return
     record.restored_at = datetime.now(UTC)
-    where = f"{plan.stable_sha[:12]}" if plan.stable_sha else "nothing (this was the first deploy)"
-    note(f"all traffic back on {where}; {plan.sha[:12]} kept running, taking none, for diagnosis")
+    note(f"all traffic back on {plan.stable_sha[:12]}; {plan.sha[:12]} kept running, taking none, for diagnosis")
 
 
 async def rollback(config: OrchestraConfig, root: Path, store: Store, *, service: str, environment: str,

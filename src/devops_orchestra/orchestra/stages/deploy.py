@@ -82,7 +82,7 @@ class Deploy(Stage):
                                   started_by=f"pipeline run {event.run_id}")
         await context.state.put(key, plan.deployment_id, ttl_s=retention().effects_s)
         record = await rollout.execute(plan, context.config, context.store)
-        if record.breach is not None:
+        if record.state == "rolled_back":
             await _announce_rollback(event, context, record)
         return triggered(record)
 
