@@ -33,7 +33,9 @@ deployment:
 rollback:
   interval: 1s
   failure_limit: 0
-  threshold: {{errors: 5, duration: 3s}}
+  threshold: {{errors: 5, cpu: 95, duration: 3s}}
+observability:
+  alerts: [{{type: latency, threshold_ms: 500}}]
 """
 
 Repo = tuple[Path, OrchestraConfig, dict[str, str], str]
@@ -74,6 +76,8 @@ async def test_a_bad_canary_is_rolled_back_on_its_measured_success_rate(repo: Re
         assert status.stable == shas["good"]
         assert any(i.version == shas["bad"] and i.healthy for i in status.instances)  # kept for diagnosis
         assert Store().deployment(record.deployment_id) == record
+        measured = {name for m in record.measurements for name in m.values}
+        assert measured == {"success_rate", "p99_latency_ms", "cpu_percent"}  # haproxy's exporter, the app's
     finally:
         await rollout.undeploy(config, service="web", environment="staging")
 

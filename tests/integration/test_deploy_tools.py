@@ -4,7 +4,7 @@
 import asyncio
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from mcp import Client
@@ -75,7 +75,9 @@ async def test_a_token_confirms_once_and_a_wrong_one_starts_nothing(
         await rollout.undeploy(parse((root / "devops_orchestra.yaml").read_text()), service="web", environment="dev")
 
 
-async def test_elicitation_confirms_or_declines_the_plan(repo: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["auto", "legacy"])  # input_required rounds (2026-07-28), a mid-call request
+async def test_elicitation_confirms_or_declines_the_plan(repo: tuple[Path, dict[str, str]], tmp_path: Path,
+                                                         mode: Literal["auto", "legacy"]) -> None:
     need_binaries("haproxy", "prometheus")
     root, shas = repo
     answers: Iterator[dict[str, str | int | float | bool | list[str] | None]] = iter([{"deploy": False},
@@ -88,7 +90,8 @@ async def test_elicitation_confirms_or_declines_the_plan(repo: tuple[Path, dict[
 
     args = {"service": "web", "ref": shas["good"], "environment": "dev"}
     try:
-        async with Client(create_server([root], Selection(allow_deploy=True)), elicitation_callback=person) as client:
+        async with Client(create_server([root], Selection(allow_deploy=True)), elicitation_callback=person,
+                          mode=mode) as client:
             declined = (await client.call_tool("deploy", args)).structured_content
             assert declined and declined["status"] == "not confirmed"
             assert not (tmp_path / "deploys").exists()
