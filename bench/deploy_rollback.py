@@ -35,6 +35,7 @@ from devops_orchestra.models.deploy import DeploymentRecord, Strategy  # noqa: E
 from devops_orchestra.pipeline.config import OrchestraConfig, parse  # noqa: E402
 
 INTERVAL_S = 1.0
+ROUNDS = 3
 RATE = 50
 CONFIG = """\
 deployment:
@@ -81,15 +82,19 @@ async def main() -> None:
         url = f"http://127.0.0.1:{port}/"
         try:
             assert (await deploy(config, root, shas["good"])).state == "succeeded"
-            loader = load(url, Path(tmp) / "canary.jsonl", 12)
-            await asyncio.sleep(1)
-            canary = await deploy(config, root, shas["bad"])
-            await asyncio.to_thread(loader.wait)
-            seen = answers(Path(tmp) / "canary.jsonl")
-            assert canary.state == "rolled_back" and canary.restored_at and canary.breach, canary.timeline
-            restored = canary.restored_at.timestamp()
-            first_failure = min(a["t"] for a in seen if a["status"] == "500")
-            after = [a for a in seen if a["t"] > restored]
+            rounds = []  # the breach-to-stable time depends on where the breach falls in the interval: 3 tries
+            for n in range(ROUNDS):
+                out = Path(tmp) / f"canary-{n}.jsonl"
+                loader = load(url, out, 8)
+                await asyncio.sleep(1)
+                canary = await deploy(config, root, shas["bad"])
+                await asyncio.to_thread(loader.wait)
+                seen = answers(out)
+                assert canary.state == "rolled_back" and canary.restored_at and canary.breach, canary.timeline
+                restored = canary.restored_at.timestamp()
+                first_failure = min(a["t"] for a in seen if a["status"] == "500")
+                after = [a for a in seen if a["t"] > restored]
+                rounds.append((restored - first_failure, canary, seen, after))
 
             loader = load(url, Path(tmp) / "blue-green.jsonl", 30)
             await asyncio.sleep(3)
@@ -101,17 +106,20 @@ async def main() -> None:
             steady = answers(Path(tmp) / "blue-green.jsonl")
         finally:
             await rollout.undeploy(config, service="web", environment="bench")
-    breach_to_stable = restored - first_failure
+    times = [round(r[0], 2) for r in rounds]
     write_summary("deploy_rollback", {
         "evaluation interval (s)": INTERVAL_S,
-        "canary: breach (first failed request) to all traffic on stable (s)": round(breach_to_stable, 2),
-        "canary: the same in evaluation intervals (target <= 2)": round(breach_to_stable / INTERVAL_S, 2),
-        "canary: breached SLO": canary.breach.message,
-        "canary: requests failed by the bad version before the rollback": sum(a["status"] == "500" for a in seen),
-        "canary: requests failed after the rollback (target 0)": sum(a["status"] != "200" for a in after),
+        "canary rounds": ROUNDS,
+        "canary: breach (first failed request) to all traffic on stable, each round (s)": times,
+        "canary: the worst in evaluation intervals (target <= 2)": round(max(times) / INTERVAL_S, 2),
+        "canary: breached SLO (last round)": rounds[-1][1].breach.message,
+        "canary: requests failed by the bad version before the rollback, each round": [
+            sum(a["status"] == "500" for a in r[2]) for r in rounds],
+        "canary: requests failed after the rollback, all rounds (target 0)": sum(
+            a["status"] != "200" for r in rounds for a in r[3]),
         "canary: requests after the rollback answered by the bad version": sum(
-            a["version"] == shas["bad"][:12] for a in after),
-        "canary: connection errors during the whole run": sum(not a["status"].isdigit() for a in seen),
+            a["version"] == shas["bad"][:12] for r in rounds for a in r[3]),
+        "canary: connection errors, all rounds": sum(not a["status"].isdigit() for r in rounds for a in r[2]),
         "blue-green: switch and rollback outcome": f"{switched.state}, {back.state}",
         "blue-green: requests sent in 30 s": len(steady),
         "blue-green: failed requests during switch and rollback (target 0)": sum(a["status"] != "200" for a in steady),
