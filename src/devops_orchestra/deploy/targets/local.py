@@ -206,6 +206,7 @@ class LocalTarget(Target):
             state.slots, state.colours, state.weights = [], {}, {}
             state.stable = state.candidate = state.previous = None
             state.haproxy_pid = state.prometheus_pid = None
+            self._socket.unlink(missing_ok=True)  # haproxy leaves its socket behind
 
     @classmethod
     def load(cls, state_dir: Path) -> LocalTarget:
