@@ -14,6 +14,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import zipfile
@@ -186,6 +187,54 @@ def redis_server(directory: Path) -> Iterator[RedisServer]:
         yield server
     finally:
         server.stop()
+
+
+# -- deploys: the example web app in a repository of its own, the binaries the local target runs ----------------
+
+WEBAPP = REPO / "examples" / "webapp"
+
+
+def need_binaries(*names: str) -> None:
+    """Each binary on PATH, else a failure under CI and a skip elsewhere (make setup installs them)."""
+    missing = [n for n in names if shutil.which(n) is None]
+    if missing:
+        reason = f"{', '.join(missing)} not installed: run `make setup` (it installs the Debian packages)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+def webapp_repo(root: Path, config: str) -> dict[str, str]:
+    """A git repository at root holding examples/webapp's app and config, in three commits: good, bad (3 of
+    every 10 requests fail), good2. Their shas by name."""
+    app = (WEBAPP / "app.py").read_text()
+    write(root, {"app.py": app, "devops_orchestra.yaml": config})
+    git = ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
+    shas = {}
+    for name, text in (("good", app), ("bad", app.replace("FAIL_EVERY_10 = 0", "FAIL_EVERY_10 = 3")),
+                       ("good2", app + "# good2\n")):
+        write(root, {"app.py": text})
+        subprocess.run([*git, "add", "-A"], check=True)
+        subprocess.run([*git, "commit", "-q", "-m", name], check=True)
+        shas[name] = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True,
+                                    text=True).stdout.strip()
+    return shas
+
+
+@contextmanager
+def load(url: str, out: Path, *, rate: float, seconds: float) -> Iterator[subprocess.Popen[bytes]]:
+    """examples/webapp/load.py against url in a process of its own, one JSON line per request into out."""
+    proc = subprocess.Popen([sys.executable, str(WEBAPP / "load.py"), url, "--rate", str(rate),
+                             "--seconds", str(seconds), "--out", str(out)])
+    try:
+        yield proc
+    finally:
+        proc.wait(timeout=seconds + 30)
+
+
+def answers(out: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
 
 
 # -- SARIF -----------------------------------------------------------------------------------------------------

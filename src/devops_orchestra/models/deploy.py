@@ -75,8 +75,8 @@ class Breach(Model):
 class Measurement(Model):
     at: datetime
     weight: int
-    values: dict[str, float] = Field(description="SLO name -> measured value (absent: no data yet).")
-    breached: list[str] = Field(default_factory=list)
+    values: dict[SloName, float] = Field(description="SLO name -> measured value (absent: no data yet).")
+    breached: list[SloName] = Field(default_factory=list)
 
 
 # A deployment as the run store keeps it: the audit trail, and what DORA counts.
@@ -88,6 +88,7 @@ class DeploymentRecord(Model):
     breach: Breach | None = None
     reason: str = Field(default="", description="Why it ended as it did, for a person.")
     measurements: list[Measurement] = Field(default_factory=list)
+    timeline: list[str] = Field(default_factory=list, description="What happened, one line each, in order.")
     restored_at: datetime | None = Field(default=None, description="When a rollback had all traffic on stable.")
 
     @property

@@ -44,7 +44,8 @@ def test_environments_and_local_services_load() -> None:
 @pytest.mark.parametrize(("text", "expected"), [
     (DEPLOY.replace("instances: 2", "instancs: 2"), ["line 13", "unknown key 'instancs'", "listen"]),
     (DEPLOY.replace("      start: python app.py --port $PORT\n", ""), ["line 4", "no start command"]),
-    (DEPLOY.replace("target: kubernetes", "target: kubernetes\n      listen: 0.0.0.0:80"), ["line 15", "listen is for"]),
+    (DEPLOY.replace("target: kubernetes", "target: kubernetes\n      listen: 0.0.0.0:80"),
+     ["line 15", "listen is for"]),
 ])
 def test_deploy_mistakes_name_the_key_and_line(text: str, expected: list[str]) -> None:
     with pytest.raises(ConfigError) as caught:

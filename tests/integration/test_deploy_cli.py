@@ -1,0 +1,55 @@
+"""deploy, rollouts, rollback and undeploy from the shell, on the local target with real processes."""
+
+import json
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from devops_orchestra.cli import main
+from devops_orchestra.deploy.processes import alive
+from tests.helpers import free_port, need_binaries, webapp_repo
+
+CONFIG = """\
+deployment:
+  strategy: blue-green
+  services: [{{name: web, runtime: local, start: {python} app.py, health: /health}}]
+  environments:
+    dev: {{target: local, listen: "127.0.0.1:{port}", instances: 1}}
+rollback: {{interval: 1s, threshold: {{duration: 1s}}}}
+"""
+
+
+def test_deploy_rollouts_rollback_undeploy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    need_binaries("haproxy", "prometheus")
+    monkeypatch.setenv("DEVOPS_ORCHESTRA_DEPLOYS", str(tmp_path / "deploys"))
+    port = free_port()
+    shas = webapp_repo(tmp_path / "repo", CONFIG.format(python=sys.executable, port=port))
+    where = ["--env", "dev", "--path", str(tmp_path / "repo")]
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    assert main(["deploy", "web", "--ref", shas["good"], *where]) == 2  # nobody to confirm: nothing started
+    assert "add --yes" in capsys.readouterr().err
+    assert not (tmp_path / "deploys").exists()
+    try:
+        assert main(["deploy", "web", "--ref", shas["good"], "--yes", "--format", "json", *where]) == 0
+        first = json.loads(capsys.readouterr().out)
+        assert first["state"] == "succeeded" and first["plan"]["sha"] == shas["good"]
+        assert main(["deploy", "web", "--ref", "HEAD", "--yes", *where]) == 0
+        assert "succeeded: web" in capsys.readouterr().out
+        assert httpx.get(f"http://127.0.0.1:{port}/").headers["X-Version"] == shas["good2"][:12]
+        assert main(["rollback", "web", *where]) == 0
+        assert httpx.get(f"http://127.0.0.1:{port}/").headers["X-Version"] == shas["good"][:12]
+        capsys.readouterr()
+        assert main(["rollouts", "--format", "json"]) == 0
+        listed = json.loads(capsys.readouterr().out)["deployments"]
+        assert [d["plan"]["sha"] for d in listed] == [shas["good"], shas["good2"], shas["good"]]
+        assert [d["state"] for d in listed] == ["succeeded"] * 3
+    finally:
+        state = json.loads((tmp_path / "deploys" / "dev" / "web" / "state.json").read_text())
+        assert main(["undeploy", "web", *where]) == 0
+    pids = [s["pid"] for s in state["slots"]] + [state["haproxy_pid"], state["prometheus_pid"]]
+    assert pids and not any(alive(pid) for pid in pids)
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://127.0.0.1:{port}/")
