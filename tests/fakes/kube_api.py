@@ -32,8 +32,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
+
+from devops_orchestra.pipeline import detect, rendering
+from devops_orchestra.pipeline.config import parse
 
 # (group, version, plural) -> (kind, namespaced): what this server knows.
 KINDS: dict[tuple[str, str, str], tuple[str, bool]] = {
@@ -53,7 +57,7 @@ DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]
 WORKLOAD_GENERATION = "rollout.argoproj.io/workload-generation"
 
 Key = tuple[str, str, str, str]  # (group, plural, namespace or "", name)
-Path = tuple[str, ...]  # a field: ("spec", "selector", "matchLabels", "app.kubernetes.io/name")
+FieldPath = tuple[str, ...]  # a field: ("spec", "selector", "matchLabels", "app.kubernetes.io/name")
 
 
 def now() -> str:
@@ -96,7 +100,7 @@ class FakeKube:
     calls: list[tuple[str, str]] = field(default_factory=list)  # (method, path?query) of every request
     denied: set[tuple[str, str]] = field(default_factory=set)  # (verb, plural) that RBAC refuses
     objects: dict[Key, dict[str, Any]] = field(default_factory=dict)
-    managed: dict[Key, dict[str, set[Path]]] = field(default_factory=dict)  # manager -> owned leaf paths
+    managed: dict[Key, dict[str, set[FieldPath]]] = field(default_factory=dict)  # manager -> owned leaf paths
     events: list[tuple[int, Key, str, dict[str, Any]]] = field(default_factory=list)
     version: int = 100
     lock: threading.Condition = field(default_factory=threading.Condition)
@@ -171,6 +175,8 @@ class FakeKube:
                 return 200, self._list(group, version, plural, kind, namespace, query)
             if verb == "delete":
                 self._existing(key, kind)
+                for rs in self.owned_by(self.objects[key]):  # the garbage collector deletes what it owned
+                    self._write(("apps", "replicasets", namespace, rs["metadata"]["name"]), rs, "DELETED")
                 self._write(key, self.objects[key], "DELETED")
                 self.managed.pop(key, None)
                 return 200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
@@ -299,7 +305,7 @@ class FakeKube:
         self._claim(key, manager, mine, apply=True)
         return 200, self._store(key, current, patched)
 
-    def _claim(self, key: Key, manager: str, paths: set[Path], apply: bool = False) -> None:
+    def _claim(self, key: Key, manager: str, paths: set[FieldPath], apply: bool = False) -> None:
         owners = self.managed.setdefault(key, {})
         for other in owners.values():
             other -= paths  # taken over (forced, or an update)
@@ -361,6 +367,14 @@ class FakeKube:
         self.changed_at[owner_key] = time.monotonic()
         return rs
 
+    def _scale(self, rs: dict[str, Any], replicas: int, ready: int) -> None:
+        """A ReplicaSet's size and ready pods, as the ReplicaSet controller would report them."""
+        key = ("apps", "replicasets", rs["metadata"]["namespace"], rs["metadata"]["name"])
+        current = self.objects[key]
+        if (current["spec"]["replicas"], current.get("status", {}).get("readyReplicas")) != (replicas, ready):
+            self._write(key, {**copy.deepcopy(current), "spec": {**current["spec"], "replicas": replicas},
+                              "status": {"replicas": replicas, "readyReplicas": ready}})
+
     def _ready(self, key: Key) -> bool:
         s = self.scenario
         return not s.never_ready and time.monotonic() - self.changed_at.get(key, 0) >= s.ready_after
@@ -386,11 +400,13 @@ class FakeKube:
         rs = self._replica_set(key, d, spec["template"], "pod-template-hash", "deployment.kubernetes.io/revision",
                                   desired)
         rs_name = rs["metadata"]["name"]
-        old = [o for o in self.owned_by(d) if o is not rs and o["spec"]["replicas"]]
+        old = [o for o in self.owned_by(d) if o["metadata"]["name"] != rs["metadata"]["name"]
+               and o["spec"]["replicas"]]
         available = desired if self._ready(key) else (old[0]["spec"]["replicas"] if old else 0)
         if self._ready(key):
+            self._scale(rs, desired, desired)
             for o in old:
-                o["spec"]["replicas"] = 0
+                self._scale(o, 0, 0)
         deadline = spec.get("progressDeadlineSeconds", 600)
         if self._ready(key):
             progressing = ("True", "NewReplicaSetAvailable", f'ReplicaSet "{rs_name}" has successfully progressed.')
@@ -480,6 +496,10 @@ class FakeKube:
             message = "updated replicas are still becoming available"
         if phase != "Paused" and not status.get("pauseConditions"):
             status["controllerPause"] = False
+        for other in self.owned_by(ro):  # the current ReplicaSet and the stable one run; an aborted canary does not
+            other_hash = other["metadata"]["labels"]["rollouts-pod-template-hash"]
+            running = other_hash == status["stableRS"] or (other_hash == h and not status.get("abort"))
+            self._scale(other, desired if running else 0, desired if running and (ready or done) else 0)
         status.update(phase=phase, message=message, replicas=desired, updatedReplicas=desired,
                       readyReplicas=desired if ready or done else 0, availableReplicas=desired if ready or done else 0,
                       conditions=conditions or [{"type": "Progressing", "status": "True",
@@ -543,9 +563,9 @@ def seconds(duration: str | int) -> float:
 
 # -- JSON documents ----------------------------------------------------------------------------------------------
 
-def leaves(obj: dict[str, Any], prefix: Path = ()) -> set[Path]:
+def leaves(obj: dict[str, Any], prefix: FieldPath = ()) -> set[FieldPath]:
     """Paths to every value that is not a mapping (lists count as one value): the fields an apply sets."""
-    out: set[Path] = set()
+    out: set[FieldPath] = set()
     for k, v in obj.items():
         path = (*prefix, k)
         if isinstance(v, dict) and v:
@@ -555,11 +575,11 @@ def leaves(obj: dict[str, Any], prefix: Path = ()) -> set[Path]:
     return out
 
 
-def dotted(path: Path) -> str:
+def dotted(path: FieldPath) -> str:
     return "".join(f"[{p!r}]" if "." in p or "/" in p else f".{p}" for p in path)
 
 
-def lookup(obj: Any, path: Path) -> Any:
+def lookup(obj: Any, path: FieldPath) -> Any:
     for part in path:
         if not isinstance(obj, dict) or part not in obj:
             return None
@@ -567,14 +587,14 @@ def lookup(obj: Any, path: Path) -> Any:
     return obj
 
 
-def assign(obj: dict[str, Any], path: Path, value: Any) -> None:
+def assign(obj: dict[str, Any], path: FieldPath, value: Any) -> None:
     *parents, last = path
     for part in parents:
         obj = obj.setdefault(part, {})
     obj[last] = copy.deepcopy(value)
 
 
-def remove(obj: dict[str, Any], path: Path) -> None:
+def remove(obj: dict[str, Any], path: FieldPath) -> None:
     *parents, last = path
     for part in parents:
         obj = obj.get(part, {})
@@ -702,6 +722,20 @@ def fake_kube(scenario: Scenario | None = None, namespaces: tuple[str, ...] = ("
             fake.lock.notify_all()
         server.shutdown()
         server.server_close()
+
+
+def generated_manifests(root: Path, strategy: str) -> Path:
+    """The pipeline agent's k8s/ under root for one service `web` (port 8080) of project shop: a Deployment, or
+    for canary and blue-green an Argo Rollouts Rollout through workloadRef, with its Service, HPA, PDB..."""
+    (root / "requirements.txt").parent.mkdir(parents=True, exist_ok=True)
+    (root / "requirements.txt").write_text("flask==3.0.0\n")
+    (root / "app.py").write_text("from flask import Flask\napp = Flask(__name__)\n")
+    config = parse(f"project: {{name: shop}}\ndeployment:\n  strategy: {strategy}\n  services:\n"
+                   "    - {name: web, port: 8080}\n")
+    for f in rendering.render(config, detect.detect(root), ["kubernetes"]).files:
+        (root / f.path).parent.mkdir(parents=True, exist_ok=True)
+        (root / f.path).write_text(f.content)
+    return root / "k8s"
 
 
 def kubeconfig(fake: FakeKube, context: str = "test", namespace: str = "default", token: str | None = None) -> str:

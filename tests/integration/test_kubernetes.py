@@ -17,22 +17,8 @@ from lightkube.types import PatchType
 from devops_orchestra.deploy.kube import Cluster, KubeError
 from devops_orchestra.deploy.kube import manifests as mf
 from devops_orchestra.deploy.kube import rollout as ro
-from devops_orchestra.pipeline import detect, rendering
-from devops_orchestra.pipeline.config import parse
-from tests.fakes.kube_api import FakeKube, fake_kube, kubeconfig
-from tests.helpers import free_port, write
-
-APP = {"requirements.txt": "flask==3.0.0\n", "app.py": "from flask import Flask\napp = Flask(__name__)\n"}
-
-
-def generated(root: Path, strategy: str) -> Path:
-    """The pipeline agent's k8s/ for one service `web` of project shop (namespace shop)."""
-    write(root, APP)
-    config = parse(f"project: {{name: shop}}\ndeployment:\n  strategy: {strategy}\n  services:\n"
-                   "    - {name: web, port: 8080}\n")
-    for f in rendering.render(config, detect.detect(root), ["kubernetes"]).files:
-        write(root, {f.path: f.content})
-    return root / "k8s"
+from tests.fakes.kube_api import FakeKube, fake_kube, generated_manifests, kubeconfig
+from tests.helpers import free_port
 
 
 @pytest.fixture
@@ -66,7 +52,7 @@ def healthy(s: Any) -> bool:
 
 async def test_rolling_deploy_applies_the_generated_manifests_and_watches_the_rollout(
         tmp_path: Path, fake: FakeKube) -> None:
-    k8s = generated(tmp_path / "shop", "rolling")
+    k8s = generated_manifests(tmp_path / "shop", "rolling")
     fake.scenario.ready_after = 0.3  # the pods take a while: the watch sees the rollout through
     async with Cluster("staging", "prod") as cluster:
         start = time.monotonic()
@@ -86,7 +72,7 @@ async def test_rolling_deploy_applies_the_generated_manifests_and_watches_the_ro
 
 
 async def test_deployment_undo_restores_the_previous_template(tmp_path: Path, fake: FakeKube) -> None:
-    k8s = generated(tmp_path / "shop", "rolling")
+    k8s = generated_manifests(tmp_path / "shop", "rolling")
     async with Cluster("staging", "default") as cluster:
         for sha in ("a" * 40, "b" * 40):
             await deploy(cluster, k8s, sha)
@@ -103,7 +89,7 @@ async def test_deployment_undo_restores_the_previous_template(tmp_path: Path, fa
 
 
 async def test_canary_rollout_pauses_at_each_step_and_promotes_to_healthy(tmp_path: Path, fake: FakeKube) -> None:
-    k8s = generated(tmp_path / "shop", "canary")
+    k8s = generated_manifests(tmp_path / "shop", "canary")
     canary: list[dict[str, Any]] = [{"setWeight": 10}, {"pause": {}}, {"setWeight": 50}, {"pause": {}}]
     async with Cluster("staging", "default") as cluster:
         generation = await deploy(cluster, k8s, "a" * 40, canary)
@@ -125,7 +111,7 @@ async def test_canary_rollout_pauses_at_each_step_and_promotes_to_healthy(tmp_pa
 
 
 async def test_canary_abort_and_undo_through_the_workload_ref(tmp_path: Path, fake: FakeKube) -> None:
-    k8s = generated(tmp_path / "shop", "canary")
+    k8s = generated_manifests(tmp_path / "shop", "canary")
     canary: list[dict[str, Any]] = [{"setWeight": 20}, {"pause": {}}]
     async with Cluster("staging", "default") as cluster:
         await ro.wait(cluster, "Rollout", "web", healthy, 10, await deploy(cluster, k8s, "a" * 40, canary))
@@ -142,7 +128,7 @@ async def test_canary_abort_and_undo_through_the_workload_ref(tmp_path: Path, fa
 
 
 async def test_a_failed_analysis_degrades_the_rollout_and_the_watch_says_why(tmp_path: Path, fake: FakeKube) -> None:
-    k8s = generated(tmp_path / "shop", "canary")
+    k8s = generated_manifests(tmp_path / "shop", "canary")
     async with Cluster("staging", "default") as cluster:
         await ro.wait(cluster, "Rollout", "web", healthy, 10, await deploy(cluster, k8s, "a" * 40))
         fake.scenario.fail_analysis_at_weight = 50
@@ -154,7 +140,7 @@ async def test_a_failed_analysis_degrades_the_rollout_and_the_watch_says_why(tmp
 
 
 async def test_blue_green_waits_for_promotion(tmp_path: Path, fake: FakeKube) -> None:
-    k8s = generated(tmp_path / "shop", "blue-green")
+    k8s = generated_manifests(tmp_path / "shop", "blue-green")
     async with Cluster("staging", "default") as cluster:
         await ro.wait(cluster, "Rollout", "web", healthy, 10, await deploy(cluster, k8s, "a" * 40))
         generation = await deploy(cluster, k8s, "b" * 40)
@@ -167,7 +153,7 @@ async def test_blue_green_waits_for_promotion(tmp_path: Path, fake: FakeKube) ->
 
 async def test_a_rollout_that_never_becomes_ready(tmp_path: Path, fake: FakeKube) -> None:
     """Past the watch's time: a timeout quoting the conditions; past the progress deadline: Degraded."""
-    k8s = generated(tmp_path / "shop", "rolling")
+    k8s = generated_manifests(tmp_path / "shop", "rolling")
     fake.scenario.never_ready = True
     async with Cluster("staging", "default") as cluster:
         docs = mf.prepare(mf.load(k8s), "default", "web", "a" * 40)
@@ -186,7 +172,7 @@ async def test_a_rollout_that_never_becomes_ready(tmp_path: Path, fake: FakeKube
 
 
 async def test_api_errors_speak_to_the_person(tmp_path: Path, fake: FakeKube) -> None:
-    k8s = generated(tmp_path / "shop", "rolling")
+    k8s = generated_manifests(tmp_path / "shop", "rolling")
     docs = mf.load(k8s)
     async with Cluster("staging", "missing") as cluster:  # 404: the namespace is not there (nor in the manifests)
         with pytest.raises(KubeError) as missing:

@@ -36,9 +36,11 @@ class Revision(Model):
     """One ReplicaSet of a workload: a version it ran or runs."""
 
     number: int
+    name: str
     hash: str
     sha: str | None = Field(default=None, description="The commit, when a deploy of ours made it.")
     replicas: int = 0
+    ready: int = 0
 
 
 class Undone(Model):
@@ -158,9 +160,10 @@ async def _revisions(cluster: Cluster, kind: Kind,
             continue  # matched by labels, but another controller's
         tmpl_meta = rs["spec"]["template"].get("metadata") or {}
         revisions.append((Revision(
-            number=int((meta.get("annotations") or {}).get(REVISION[kind], 0)),
+            number=int((meta.get("annotations") or {}).get(REVISION[kind], 0)), name=meta["name"],
             hash=(meta.get("labels") or {}).get(HASH_LABEL[kind], ""),
-            sha=(tmpl_meta.get("annotations") or {}).get(SHA_ANNOTATION), replicas=rs["spec"].get("replicas", 0)),
+            sha=(tmpl_meta.get("annotations") or {}).get(SHA_ANNOTATION), replicas=rs["spec"].get("replicas", 0),
+            ready=(rs.get("status") or {}).get("readyReplicas", 0)),
             rs))
     revisions.sort(key=lambda r: -r[0].number)
     return obj, revisions
