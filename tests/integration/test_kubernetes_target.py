@@ -3,11 +3,17 @@ pipeline agent's manifests, against the local Kubernetes API server of tests/fak
 
 from __future__ import annotations
 
+import subprocess
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx2
 import pytest
+import yaml
 
 from devops_orchestra.core.store import Store
 from devops_orchestra.deploy import rollout
@@ -15,6 +21,7 @@ from devops_orchestra.deploy.targets.base import DeployError, Target
 from devops_orchestra.models.deploy import DeployPlan, Strategy
 from devops_orchestra.pipeline.config import OrchestraConfig, parse
 from tests.fakes.kube_api import FakeKube, fake_kube, generated_manifests, kubeconfig
+from tests.helpers import free_port, need_binaries
 
 CONFIG = """\
 project: {{name: shop}}
@@ -159,3 +166,96 @@ async def test_undeploy_deletes_what_was_applied(tmp_path: Path, fake: FakeKube)
     await rollout.undeploy(config, service="web", environment="staging")
     assert not [k for k in fake.objects if k[2] == "shop-staging"]  # the namespace stays: it may hold more
     assert (await rollout.target_for(config, "web", "staging").status()).stable is None
+
+
+@contextmanager
+def pods_metrics(fake: FakeKube, failing_per_10: int) -> Iterator[str]:
+    """What the pods' /metrics would say (they cannot run here): http_requests_total of two stable pods and one
+    canary pod, named after their ReplicaSets as the fake's Rollout says, the canary failing failing_per_10 of
+    every 10 requests; counting 50 requests per pod between scrapes. Its host:port."""
+    count: dict[tuple[str, str], int] = {}
+
+    class Metrics(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            status = fake.get("rollouts", "web", "shop-staging").get("status", {})
+            pods = [(f"web-{status.get('stableRS')}-x{i}", 0) for i in range(2)]
+            if status.get("currentPodHash") != status.get("stableRS") and not status.get("abort"):
+                pods.append((f"web-{status['currentPodHash']}-y0", failing_per_10))
+            lines = ["# TYPE http_requests_total counter"]
+            for pod, failing in pods:
+                for code, share in (("500", failing), ("200", 10 - failing)):
+                    count[pod, code] = count.get((pod, code), 0) + 5 * share
+                    lines.append(f'http_requests_total{{namespace="shop-staging",pod="{pod}",status="{code}"}} '
+                                 f"{count[pod, code]}")
+            body = ("\n".join(lines) + "\n").encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Metrics)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
+def prometheus_scraping(target: str, home: Path) -> Iterator[str]:
+    """A real Prometheus on a loopback port scraping target every 250 ms; its URL once it has scraped it (target
+    discovery takes up to 5 s after start)."""
+    need_binaries("prometheus")
+    port = free_port()
+    (home / "data").mkdir(parents=True)
+    (home / "prometheus.yml").write_text(yaml.safe_dump({
+        "global": {"scrape_interval": "250ms", "scrape_timeout": "250ms"},
+        "scrape_configs": [{"job_name": "pods", "honor_labels": True, "static_configs": [{"targets": [target]}]}]}))
+    with (home / "log").open("wb") as log:
+        proc = subprocess.Popen(["prometheus", f"--config.file={home / 'prometheus.yml'}",
+                                 f"--storage.tsdb.path={home / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
+                                stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, (home / "log").read_text()[-2000:]
+            try:
+                if httpx2.get(f"{url}/api/v1/query", params={"query": "up"}, timeout=1).json()["data"]["result"]:
+                    break
+            except (httpx2.TransportError, ValueError, KeyError):
+                pass
+            assert time.monotonic() < deadline, "prometheus did not start"
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+async def test_a_canary_breaching_its_slo_is_aborted(tmp_path: Path, fake: FakeKube) -> None:
+    """deploy → 10% → the canary's pods fail 3 requests in 10 (measured by a real Prometheus) → abort: the stable
+    ReplicaSet serves everything again, and the record says which SLO, what was measured and the limit."""
+    config, root = setup(tmp_path, "canary")
+    await first_deploy(config, root)
+    with pods_metrics(fake, failing_per_10=3) as target, prometheus_scraping(target, tmp_path / "prom") as url:
+        text = CONFIG.format(strategy="canary").replace("http://127.0.0.1:9", url).replace("pause: 1s", "pause: 3s")
+        config = parse(text + "rollback: {interval: 1s, failure_limit: 0, threshold: {errors: 5}}\n")
+        store = Store()
+        plan = await rollout.plan(config, root, store, service="web", environment="staging", ref=B, sha=B,
+                                  started_by="test")
+        record = await rollout.execute(plan, config, store)
+    assert record.state == "rolled_back", (record.timeline, record.measurements)
+    assert record.breach is not None and record.breach.slo == "success_rate" and record.breach.threshold == 95
+    assert 60 < record.breach.measured < 80 and record.restored_at is not None
+    assert record.measurements[-1].weight == 10
+    print(f"\nbreach measured -> traffic back on stable (aborted): "
+          f"{(record.restored_at - record.measurements[-1].at).total_seconds() * 1000:.0f} ms")
+    status = await rollout.target_for(config, "web", "staging").status()
+    assert (status.stable, status.candidate, status.weight) == (A, B, 0)
+    assert fake.get("rollouts", "web", "shop-staging")["status"]["abort"] is True
