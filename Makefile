@@ -41,6 +41,7 @@ bench: setup
 	$(BIN)/python bench/secrets_heuristic.py
 	$(BIN)/python bench/real_repos.py
 	$(BIN)/python bench/cold_start.py
+	$(BIN)/python bench/kubernetes_deploy.py
 
 clean:
 	rm -rf $(VENV)

@@ -19,10 +19,12 @@ admission, defaulting or validation beyond the above.
 
 from __future__ import annotations
 
+import base64
 import copy
 import hashlib
 import json
 import re
+import ssl
 import threading
 import time
 import traceback
@@ -109,6 +111,8 @@ class FakeKube:
     analysis_failed: dict[Key, str] = field(default_factory=dict)  # Argo: why the analysis aborted a rollout
     closed: bool = False
     errors: list[str] = field(default_factory=list)  # tracebacks of the fake's own bugs
+    ca: bytes = b""  # the CA certificate (PEM) when serving HTTPS
+    expire_watches: int = 0  # answer this many watches with 410 Expired, as after an etcd compaction
 
     # -- the store --------------------------------------------------------------------------------------------
 
@@ -221,6 +225,9 @@ class FakeKube:
         since = int(query.get("resourceVersion") or 0)
         deadline = time.monotonic() + float(query.get("timeoutSeconds") or 1800)
         with self.lock:
+            if self.expire_watches:
+                self.expire_watches -= 1
+                since = 1
             if since and self.events and since < self.events[0][0] - 1:
                 yield {"type": "ERROR", "object": ApiFailure(410, f"too old resource version: {since} "
                                                                   f"({self.events[0][0]})").status}
@@ -637,8 +644,10 @@ def json_patch(doc: dict[str, Any], ops: list[dict[str, Any]]) -> dict[str, Any]
 # -- the server --------------------------------------------------------------------------------------------------
 
 @contextmanager
-def fake_kube(scenario: Scenario | None = None, namespaces: tuple[str, ...] = ("default",)) -> Iterator[FakeKube]:
-    """FakeKube on a free loopback port (its url), its controllers ticking every 20 ms, until the block ends."""
+def fake_kube(scenario: Scenario | None = None, namespaces: tuple[str, ...] = ("default",),
+              tls: tuple[Path, Path] | None = None) -> Iterator[FakeKube]:
+    """FakeKube on a free loopback port (its url), its controllers ticking every 20 ms, until the block ends;
+    over HTTPS with tls = (certificate, key) files, the certificate then being its CA (fake.ca)."""
     fake = FakeKube(scenario=scenario or Scenario())
     for ns in namespaces:
         fake.add_namespace(ns)
@@ -703,6 +712,12 @@ def fake_kube(scenario: Scenario | None = None, namespaces: tuple[str, ...] = ("
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     fake.url = f"http://127.0.0.1:{server.server_address[1]}"
+    if tls is not None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*tls)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        fake.url = fake.url.replace("http:", "https:")
+        fake.ca = tls[0].read_bytes()
     stop = threading.Event()
 
     def controllers() -> None:
@@ -742,7 +757,8 @@ def kubeconfig(fake: FakeKube, context: str = "test", namespace: str = "default"
     """A kubeconfig (YAML text) with one context pointing at fake, authenticating with its bearer token."""
     return json.dumps({
         "apiVersion": "v1", "kind": "Config", "current-context": context,
-        "clusters": [{"name": "fake", "cluster": {"server": fake.url}}],
+        "clusters": [{"name": "fake", "cluster": {"server": fake.url, **(
+            {"certificate-authority-data": base64.b64encode(fake.ca).decode()} if fake.ca else {})}}],
         "users": [{"name": "deployer", "user": {"token": token or fake.token}}],
         "contexts": [{"name": context, "context": {"cluster": "fake", "user": "deployer", "namespace": namespace}}],
     })

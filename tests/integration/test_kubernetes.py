@@ -4,6 +4,7 @@ undo, and each way it goes wrong."""
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ from devops_orchestra.deploy.kube import Cluster, KubeError
 from devops_orchestra.deploy.kube import manifests as mf
 from devops_orchestra.deploy.kube import rollout as ro
 from tests.fakes.kube_api import FakeKube, fake_kube, generated_manifests, kubeconfig
-from tests.helpers import free_port
+from tests.helpers import free_port, need_binaries
 
 
 @pytest.fixture
@@ -54,6 +55,7 @@ async def test_rolling_deploy_applies_the_generated_manifests_and_watches_the_ro
         tmp_path: Path, fake: FakeKube) -> None:
     k8s = generated_manifests(tmp_path / "shop", "rolling")
     fake.scenario.ready_after = 0.3  # the pods take a while: the watch sees the rollout through
+    fake.expire_watches = 1  # and the first watch is answered 410 Expired: GET and watch again
     async with Cluster("staging", "prod") as cluster:
         start = time.monotonic()
         await deploy(cluster, k8s, "a" * 40)
@@ -67,8 +69,9 @@ async def test_rolling_deploy_applies_the_generated_manifests_and_watches_the_ro
     assert fake.get("namespaces", "prod")["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
     applies = [path for method, path in fake.calls if method == "PATCH"]
     assert all("fieldManager=devops-orchestra" in p and "force=true" in p for p in applies)
-    assert [m for m, p in fake.calls if "watch=true" in p] == ["GET"]
-    print(f"\napply+watch: {elapsed * 1000:.0f} ms, {len(fake.calls)} API calls ({len(applies)} applies)")
+    assert [m for m, p in fake.calls if "watch=true" in p] == ["GET", "GET"]
+    print(f"\napply+watch (one watch expired): {elapsed * 1000:.0f} ms, {len(fake.calls)} API calls "
+          f"({len(applies)} applies)")
 
 
 async def test_deployment_undo_restores_the_previous_template(tmp_path: Path, fake: FakeKube) -> None:
@@ -223,6 +226,37 @@ async def test_an_unreachable_server_is_unavailable_at_once(tmp_path: Path, monk
     assert down.value.reason == "unavailable" and time.monotonic() - start < 2
     assert f"{closed.url} (context 'staging', namespace 'default') is unavailable" in str(down.value)
     assert "kubectl --context staging" in str(down.value)
+
+
+@pytest.fixture
+def certificates(tmp_path: Path) -> Path:
+    """Two self-signed certificates for 127.0.0.1 (cluster.crt/.key and other.crt/.key) under tmp_path."""
+    need_binaries("openssl")
+    for name in ("cluster", "other"):
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                        "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", str(tmp_path / f"{name}.key"), "-out", str(tmp_path / f"{name}.crt")],
+                       check=True, capture_output=True)
+    return tmp_path
+
+
+async def test_tls_verified_with_the_kubeconfigs_certificate_authority(
+        tmp_path: Path, certificates: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with fake_kube(tls=(tmp_path / "cluster.crt", tmp_path / "cluster.key")) as fake:
+        assert fake.url.startswith("https://")
+        (tmp_path / "kubeconfig").write_text(kubeconfig(fake, context="staging"))
+        monkeypatch.setenv("KUBECONFIG", str(tmp_path / "kubeconfig"))
+        async with Cluster("staging", None) as cluster:
+            with pytest.raises(KubeError) as missing:
+                await ro.status(cluster, "Deployment", "web")
+        assert missing.value.reason == "not_found"  # the answer came back over TLS
+        fake.ca = (tmp_path / "other.crt").read_bytes()  # a kubeconfig trusting another CA
+        (tmp_path / "kubeconfig").write_text(kubeconfig(fake, context="staging"))
+        async with Cluster("staging", None) as cluster:
+            with pytest.raises(KubeError) as untrusted:
+                await ro.status(cluster, "Deployment", "web")
+    assert untrusted.value.reason == "unavailable" and "CERTIFICATE_VERIFY_FAILED" in str(untrusted.value)
+    assert "certificate-authority" in str(untrusted.value)
 
 
 def test_a_missing_context_names_the_ones_there_are(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

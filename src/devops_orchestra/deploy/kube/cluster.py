@@ -27,7 +27,7 @@ from devops_orchestra.deploy.targets.base import DeployError
 
 FIELD_MANAGER = "devops-orchestra"  # owns the fields it applies (server-side apply), as kubectl's "kubectl" does
 Reason = Literal["config", "unavailable", "unauthorized", "forbidden", "not_found", "conflict", "invalid",
-                 "timeout", "degraded", "api"]
+                 "expired", "timeout", "degraded", "api"]
 
 # Argo Rollouts' kinds (lightkube knows the built-in ones): no discovery call needed to find their URLs.
 ROLLOUT = create_namespaced_resource("argoproj.io", "v1alpha1", "Rollout", "rollouts")
@@ -130,11 +130,17 @@ class Cluster:
                 raise KubeError(f"{doing}: {message}. Another field manager changed these fields (kubectl edit, "
                                 "a controller); remove them from the manifest, or apply with force to take them "
                                 "over", "conflict") from None
+            if code == 410:  # a watch from a resourceVersion the server no longer keeps: start again from now
+                raise KubeError(f"{doing}: {message}", "expired") from None
             if code == 422:
                 raise KubeError(f"{doing}: the API server rejected it as invalid: {message}", "invalid") from None
             raise KubeError(f"{doing}: the API server at {where} answered {code} {status.reason}: {message}") \
                 from None
         except httpx2.TransportError as exc:
+            if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+                raise KubeError(f"{doing}: the API server at {where} presented a certificate the context's "
+                                f"certificate-authority does not trust ({exc}): refresh the kubeconfig from the "
+                                "cluster's provider", "unavailable") from None
             raise KubeError(f"{doing}: the Kubernetes API server at {where} is unavailable "
                             f"({type(exc).__name__}: {exc or 'no answer'}). Check that the cluster is up and "
                             f"reachable from here: kubectl --context {self.context} get --raw /readyz",

@@ -90,11 +90,18 @@ async def wait(cluster: Cluster, kind: Kind, name: str, until: Callable[[Workloa
         return False
 
     async def follow() -> WorkloadStatus:
-        first = await cluster.get(res, name)
-        if not settled(first):
-            async for obj in cluster.watch(res, name, since=first["metadata"]["resourceVersion"]):
-                if settled(obj):
-                    break
+        while True:
+            first = await cluster.get(res, name)
+            if settled(first):
+                break
+            try:
+                async for obj in cluster.watch(res, name, since=first["metadata"]["resourceVersion"]):
+                    if settled(obj):
+                        break
+                break
+            except KubeError as exc:
+                if exc.reason != "expired":
+                    raise
         assert last is not None
         return last
 
