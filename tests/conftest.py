@@ -21,6 +21,7 @@ def run_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
     path = tmp_path_factory.mktemp("store") / "runs.sqlite3"
     monkeypatch.setenv("DEVOPS_ORCHESTRA_STORE", str(path))
     monkeypatch.setenv("DEVOPS_ORCHESTRA_CACHE", str(path.with_name("scan-cache.sqlite3")))
+    monkeypatch.setenv("DEVOPS_ORCHESTRA_BUILDS", str(path.with_name("builds")))  # the build stage's releases
     return path
 
 

@@ -194,6 +194,19 @@ def redis_server(directory: Path) -> Iterator[RedisServer]:
 WEBAPP = REPO / "examples" / "webapp"
 
 
+def webapp_config(port: int, more_environments: str = "") -> str:
+    """devops_orchestra.yaml for the example web app: blue-green, one instance per version in `dev` on port,
+    SLOs measured every second and each deploy watched for one."""
+    return f"""\
+deployment:
+  strategy: blue-green
+  services: [{{name: web, runtime: local, start: {sys.executable} app.py, health: /health}}]
+  environments:
+    dev: {{target: local, listen: "127.0.0.1:{port}", instances: 1}}
+{more_environments}rollback: {{interval: 1s, threshold: {{duration: 1s}}}}
+"""
+
+
 def need_binaries(*names: str) -> None:
     """Each binary on PATH, else a failure under CI and a skip elsewhere (make setup installs them)."""
     missing = [n for n in names if shutil.which(n) is None]
@@ -620,3 +633,80 @@ def assert_clean(report: GeneratedArtifacts) -> None:
     assert {u.rule_id for u in report.unsatisfied} <= {"checkov:CKV_K8S_43", "checkov:CKV_K8S_35", "checkov:CKV2_AWS_5"}
     assert all(len(u.reason) > 40 and u.paths for u in report.unsatisfied)
     assert all(f.status == "not-written" and f.content for f in report.files)
+
+
+# -- repositories with tests, for the testing agent (each with a planted branch no test runs) -------------------
+
+PY_TESTED = {  # a standard-library HTTP service with unittest tests and no packaging, as the deploy example
+    "shop/__init__.py": "",
+    "shop/prices.py": (
+        "def price(amount, coupon=None):\n"
+        "    if coupon == 'HALF':\n"
+        "        return amount / 2\n"
+        "    if coupon is not None:\n"
+        "        raise ValueError(f'unknown coupon {coupon}')\n"  # the planted branch: no test reaches it
+        "    return amount\n"
+        "\n\n"
+        "def total(items):\n"
+        "    return sum(price(a) for a in items)\n"
+    ),
+    "shop/server.py": (
+        "import json\nfrom http.server import BaseHTTPRequestHandler, HTTPServer\n\nfrom shop.prices import total\n"
+        "\n\nclass Handler(BaseHTTPRequestHandler):\n    def do_GET(self):\n"
+        "        body = json.dumps({'total': total([1, 2])}).encode()\n        self.send_response(200)\n"
+        "        self.end_headers()\n        self.wfile.write(body)\n\n\n"
+        "def main(port=8000):\n    HTTPServer(('127.0.0.1', port), Handler).serve_forever()\n"
+    ),
+    "tests/test_prices.py": (
+        "import unittest\n\nfrom shop.prices import price, total\n\n\n"
+        "class PriceTest(unittest.TestCase):\n"
+        "    def test_plain(self):\n        self.assertEqual(price(10), 10)\n\n"
+        "    def test_half(self):\n        self.assertEqual(price(10, 'HALF'), 5)\n\n"
+        "    def test_total(self):\n        self.assertEqual(total([1, 2]), 3)\n"
+    ),
+}
+PY_FAILING_TEST = {"tests/test_broken.py": (
+    "import unittest\n\n\nclass BrokenTest(unittest.TestCase):\n"
+    "    def test_wrong_total(self):\n        self.assertEqual(1 + 1, 3)\n")}
+PY_HANGING_TEST = {"tests/test_hangs.py": (
+    "import os\nimport subprocess\nimport sys\nimport time\nimport unittest\n\n\n"
+    "class HangTest(unittest.TestCase):\n"
+    "    def test_forever(self):\n"
+    "        with open(os.environ['CHILD_PID_FILE'], 'w') as f:\n"  # a child of its own: the timeout stops it too
+    "            f.write(str(subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']).pid))\n"
+    "        time.sleep(600)\n")}
+NODE_TESTED = {
+    "package.json": json.dumps({"name": "cart", "version": "1.0.0", "main": "lib/cart.js",
+                                "scripts": {"test": "node --test"}}),
+    "lib/cart.js": (
+        "function discount(total, code) {\n"
+        "  if (code === 'HALF') {\n"
+        "    return total / 2;\n"
+        "  }\n"
+        "  if (code) {\n"
+        "    throw new Error('unknown code ' + code);\n"  # the planted branch
+        "  }\n"
+        "  return total;\n"
+        "}\n\n"
+        "function neverCalled(x) {\n"
+        "  return x * 2;\n"
+        "}\n\n"
+        "module.exports = { discount, neverCalled };\n"
+    ),
+    "test/cart.test.js": (
+        "const test = require('node:test');\nconst assert = require('node:assert');\n"
+        "const { discount } = require('../lib/cart.js');\n\n"
+        "test('plain', () => assert.strictEqual(discount(10), 10));\n"
+        "test('half', () => assert.strictEqual(discount(10, 'HALF'), 5));\n"
+    ),
+}
+
+
+def commit_tree(root: Path, files: Mapping[str, str]) -> str:
+    """Write files under root and commit them on main (a repository made on first use); the new sha."""
+    import git
+
+    repo = git.Repo(root) if (root / ".git").exists() else git.Repo.init(root, initial_branch="main")
+    write(root, files)
+    repo.index.add(list(files))
+    return repo.index.commit("change", author=git.Actor("t", "t@example.com")).hexsha

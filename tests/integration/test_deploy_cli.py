@@ -1,7 +1,6 @@
 """deploy, rollouts, rollback and undeploy from the shell, on the local target with real processes."""
 
 import json
-import sys
 from pathlib import Path
 
 import httpx
@@ -9,16 +8,7 @@ import pytest
 
 from devops_orchestra.cli import main
 from devops_orchestra.deploy.processes import alive
-from tests.helpers import free_port, need_binaries, webapp_repo
-
-CONFIG = """\
-deployment:
-  strategy: blue-green
-  services: [{{name: web, runtime: local, start: {python} app.py, health: /health}}]
-  environments:
-    dev: {{target: local, listen: "127.0.0.1:{port}", instances: 1}}
-rollback: {{interval: 1s, threshold: {{duration: 1s}}}}
-"""
+from tests.helpers import free_port, need_binaries, webapp_config, webapp_repo
 
 
 def test_deploy_rollouts_rollback_undeploy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -26,7 +16,7 @@ def test_deploy_rollouts_rollback_undeploy(tmp_path: Path, monkeypatch: pytest.M
     need_binaries("haproxy", "prometheus")
     monkeypatch.setenv("DEVOPS_ORCHESTRA_DEPLOYS", str(tmp_path / "deploys"))
     port = free_port()
-    shas = webapp_repo(tmp_path / "repo", CONFIG.format(python=sys.executable, port=port))
+    shas = webapp_repo(tmp_path / "repo", webapp_config(port))
     where = ["--env", "dev", "--path", str(tmp_path / "repo")]
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
     assert main(["deploy", "web", "--ref", shas["good"], *where]) == 2  # nobody to confirm: nothing started

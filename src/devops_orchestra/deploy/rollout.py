@@ -217,7 +217,7 @@ async def rollback(config: OrchestraConfig, root: Path, store: Store, *, service
     previous = await _previous(target, store, service, environment)
     back = await plan(config, root, store, service=service, environment=environment, ref=previous,
                       strategy="blue-green", started_by=started_by, sha=previous)
-    back = back.model_copy(update={"steps": [Step(weight=100, pause_s=0)], "gates": [],
+    back = back.model_copy(update={"steps": [Step(weight=100, pause_s=0)], "gates": [], "rollback": True,
                                    "changes": [f"roll {service} in {environment} back to {previous[:12]}"]})
     return await execute(back, config, store, say)
 

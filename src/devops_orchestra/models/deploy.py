@@ -60,6 +60,7 @@ class DeployPlan(Model):
     production: bool = False
     gates: list[Gate] = Field(default_factory=list)
     started_by: str = Field(description="Who or what asked: a user, the pipeline run, an MCP client.")
+    rollback: bool = Field(default=False, description="Puts an earlier version back (the rollback command).")
     changes: list[str] = Field(default_factory=list, description="What will change, one line each.")
 
 
@@ -99,3 +100,12 @@ class DeploymentRecord(Model):
 # What `rollouts` lists.
 class Rollouts(Model):
     deployments: list[DeploymentRecord]  # the newest first
+
+
+# What the deploy tool answers: its plan, and whether it started or waits for a confirmation.
+class DeployAnswer(Model):
+    status: Literal["needs confirmation", "started", "not confirmed"]
+    plan: DeployPlan
+    confirmation_token: str | None = Field(default=None, description="Pass it back as `confirmation` to deploy "
+                                           "this plan; single use, valid 15 minutes.")
+    message: str

@@ -65,6 +65,10 @@ class TestResults(Model):
     failing: list[str] = Field(default_factory=list)
     coverage: float | None = None
     command: str | None = None
+    reason: str | None = Field(default=None, description="Why the tests failed or could not run.")
+    changed_coverage: float | None = Field(default=None, description="Percent of the changed statements run.")
+    gaps: int = Field(default=0, description="Functions the tests leave partly or wholly unrun.")
+    report_run_id: str | None = Field(default=None, description="The testing agent's run in the run store.")
 
 
 # The build stage's artifact.
@@ -72,6 +76,11 @@ class BuildReady(Model):
     type: Literal["build_ready"] = "build_ready"
     artifact: str = Field(description="An image reference or a release directory.")
     digest: str | None = None
+    release: str | None = Field(default=None, description="The release directory, also when an image was built.")
+    kind: Literal["release", "image"] = Field(default="release", description="A release directory (the checkout "
+                                              "with what the build made in it) or a container image.")
+    built: list[str] = Field(default_factory=list, description="What the build made, e.g. '.venv', 'dist/x.whl'.")
+    notes: list[str] = Field(default_factory=list, description="What was not built and why, where to look.")
 
 
 # Infrastructure as code generated or validated for the target.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from devops_orchestra.models.events import CodeAnalysisResult, Payload
+from devops_orchestra.models.events import CodeAnalysisResult, Payload, TestResults
 from devops_orchestra.models.orchestra import GateStop
 from devops_orchestra.pipeline.config import Gates
 
@@ -16,6 +16,8 @@ def check(payload: Payload, next_stage: str | None, ref: str, gates: Gates) -> G
         return GateStop(gate="verdict", reason=(
             f"the analysis says {payload.verdict!r} ({why}). Fix what it found, or set orchestra.gates.verdict: "
             "warn in devops_orchestra.yaml to go on regardless."))
+    if isinstance(payload, TestResults):
+        return _tests(payload, gates)
     branch = ref.removeprefix("refs/heads/")
     if next_stage == "deploy" and gates.deploy_branches and branch not in gates.deploy_branches:
         return GateStop(gate="deploy_branches", reason=(
@@ -24,8 +26,23 @@ def check(payload: Payload, next_stage: str | None, ref: str, gates: Gates) -> G
     return None
 
 
+def _tests(payload: TestResults, gates: Gates) -> GateStop | None:
+    if payload.outcome == "failed" and gates.tests == "stop":
+        return GateStop(gate="tests", reason=(
+            f"the tests failed ({payload.reason or f'{payload.failed} failing'}). Fix them, or set "
+            "orchestra.gates.tests: warn in devops_orchestra.yaml to go on regardless."))
+    floor, measured = gates.changed_coverage, payload.changed_coverage
+    if floor is not None and measured is not None and measured < floor:
+        return GateStop(gate="changed_coverage", reason=(
+            f"the tests run {measured:g}% of the changed lines, below orchestra.gates.changed_coverage ({floor:g}%). "
+            "Add tests for the change (test_gaps lists the uncovered functions it touches), or lower the floor."))
+    return None
+
+
 def warning(payload: Payload, gates: Gates) -> str:
     """What a gate set to warn lets through, for the stage's summary; empty when nothing."""
     if isinstance(payload, CodeAnalysisResult) and payload.verdict in BAD_VERDICTS and gates.verdict == "warn":
         return f" (gate verdict set to warn: going on despite {payload.verdict!r})"
+    if isinstance(payload, TestResults) and payload.outcome == "failed" and gates.tests == "warn":
+        return " (gate tests set to warn: going on despite failing tests)"
     return ""

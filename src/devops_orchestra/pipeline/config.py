@@ -62,6 +62,8 @@ class Testing(_Section):
     enabled: bool = True
     framework: str | None = None
     command: str | None = None
+    timeout: float | None = Field(default=None, gt=0, description="Seconds the test stage and test_gaps let the "
+                                                                   "tests run before stopping them (default 600)")
 
 
 class EnvVar(_Section):
@@ -220,6 +222,11 @@ class Gates(_Section):
                                     "run, or go on and say so in the stage's summary")
     deploy_branches: list[str] = Field(default_factory=list,
                                        description="Deploy only from these branches; every branch when empty")
+    tests: Literal["stop", "warn"] = Field(
+        default="stop", description="When the test stage's tests fail: stop the run, or go on and say so (tests "
+                                    "that cannot run, or a repository without tests, never stop it)")
+    changed_coverage: float | None = Field(
+        default=None, ge=0, le=100, description="Percent of the changed lines the tests must run, or the run stops")
 
 
 class OrchestraSection(_Section):
