@@ -259,3 +259,20 @@ async def test_a_canary_breaching_its_slo_is_aborted(tmp_path: Path, fake: FakeK
     status = await rollout.target_for(config, "web", "staging").status()
     assert (status.stable, status.candidate, status.weight) == (A, B, 0)
     assert fake.get("rollouts", "web", "shop-staging")["status"]["abort"] is True
+
+
+async def test_rollback_puts_the_previous_version_back_through_the_canary_rollout(
+        tmp_path: Path, fake: FakeKube) -> None:
+    """`rollback` plans an all-at-once switch (blue-green, one 100% step): the canary Rollout does it."""
+    config, root = setup(tmp_path, "canary")
+    config = parse(CONFIG.format(strategy="canary").replace("pause: 1s", "pause: 0s"))  # nothing to watch
+    store = Store()
+    for sha in (A, B):
+        plan = await rollout.plan(config, root, store, service="web", environment="staging", ref=sha, sha=sha,
+                                  started_by="test")
+        assert (await rollout.execute(plan, config, store)).state == "succeeded"
+    record = await rollout.rollback(config, root, store, service="web", environment="staging", started_by="test")
+    assert record.state == "succeeded", record.timeline
+    assert (await rollout.target_for(config, "web", "staging").status()).stable == A
+    steps = fake.get("rollouts", "web", "shop-staging")["spec"]["strategy"]["canary"]["steps"]
+    assert steps == [{"setWeight": 100}, {"pause": {}}]

@@ -36,8 +36,8 @@ def load(path: Path) -> list[Manifest]:
     """The documents of a YAML file, or of every *.yaml/*.yml file of a directory in name order (the generated
     k8s/ names its files by wave: 00-namespace.yaml first)."""
     if not path.exists():
-        raise KubeError(f"no manifests at {path}: generate them (devops-orchestra pipeline generate) or set the "
-                        "environment's `manifests:` to the repository's own", "config")
+        raise KubeError(f"no manifests at {path}: generate them (devops-orchestra generate --artifacts kubernetes "
+                        "--write) or set the environment's `manifests:` to the repository's own", "config")
     files = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")) if path.is_dir() else [path]
     out = []
     for file in files:

@@ -20,15 +20,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+from pydantic import Field
+
 from devops_orchestra.deploy.kube import manifests, rollout
 from devops_orchestra.deploy.kube.cluster import Cluster, KubeError, resource_for
 from devops_orchestra.deploy.kube.status import WorkloadStatus
 from devops_orchestra.deploy.targets.base import DeployError, Instance, Target, TargetStatus
 from devops_orchestra.models.base import Model
-from devops_orchestra.models.deploy import DeployPlan, SloName
+from devops_orchestra.models.deploy import DeployPlan, SloName, Strategy
 
-STRATEGY_OF = {"canary": ("Rollout", "canary"), "blue-green": ("Rollout", "blueGreen"),
-               "rolling": ("Deployment", None)}
+WORKLOAD_OF: dict[Strategy, tuple[str, str | None]] = {
+    "canary": ("Rollout", "canary"), "blue-green": ("Rollout", "blueGreen"), "rolling": ("Deployment", None)}
 
 
 class _Applied(Model):
@@ -39,6 +41,7 @@ class _Applied(Model):
 
 class _State(Model):
     kind: Literal["Deployment", "Rollout"]
+    strategy: Strategy = Field(description="How the manifests roll the workload out (not always the plan's).")
     namespace: str
     applied: list[_Applied]
     candidate: str = ""  # the ReplicaSet of the version being rolled out: its pods' names start with it
@@ -80,9 +83,9 @@ class KubernetesTarget(Target):
         async with self._cluster() as cluster:
             docs = manifests.prepare(loaded, cluster.namespace, self.service.name, plan.sha)
             workload = manifests.workload(docs, self.service.name)
-            self._fit(workload, plan)
+            strategy = self._fit(workload, plan)
             applied = await rollout.apply_all(cluster, docs)
-            state = _State(kind="Rollout" if workload.kind == "Rollout" else "Deployment",
+            state = _State(kind="Rollout" if workload.kind == "Rollout" else "Deployment", strategy=strategy,
                            namespace=cluster.namespace,
                            applied=[_Applied(api_version=m.doc["apiVersion"], kind=m.kind, name=m.name)
                                     for m in docs if m.kind != "Namespace"])
@@ -98,23 +101,29 @@ class KubernetesTarget(Target):
                 state.candidate = f"{self.service.name}-{status.current_hash}"
             self._write(state)
 
-    def _fit(self, workload: manifests.Manifest, plan: DeployPlan) -> None:
-        """The manifests must roll the service out the way the plan says; canary steps become the plan's."""
-        kind, key = STRATEGY_OF[plan.strategy]
+    def _fit(self, workload: manifests.Manifest, plan: DeployPlan) -> Strategy:
+        """How the manifests roll the workload out, which must be the plan's strategy, unless the plan switches all
+        traffic at once (a rollback does), which every workload can; canary steps become the plan's."""
         strategy = (workload.doc.get("spec") or {}).get("strategy") or {}
-        if workload.kind != kind or (key is not None and key not in strategy):
-            have = workload.kind if workload.kind == "Deployment" else f"Rollout ({', '.join(strategy) or 'none'})"
-            raise DeployError(f"{workload.source}: {self.service.name} is a {have}, but the deploy is {plan.strategy} "
+        have = next((s for s, (kind, key) in WORKLOAD_OF.items()
+                     if workload.kind == kind and (key is None or key in strategy)), None)
+        what = workload.kind if workload.kind == "Deployment" else f"Rollout ({', '.join(strategy) or 'no strategy'})"
+        all_at_once = [s.weight for s in plan.steps] == [100]  # a rollback's plan: any workload can do that
+        if have is None or (have != plan.strategy and not all_at_once):
+            kind, key = WORKLOAD_OF[plan.strategy]
+            raise DeployError(f"{workload.source}: {self.service.name} is a {what}, but the deploy is {plan.strategy} "
                               f"(which needs {'a Deployment' if kind == 'Deployment' else f'a Rollout with {key}'}): "
                               f"regenerate the manifests with deployment.strategy: {plan.strategy} (`devops-"
-                              "orchestra pipeline generate`), or deploy with the strategy they have")
-        if plan.strategy == "canary":  # each weight held (an indefinite pause) until our watcher promotes it
+                              "orchestra generate --artifacts kubernetes --write --overwrite`), or deploy with the "
+                              "strategy they have")
+        if have == "canary":  # each weight held (an indefinite pause) until our watcher promotes it
             held: list[dict[str, Any]] = []
             for step in plan.steps:
                 held += [{"setWeight": step.weight}, {"pause": {}}]
             strategy["canary"]["steps"] = held
-        if plan.strategy == "blue-green":
+        if have == "blue-green":
             strategy["blueGreen"]["autoPromotionEnabled"] = False
+        return have
 
     async def set_weight(self, plan: DeployPlan, weight: int) -> None:
         state = self._read()
@@ -122,7 +131,7 @@ class KubernetesTarget(Target):
             return  # a rolling update is all or nothing: prepare() already replaced every pod
         async with self._cluster() as cluster:
             status = await rollout.status(cluster, "Rollout", self.service.name)
-            if plan.strategy == "blue-green":
+            if state.strategy == "blue-green":
                 if weight >= 100 and status.phase != "Healthy":
                     await rollout.promote(cluster, self.service.name)
                     await self._wait(cluster, "Rollout", lambda s: s.phase == "Healthy")
