@@ -130,6 +130,49 @@ async def test_canary_abort_and_undo_through_the_workload_ref(tmp_path: Path, fa
     assert back.current_hash == back.stable_hash == aborted.stable_hash
 
 
+INLINE_ROLLOUT = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: web}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: web, image: 'example/web:1.0', ports: [{containerPort: 8080}]}]
+  strategy:
+    canary:
+      steps: [{setWeight: 20}, {pause: {}}, {setWeight: 60}, {pause: {duration: 1}}, {setWeight: 80},
+              {pause: {duration: 0.2s}}]
+"""
+
+
+async def test_a_rollout_with_its_own_template_and_timed_pauses(tmp_path: Path, fake: FakeKube) -> None:
+    """A Rollout as Argo's examples write them (template inline, timed pauses): promote past the indefinite pause,
+    the timed ones pass by themselves, and undo patches the Rollout's own template."""
+    (tmp_path / "rollout.yaml").write_text(INLINE_ROLLOUT)
+    async with Cluster("staging", "default") as cluster:
+        for sha in ("a" * 40, "b" * 40):
+            applied = await ro.apply_all(cluster, mf.prepare(mf.load(tmp_path / "rollout.yaml"), "default", "web",
+                                                             sha))
+            assert [a.kind for a in applied] == ["Rollout"]
+            if sha == "a" * 40:
+                await ro.wait(cluster, "Rollout", "web", healthy, 10)
+        paused = await ro.wait(cluster, "Rollout", "web", lambda s: s.phase == "Paused", 10)
+        assert (paused.step, paused.steps, paused.weight) == (1, 6, 20)
+        await ro.promote(cluster, "web")
+        timed = await ro.wait(cluster, "Rollout", "web", lambda s: s.step == 3, 10)
+        assert (timed.phase, timed.weight) == ("Progressing", 60)  # a timed pause is no Paused phase
+        done = await ro.wait(cluster, "Rollout", "web", healthy, 10)
+        undone = await ro.undo(cluster, "Rollout", "web")
+        back = await ro.wait(cluster, "Rollout", "web", lambda s: s.phase == "Paused", 10)
+    assert done.weight == 100 and undone.sha == "a" * 40 and back.current_hash != done.current_hash
+    template = fake.get("rollouts", "web", "default")["spec"]["template"]
+    assert template["spec"]["containers"][0]["image"] == "example/web:" + "a" * 40
+    assert "rollouts-pod-template-hash" not in template["metadata"]["labels"]
+
+
 async def test_a_failed_analysis_degrades_the_rollout_and_the_watch_says_why(tmp_path: Path, fake: FakeKube) -> None:
     k8s = generated_manifests(tmp_path / "shop", "canary")
     async with Cluster("staging", "default") as cluster:

@@ -38,6 +38,10 @@ def test_what_cannot_be_deployed_says_so(tmp_path: Path) -> None:
     write(tmp_path, {"bad/x.yaml": "kind: Deployment\nspec: {}\n"})
     with pytest.raises(KubeError, match=r"x.yaml document 1 is not a Kubernetes object"):
         mf.load(tmp_path / "bad")
+    write(tmp_path, {"kustomized/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\n"
+                                                      "kind: Kustomization\nresources: [web.yaml]\n"})
+    with pytest.raises(KubeError, match=r"is a kustomize kustomization.*kubectl kustomize"):
+        mf.load(tmp_path / "kustomized")
     docs = mf.load(write(tmp_path, K8S) / "k8s")
     with pytest.raises(KubeError, match="no Deployment or Rollout named 'api'"):
         mf.workload(docs, "api")

@@ -48,6 +48,10 @@ def load(path: Path) -> list[Manifest]:
         for i, doc in enumerate(docs, 1):
             if doc is None:
                 continue
+            if isinstance(doc, dict) and doc.get("kind") == "Kustomization":
+                raise KubeError(f"{file} is a kustomize kustomization, not objects to apply: render it "
+                                f"(kubectl kustomize {file.parent} > manifests.yaml) and set the environment's "
+                                "`manifests:` to the rendered file", "config")
             if not isinstance(doc, dict) or not doc.get("kind") or not (doc.get("metadata") or {}).get("name"):
                 raise KubeError(f"{file} document {i} is not a Kubernetes object (it needs apiVersion, kind and "
                                 "metadata.name)", "config")
