@@ -156,8 +156,10 @@ class KubernetesTarget(Target):
             return
         async with self._cluster() as cluster:
             if state.kind == "Rollout":
-                await rollout.abort(cluster, self.service.name)
-                await self._wait(cluster, "Rollout", lambda s: s.aborted and s.phase == "Degraded")
+                now = await rollout.status(cluster, "Rollout", self.service.name)
+                if now.current_hash != now.stable_hash:  # else nothing is rolling out: stable serves everything
+                    await rollout.abort(cluster, self.service.name)
+                    await self._wait(cluster, "Rollout", lambda s: s.aborted and s.phase == "Degraded")
                 return
             revisions = await rollout.history(cluster, "Deployment", self.service.name)
             if not revisions or revisions[0].sha != plan.sha:
