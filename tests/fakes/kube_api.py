@@ -54,6 +54,7 @@ KINDS: dict[tuple[str, str, str], tuple[str, bool]] = {
     ("networking.k8s.io", "v1", "networkpolicies"): ("NetworkPolicy", True),
     ("argoproj.io", "v1alpha1", "rollouts"): ("Rollout", True),
     ("argoproj.io", "v1alpha1", "analysistemplates"): ("AnalysisTemplate", True),
+    ("stable.example.com", "v1", "crontabs"): ("CronTab", True),  # a CRD, as in Kubernetes' documentation
 }
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 WORKLOAD_GENERATION = "rollout.argoproj.io/workload-generation"
@@ -159,6 +160,9 @@ class FakeKube:
                body: bytes) -> tuple[int, Any]:
         if headers.get("authorization") != f"Bearer {self.token}":
             raise ApiFailure(401, "Unauthorized")
+        parts = [p for p in path.split("/") if p]
+        if method == "GET" and (len(parts), parts[0]) in ((2, "api"), (3, "apis")):
+            return 200, self._discovery("/".join(parts[1:]))
         group, version, plural, namespace, name, sub = self._route(path)
         kind, namespaced = KINDS[(group, version, plural)]
         verb = {"GET": "watch" if query.get("watch") == "true" else "get" if name else "list",
@@ -186,6 +190,17 @@ class FakeKube:
                 return 200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                              "details": {"name": name, "group": group, "kind": plural}}
             return self._patch(key, kind, f"{group}/{version}".lstrip("/"), namespaced, sub, query, headers, body)
+
+    def _discovery(self, group_version: str) -> dict[str, Any]:
+        """GET /api/v1 or /apis/GROUP/VERSION: the kinds served there (APIResourceList)."""
+        group, _, version = group_version.rpartition("/")
+        resources = [{"name": name, "singularName": kind.lower(), "namespaced": namespaced, "kind": kind,
+                      "verbs": ["delete", "get", "list", "patch", "watch"]}
+                     for (g, v, plural), (kind, namespaced) in KINDS.items() if (g, v) == (group, version)
+                     for name in (plural, f"{plural}/status")]
+        if not resources:
+            raise ApiFailure(404, "the server could not find the requested resource")
+        return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources}
 
     def _route(self, path: str) -> tuple[str, str, str, str, str, str]:
         parts = [p for p in path.split("/") if p]

@@ -249,6 +249,24 @@ async def test_api_errors_speak_to_the_person(tmp_path: Path, fake: FakeKube) ->
         assert fake.get("deployments", "web", "default")["spec"]["replicas"] == 2
 
 
+async def test_a_kind_of_the_repository_is_found_in_the_api_servers_discovery(
+        tmp_path: Path, fake: FakeKube) -> None:
+    """A CRD's object: one discovery GET for its group and version, then applied like the others; a group the
+    cluster does not serve is refused before anything else is applied."""
+    crontab = "apiVersion: stable.example.com/v1\nkind: CronTab\nmetadata: {{name: {}}}\nspec: {{cronSpec: '{}'}}\n"
+    (tmp_path / "crd.yaml").write_text(crontab.format("nightly", "0 3 * * *") + "---\n"
+                                       + crontab.format("hourly", "0 * * * *"))
+    async with Cluster("staging", "default") as cluster:
+        await ro.apply_all(cluster, mf.load(tmp_path / "crd.yaml"))
+        assert fake.get("crontabs", "hourly", "default")["spec"] == {"cronSpec": "0 * * * *"}
+        assert [c for c in fake.calls if c[0] == "GET"] == [("GET", "/apis/stable.example.com/v1")]
+        (tmp_path / "other.yaml").write_text("apiVersion: example.org/v2\nkind: Widget\nmetadata: {name: w}\n")
+        with pytest.raises(KubeError) as unknown:
+            await ro.apply_all(cluster, mf.load(tmp_path / "other.yaml"))
+    assert unknown.value.reason == "config" and "the cluster has no API example.org/v2" in str(unknown.value)
+    assert "CustomResourceDefinition" in str(unknown.value)
+
+
 async def test_credentials_the_server_refuses(tmp_path: Path, fake: FakeKube, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "wrong").write_text(kubeconfig(fake, context="staging", token="not-the-token"))
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "wrong"))

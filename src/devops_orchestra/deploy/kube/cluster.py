@@ -3,7 +3,8 @@ goes through Cluster, which turns the API server's answers (Status objects) and 
 messages that say what failed, where, and what to do.
 
 The client is lightkube (typed, asyncio, httpx-based): it reads kubeconfigs (tokens, client certificates, exec
-plugins), speaks server-side apply and watches, and needs no discovery call for the kinds used here.
+plugins), speaks server-side apply and watches, and needs no discovery call for the built-in kinds and Argo
+Rollouts'; another kind (a CRD of the repository's) is looked up once in the API server's discovery.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from typing import Any, Literal
 import httpx2
 import yaml
 from lightkube import ApiError, AsyncClient, ConfigError
+from lightkube.config import client_adapter
 from lightkube.config.kubeconfig import KubeConfig, SingleConfig
 from lightkube.core.resource import NamespacedResource, Resource
 from lightkube.core.resource_registry import resource_registry
-from lightkube.generic_resource import create_namespaced_resource
+from lightkube.generic_resource import create_global_resource, create_namespaced_resource
 from lightkube.types import PatchType
 
 from devops_orchestra.deploy.targets.base import DeployError
@@ -98,15 +100,19 @@ class Cluster:
         self.namespace = namespace or self.config.namespace
         self.server = self.config.cluster.server
         # connect fails fast (a cluster that is down answers nothing); reads wait for a busy API server
+        self.timeout = httpx2.Timeout(timeout, connect=3.0)
         # Any: lightkube's overloads pick a return type per resource class; ours are chosen at run time
         self.client: Any = AsyncClient(self.config, namespace=self.namespace, field_manager=FIELD_MANAGER,
-                                  timeout=httpx2.Timeout(timeout, connect=3.0), trust_env=False)
+                                       timeout=self.timeout, trust_env=False)
+        self._discovery: httpx2.AsyncClient | None = None  # plain GETs, same credentials; made when first needed
 
     async def __aenter__(self) -> Cluster:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.client.close()
+        if self._discovery is not None:
+            await self._discovery.aclose()
 
     @contextmanager
     def explained(self, doing: str) -> Iterator[None]:
@@ -161,7 +167,7 @@ class Cluster:
 
     async def apply(self, doc: dict[str, Any], force: bool = True, doing: str = "") -> dict[str, Any]:
         """Server-side apply of one manifest (created when absent); force takes over fields others manage."""
-        res = resource_for(doc)
+        res = await self.resource_for(doc)
         name = doc["metadata"]["name"]
         with self.explained(doing or f"applying {doc['kind']} {name}"):
             obj = await self.client.patch(res, name, doc, namespace=self._ns(res),
@@ -197,17 +203,36 @@ class Cluster:
     def _ns(self, res: type[Resource]) -> str | None:
         return self.namespace if issubclass(res, NamespacedResource) else None
 
-
-def resource_for(doc: dict[str, Any]) -> type[Resource]:
-    """The resource (URL) of a manifest: a Kubernetes built-in, or an Argo Rollouts kind."""
-    api_version, kind = doc.get("apiVersion", ""), doc.get("kind", "")
-    try:
-        res: type[Resource] = resource_registry.load(api_version, kind)
-    except Exception as exc:  # LoadResourceError, or an import error for an unknown group
-        raise KubeError(f"{kind or 'a document without kind'} ({api_version or 'no apiVersion'}) is not a kind this "
-                        "deploy knows (the Kubernetes built-ins and Argo Rollouts'); apply it with kubectl first, "
-                        "or leave it out of the manifests", "config") from exc
-    return res
+    async def resource_for(self, doc: dict[str, Any]) -> type[Resource]:
+        """The resource (its URL) of a manifest: a Kubernetes built-in or an Argo Rollouts kind, else what the API
+        server's discovery says of its group and version (one GET, remembered for the process)."""
+        api_version, kind = doc.get("apiVersion", ""), doc.get("kind", "")
+        try:
+            res: type[Resource] = resource_registry.load(api_version, kind)
+            return res
+        except Exception:  # LoadResourceError, or an import error for a group lightkube does not ship
+            pass
+        group, _, version = api_version.rpartition("/")
+        if self._discovery is None:
+            self._discovery = client_adapter.AsyncClient(self.config, client_adapter.ConnectionParams(
+                timeout=self.timeout, trust_env=False))
+        with self.explained(f"looking {kind} ({api_version}) up in the API server's discovery"):
+            answer = await self._discovery.get(f"/apis/{api_version}" if group else f"/api/{version}")
+        if answer.status_code == 404:
+            raise KubeError(f"the cluster has no API {api_version} (for {kind}): install its CustomResourceDefinition "
+                            "first, or leave the object out of the manifests", "config")
+        if answer.status_code != 200:
+            raise KubeError(f"looking {kind} ({api_version}) up in the API server's discovery: it answered "
+                            f"{answer.status_code} {answer.text[:200]}", "forbidden" if answer.status_code == 403
+                            else "api")
+        found = next((r for r in answer.json().get("resources", [])
+                      if r.get("kind") == kind and "/" not in r.get("name", "")), None)
+        if found is None:
+            raise KubeError(f"the cluster's API {api_version} has no kind {kind}: check the manifest's kind and "
+                            "apiVersion", "config")
+        make = create_namespaced_resource if found.get("namespaced") else create_global_resource
+        discovered: type[Resource] = make(group, version, kind, found["name"])
+        return discovered
 
 
 def _plain(obj: Any) -> dict[str, Any]:

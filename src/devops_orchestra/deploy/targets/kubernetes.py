@@ -23,7 +23,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from devops_orchestra.deploy.kube import manifests, rollout
-from devops_orchestra.deploy.kube.cluster import Cluster, KubeError, resource_for
+from devops_orchestra.deploy.kube.cluster import Cluster, KubeError
 from devops_orchestra.deploy.kube.status import WorkloadStatus
 from devops_orchestra.deploy.targets.base import DeployError, Instance, Target, TargetStatus
 from devops_orchestra.models.base import Model
@@ -226,7 +226,7 @@ class KubernetesTarget(Target):
         async with self._cluster() as cluster:
             for obj in reversed(state.applied):
                 doc: dict[str, Any] = {"apiVersion": obj.api_version, "kind": obj.kind}
-                await cluster.delete(resource_for(doc), obj.name)
+                await cluster.delete(await cluster.resource_for(doc), obj.name)
         self._state_file.unlink()
 
 
