@@ -6,6 +6,7 @@ conftest.py holds only fixtures.
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 import os
@@ -218,20 +219,13 @@ def need_binaries(*names: str) -> None:
 
 
 def webapp_repo(root: Path, config: str) -> dict[str, str]:
-    """A git repository at root holding examples/webapp's app and config, in three commits: good, bad (3 of
-    every 10 requests fail), good2. Their shas by name."""
-    app = (WEBAPP / "app.py").read_text()
-    write(root, {"app.py": app, "devops_orchestra.yaml": config})
-    git = ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@t"]
-    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
-    shas = {}
-    for name, text in (("good", app), ("bad", app.replace("FAIL_EVERY_10 = 0", "FAIL_EVERY_10 = 3")),
-                       ("good2", app + "# good2\n")):
-        write(root, {"app.py": text})
-        subprocess.run([*git, "add", "-A"], check=True)
-        subprocess.run([*git, "commit", "-q", "-m", name], check=True)
-        shas[name] = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True,
-                                    text=True).stdout.strip()
+    """examples/webapp/repo.py's repository at root: commits good, bad (3 of every 10 requests fail) and good2,
+    their shas by name."""
+    spec = importlib.util.spec_from_file_location("webapp_repo", WEBAPP / "repo.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    shas: dict[str, str] = module.build(root, config)
     return shas
 
 

@@ -57,7 +57,7 @@ class Handler(BaseHTTPRequestHandler):
         else:
             with _lock:
                 _served += 1
-                fail = _served % 10 < FAIL_EVERY_10
+                fail = (_served * 3) % 10 < FAIL_EVERY_10  # spread out: the 4th, 7th and 10th of every 10 with 3
             self._answer(500 if fail else 200, f"{'error' if fail else 'hello'} from {VERSION}\n")
             _observe(time.perf_counter() - started)
 

@@ -5,7 +5,9 @@ connection is dropped. Its built-in Prometheus exporter serves /metrics on a por
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,8 +31,16 @@ class ProxyConfig:
     pidfile: Path
 
 
+@functools.cache
 def binary() -> str:
-    return need("haproxy", "to switch traffic")
+    """haproxy, 2.0 or newer (its Prometheus exporter and retry-on are used)."""
+    found = need("haproxy", "to switch traffic")
+    version = subprocess.run([found, "-v"], capture_output=True, text=True, timeout=10).stdout
+    major_minor = re.search(r"version (\d+)\.(\d+)", version)
+    if major_minor and (int(major_minor[1]), int(major_minor[2])) < (2, 0):
+        raise DeployError(f"{found} is haproxy {major_minor[1]}.{major_minor[2]}; the local target needs 2.0 or "
+                          "newer (Debian 11+, Ubuntu 20.04+).")
+    return found
 
 
 def render(c: ProxyConfig) -> str:

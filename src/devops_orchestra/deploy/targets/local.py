@@ -1,11 +1,12 @@
 """The local target: this machine runs each version as N processes behind haproxy.
 
-A version's release directory is a git worktree at its sha (dependencies installed by the service's
-`install` command). Versions take turns in two colours of haproxy slots, blue and green: the candidate
-starts in the colour the stable version does not use, is health-checked, then weighed in through haproxy's
-runtime API. Blue-green leaves the previous colour running (weight 0) for an instant rollback. Prometheus,
-started beside haproxy, scrapes haproxy's exporter and the instances. Everything the environment runs is
-in `state.json` (pids, ports, which sha is stable), so another command (rollback, undeploy) finds it.
+A version's release directory is a git work tree at its sha (a local clone, so the source is never written),
+its dependencies installed by the service's `install` command. Versions take turns in two colours of haproxy
+slots, blue and green: the candidate starts in the colour the stable version does not use, is health-checked,
+then weighed in through haproxy's runtime API. Blue-green leaves the previous colour running (weight 0) for an
+instant rollback. Prometheus, started beside haproxy, scrapes haproxy's exporter and the instances. Everything
+the environment runs is in `state.json` (pids, ports, which sha is stable), so another command (rollback,
+undeploy) finds it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import shutil
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -203,9 +205,14 @@ class LocalTarget(Target):
             return where
         if not where.is_dir():
             where.parent.mkdir(parents=True, exist_ok=True)
-            made = await proc.run(["git", "-C", plan.source, "worktree", "add", "--detach", "--force",
-                                   str(where), plan.sha], cwd=where.parent, timeout_s=120)
+            # A clone (hard links, so cheap) rather than `git worktree add`: the source is never written to.
+            made = await proc.run(["git", "clone", "--quiet", "--no-checkout", plan.source, str(where)],
+                                  cwd=where.parent, timeout_s=300)
+            if not made.returncode:
+                made = await proc.run(["git", "-C", str(where), "checkout", "--quiet", "--detach", plan.sha],
+                                      cwd=where, timeout_s=120)
             if made.returncode:
+                shutil.rmtree(where, ignore_errors=True)
                 raise DeployError(f"could not make a release directory of {plan.sha[:12]} from {plan.source}: "
                                   f"{made.stderr_tail()}. Is the commit in that repository?")
         if self.service.install:
