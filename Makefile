@@ -47,6 +47,7 @@ bench: setup
 	$(BIN)/python bench/real_repos.py
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/deploy_rollback.py
+	$(BIN)/python bench/kubernetes_deploy.py
 
 clean:
 	rm -rf $(VENV)

@@ -114,6 +114,8 @@ class Environment(_Section):
     context: str | None = Field(default=None, description="kubernetes: the kubeconfig context")
     namespace: str | None = Field(default=None, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
                                   description="kubernetes: the namespace")
+    manifests: RelativePath = Field(default="k8s", description="kubernetes: the manifests to apply, a file or "
+                                    "directory of the repository (the pipeline agent generates k8s/)")
     prometheus: str | None = Field(default=None, description="The Prometheus that watches it (a URL); local "
                                    "runs its own when absent")
     strategy: Literal["blue-green", "canary", "rolling"] | None = Field(
