@@ -106,9 +106,13 @@ def deploy() -> int:
                 subprocess.run(["git", "checkout", "-q", shas[name]], cwd=root, check=True)
                 print(f"\nPushing {pitch} under 40 requests/s (devops-orchestra submit . --wait) ...",
                       file=sys.stderr)
-                with subprocess.Popen([sys.executable, str(webapp / "load.py"), f"http://127.0.0.1:{port}/",
-                                       "--rate", "40", "--seconds", "8", "--out", f"{tmp}/load-{name}.jsonl"]):
+                load = subprocess.Popen([sys.executable, str(webapp / "load.py"), f"http://127.0.0.1:{port}/",
+                                         "--rate", "40", "--seconds", "120", "--out", f"{tmp}/load-{name}.jsonl"])
+                try:  # the load lasts as long as the run, so the watch has requests to measure
                     cli("submit", ".", "--wait")
+                finally:
+                    load.terminate()
+                    load.wait()
             print("\nThe deployments recorded (devops-orchestra rollouts):", file=sys.stderr)
             cli("rollouts")
         finally:

@@ -14,6 +14,7 @@ def build(root: Path, config: str) -> dict[str, str]:
     app = (HERE / "app.py").read_text()
     root.mkdir(parents=True, exist_ok=True)
     (root / "devops_orchestra.yaml").write_text(config)
+    (root / "test_app.py").write_text((HERE / "test_app.py").read_text())
     git = ["git", "-C", str(root), "-c", "user.name=demo", "-c", "user.email=demo@example.com"]
     subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
     shas = {}

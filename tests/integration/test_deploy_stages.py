@@ -78,6 +78,7 @@ async def test_good_then_bad_commit_promoted_then_rolled_back(bus: Bus, tmp_path
         with load(f"http://127.0.0.1:{port}/", tmp_path / "load.jsonl", rate=30, seconds=8):
             bad = await built(bus, tmp_path / "repo", shas["bad"])
         assert "): rolled back: success_rate" in bad.stage("deploy").summary, bad
+        assert bad.state == "failed" and (bad.error or "").startswith("web in staging was rolled back: success_rate")
         assert "success_rate" in bad.stage("observe").summary and "breached, rolled back" in bad.stage(
             "observe").summary
         events = await bus.read("rollback_event", "test", "t", count=5, block_s=0.5)

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from devops_orchestra.models.events import CodeAnalysisResult, Payload, TestResults
+from devops_orchestra.models.events import (
+    CodeAnalysisResult,
+    DeploymentTriggered,
+    ObservabilityAlert,
+    Payload,
+    TestResults,
+)
 from devops_orchestra.models.orchestra import GateStop
 from devops_orchestra.pipeline.config import Gates
 
@@ -23,6 +29,16 @@ def check(payload: Payload, next_stage: str | None, ref: str, gates: Gates) -> G
         return GateStop(gate="deploy_branches", reason=(
             f"{branch!r} is not a deploy branch (orchestra.gates.deploy_branches: "
             f"{', '.join(gates.deploy_branches)}); merge into one of them to deploy."))
+    return None
+
+
+def failure(payload: Payload) -> str | None:
+    """Why a run fails although its stage did its work: the deploy failed, or a rollout was rolled back."""
+    if isinstance(payload, DeploymentTriggered) and payload.state == "failed":
+        return f"the deploy of {payload.service} to {payload.environment} failed: {payload.reason}"
+    if isinstance(payload, ObservabilityAlert) and payload.breached:
+        return (f"{payload.service} in {payload.environment} was rolled back: {payload.slo} measured "
+                f"{payload.measured:.4g}, threshold {payload.threshold:g}")
     return None
 
 

@@ -306,8 +306,11 @@ class Worker:
         following = next_stage([s.name for s in run.stages], self.stages, stage.publishes)
         stop = gates.check(payload, following, event.ref, config.orchestra.gates)
         summary = stage.summary(payload) + gates.warning(payload, config.orchestra.gates)
-        ending: tuple[Literal["succeeded", "stopped by gate"], str] | None = None
-        if stop:
+        failed = gates.failure(payload)
+        ending: tuple[Literal["succeeded", "failed", "stopped by gate"], str] | None = None
+        if failed:
+            ending = ("failed", failed)
+        elif stop:
             ending = ("stopped by gate", f"gate {stop.gate}: {stop.reason}")
         elif following is None:
             ending = ("succeeded", summary)
@@ -320,7 +323,7 @@ class Worker:
             if stop:
                 r.gate = stop
             if ending:
-                finish(r, ending[0])
+                finish(r, ending[0], error=failed)
 
         await self.runs.update(run.run_id, change)
         events: list[tuple[str, Envelope]] = [(stage.publishes, event.follow(payload))]

@@ -53,3 +53,16 @@ async def test_run_pipeline_refuses_stages_that_cannot_run(tmp_path: Path, stage
         result = await client.call_tool("run_pipeline", {"stages": stages})
     assert result.is_error and ("would never run" in text_of(result.content[0])
                                 or "no stage nope" in text_of(result.content[0]))
+
+
+async def test_run_pipeline_never_deploys_from_a_server_without_allow_deploy(tmp_path: Path) -> None:
+    root = write(tmp_path, {"index.html": "<h1>hi</h1>\n"})
+    repo = git.Repo.init(root, initial_branch="main")
+    repo.index.add(["index.html"])
+    repo.index.commit("first", author=git.Actor("t", "t@example.com"))
+    async with Client(create_server([tmp_path])) as client:
+        named = await client.call_tool("run_pipeline", {"stages": ["analysis", "plan", "test", "build", "deploy"]})
+        assert named.is_error and "start it with `serve --allow-deploy`" in text_of(named.content[0])
+        result = await client.call_tool("run_pipeline", {})
+    run = PipelineRun.model_validate(result.structured_content)
+    assert [s.name for s in run.stages] == ["analysis", "plan", "test", "build"], run

@@ -36,6 +36,7 @@ class Stage(ABC):
     name: ClassVar[str]
     consumes: ClassVar[EventType]
     publishes: ClassVar[EventType]
+    deploys: ClassVar[bool] = False  # changes a running environment: an IDE's run_pipeline needs --allow-deploy
 
     @abstractmethod
     async def handle(self, event: Envelope, context: StageContext) -> Payload:

@@ -56,6 +56,7 @@ def triggered(record: DeploymentRecord) -> DeploymentTriggered:
 
 class Deploy(Stage):
     name = "deploy"
+    deploys = True
     consumes = "build_ready"
     publishes = "deployment_triggered"
 

@@ -16,6 +16,7 @@ from devops_orchestra.orchestra.stages.base import Stage, StageContext
 
 class Observe(Stage):
     name = "observe"
+    deploys = True  # it rolls back
     consumes = "deployment_triggered"
     publishes = "observability_alert"
 

@@ -6,7 +6,9 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
+from devops_orchestra.core.errors import OrchestraError
 from devops_orchestra.models.orchestra import PipelineRun
+from devops_orchestra.server.boundary import OrchestraServer
 from devops_orchestra.server.results import structured, tool_errors
 from devops_orchestra.server.state import AppState
 
@@ -26,13 +28,30 @@ def summary(run: PipelineRun) -> str:
                              + (f" ({s.error})" if s.error else "") for s in run.stages)])
 
 
+def without_deploys(stages: list[str] | None) -> list[str]:
+    """The stages to run when the server may not deploy: all but those that deploy; naming one is an error."""
+    from devops_orchestra.orchestra.stages import builtin, pipeline
+
+    known = builtin()
+    named = [n for n in stages or [] if n in known and known[n].deploys]
+    if named:
+        raise OrchestraError(f"stage(s) {', '.join(named)} change a running environment, which this server may not "
+                             "do: start it with `serve --allow-deploy`, or use `devops-orchestra submit` in a shell.")
+    return stages or [s.name for s in pipeline(known) if not s.deploys]
+
+
 def register(server: MCPServer[AppState]) -> None:
     """Add run_pipeline and pipeline_status to server."""
+    selection = server.selection if isinstance(server, OrchestraServer) else None
+    may_deploy = selection is not None and selection.allow_deploy and not selection.read_only
+
     @server.tool(
         name="run_pipeline",
         title="Run pipeline",
-        description="Run the orchestra's stages for a repository's commit: analysis (review of the "
-                    "change), then plan (missing Dockerfile/CI/IaC) if the gates let it. Progress per stage.",
+        description="Run the orchestra's stages for a repository's commit as far as the gates let it: analysis "
+                    "(review of the change), plan (missing Dockerfile/CI/IaC), test (the repository's own tests, "
+                    "which runs its code), build, and only on a server started with --allow-deploy deploy and "
+                    "observe. Progress per stage.",
         annotations=RUN,
     )
     async def run_pipeline(
@@ -57,6 +76,8 @@ def register(server: MCPServer[AppState]) -> None:
             from devops_orchestra.orchestra.runs import RunBook
             from devops_orchestra.orchestra.worker import watch
 
+            if not may_deploy:
+                stages = without_deploys(stages)
             commit = await submit.find_commit(str(state.roots.resolve(path)), ref)
             state.roots.resolve(commit.source)  # the repository's top, which the stages read, is allowed too
             bus = open_bus()
