@@ -130,6 +130,6 @@ def _rollouts(args: argparse.Namespace) -> int:
 def _undeploy(args: argparse.Namespace) -> int:
     from devops_orchestra.deploy import rollout
 
-    asyncio.run(rollout.undeploy(_config(args.path), service=args.service, environment=args.env))
-    print(f"{args.service} stopped in {args.env}: no instance, proxy, Prometheus or supervisor left running.")
+    left = asyncio.run(rollout.undeploy(_config(args.path), service=args.service, environment=args.env))
+    print(f"{args.service} stopped in {args.env}: {left}.")
     return 0

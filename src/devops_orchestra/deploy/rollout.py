@@ -121,7 +121,8 @@ async def plan(config: OrchestraConfig, root: Path, store: Store, *, service: st
         f"{service} in {environment} ({env.target}): {stable[:12] if stable else 'nothing running'} -> {sha[:12]} "
         f"({ref})",
         f"{chosen}: " + ", ".join(f"{s.weight}% for {s.pause_s:g} s" for s in steps) + ", then promote"
-        + (" (the old version kept warm for an instant rollback)" if chosen == "blue-green" else ""),
+        + (" (the old version kept warm for an instant rollback)" if chosen == "blue-green"
+           and target.keeps_old_warm else ""),
         "watch every {:g} s: {}; {}".format(interval_s, ", ".join(
             f"{s.name} {'>=' if s.name == 'success_rate' else '<='} {s.threshold:g}" for s in found),
             f"roll back after {config.rollback.failure_limit + 1} breached measurement(s)" if config.rollback.enabled
@@ -234,7 +235,7 @@ async def _roll(plan: DeployPlan, config: OrchestraConfig, target: Target, recor
     await target.promote(plan)
     note(f"promoted: {plan.sha[:12]} is the stable version" + (
         f"; {plan.stable_sha[:12]} stays warm for an instant rollback" if plan.strategy == "blue-green"
-        and plan.stable_sha else ""))
+        and plan.stable_sha and target.keeps_old_warm else ""))
 
 
 def _steps(plan: DeployPlan) -> list[Step]:
@@ -273,6 +274,8 @@ async def _previous(target: Target, store: Store, service: str, environment: str
     raise DeployError(f"{service} in {environment} has no earlier successful deployment to go back to")
 
 
-async def undeploy(config: OrchestraConfig, *, service: str, environment: str) -> None:
-    """Stop everything the environment runs for service."""
-    await target_for(config, service, environment).stop()
+async def undeploy(config: OrchestraConfig, *, service: str, environment: str) -> str:
+    """Stop everything the environment runs for service; what is left, in a few words."""
+    target = target_for(config, service, environment)
+    await target.stop()
+    return target.stop_leaves

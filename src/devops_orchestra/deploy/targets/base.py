@@ -45,6 +45,8 @@ class Target(ABC):
     """One service in one environment."""
 
     kind: ClassVar[str]  # the environment's `target:` value
+    keeps_old_warm: ClassVar[bool] = False  # after a blue-green promote, the previous version still runs
+    stop_leaves: ClassVar[str] = "nothing left running"  # what `undeploy` can promise, for its message
 
     def __init__(self, service: Service, environment_name: str, environment: Environment, state_dir: Path) -> None:
         self.service = service

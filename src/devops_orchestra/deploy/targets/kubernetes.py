@@ -49,6 +49,7 @@ class _State(Model):
 
 class KubernetesTarget(Target):
     kind = "kubernetes"
+    stop_leaves = "every object deploy applied is deleted"
     rollout_timeout_s: ClassVar[float] = 600.0  # how long a rollout may take to reach a step (kubectl: none)
 
     @property

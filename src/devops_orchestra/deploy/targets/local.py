@@ -71,6 +71,8 @@ class _Saved(Model):
 
 class LocalTarget(Target):
     kind = "local"
+    keeps_old_warm = True
+    stop_leaves = "no instance, proxy, Prometheus or supervisor left running"
 
     @property
     def _state_file(self) -> Path:
