@@ -14,7 +14,7 @@ from pathlib import Path
 from devops_orchestra.agents.runs import Progress, new_run_id, recorded
 from devops_orchestra.agents.testing.covered import FileLines, node_lines, python_lines
 from devops_orchestra.agents.testing.suite import DEFAULT_TIMEOUT_S, NoSuite, Suite, detect, isolated_copy, run_suite
-from devops_orchestra.analyzers.functions import Span, lizard_functions, python_calls, python_functions
+from devops_orchestra.analyzers.functions import Span, lizard_functions, python_functions
 from devops_orchestra.core.errors import PathError
 from devops_orchestra.core.store import Store
 from devops_orchestra.core.workspace import Inventory, build_inventory
@@ -23,6 +23,8 @@ from devops_orchestra.models.testing import Gap, SuiteResult, TestGapsReport, Te
 from devops_orchestra.pipeline.config import OrchestraConfig, load
 
 NODE_LANGUAGES = ("javascript", "typescript")
+_CALL = re.compile(r"([A-Za-z_$][\w$]*)\s*\(")
+_DEFINITION = re.compile(r"(?:\bdef|\bfunction)\s+([A-Za-z_$][\w$]*)\s*\(")
 
 
 @dataclass
@@ -73,14 +75,22 @@ async def test_gaps(target: Path, *, changed_since: str | None = None, config: O
                                               asyncio.to_thread(changed_lines, target, changed_since))
     if progress:
         await progress(1, 3, "running the tests in an isolated copy")
-    measured = await measure(target, config, inventory, timeout_s)
+    # bandit on the source files meanwhile: the suite mostly keeps one core busy
+    sources = [f.rel for f in inventory.with_language("python") if not f.is_test]
+    looking = asyncio.ensure_future(_security(target, sources)) if security and sources else None
+    try:
+        measured = await measure(target, config, inventory, timeout_s)
+    except BaseException:
+        if looking:
+            looking.cancel()
+        raise
     if progress:
         await progress(2, 3, f"tests {measured.result.outcome}; ranking what they leave unrun")
     texts = await asyncio.to_thread(_texts, target, inventory)
-    gaps = find_gaps(measured.lines, texts, changed)
+    gaps = await asyncio.to_thread(find_gaps, measured.lines, texts, changed)
     notes = []
-    if security and gaps and any(g.path.endswith(".py") for g in gaps):
-        findings, note = await _security(target, sorted({g.path for g in gaps if g.path.endswith(".py")}))
+    if looking:
+        findings, note = await looking
         gaps = [_with_findings(g, findings) for g in gaps]
         notes += [note] if note else []
     gaps.sort(key=lambda g: (-g.risk, g.path, g.start_line))
@@ -111,15 +121,13 @@ def _texts(target: Path, inventory: Inventory) -> dict[str, str]:
 def find_gaps(lines: dict[str, FileLines], texts: dict[str, str], changed: dict[str, set[int]]) -> list[Gap]:
     """Each function with statements the tests never ran (its own: not those of functions nested in it)."""
     calls: Counter[str] = Counter()
-    for rel, text in texts.items():
-        if rel.endswith(".py"):
-            calls += python_calls(text)
-        else:
-            calls += Counter(re.findall(r"\b([A-Za-z_$][\w$]*)\s*\(", text))
+    for text in texts.values():  # a name followed by "(" that is not its definition: near enough, and quick
+        calls.update(_CALL.findall(text))
+        calls.subtract(_DEFINITION.findall(text))
     gaps = []
     for rel, covered in lines.items():
         source = texts.get(rel)
-        if source is None:
+        if source is None or covered.statements <= covered.executed:
             continue
         spans = python_functions(source) if rel.endswith(".py") else lizard_functions(rel, source)
         owner = _owners(spans, covered.statements, python=rel.endswith(".py"))
@@ -129,8 +137,7 @@ def find_gaps(lines: dict[str, FileLines], texts: dict[str, str], changed: dict[
             if not missing:
                 continue
             touched = len(set(missing) & changed.get(rel, set()))
-            short = span.name.rsplit(".", 1)[-1]
-            callers = max(0, calls[short] - (0 if rel.endswith(".py") else 1))  # a JS definition looks like a call
+            callers = max(0, calls[span.name.rsplit(".", 1)[-1]])
             gaps.append(Gap(path=rel, function=span.name, start_line=span.start, end_line=span.end,
                             missing_lines=missing, covered_percent=round(100 * (1 - len(missing) / len(own)), 1),
                             complexity=span.complexity, changed_lines=touched, callers=callers,
@@ -156,8 +163,9 @@ def _risk(changed: int, complexity: int, findings: int, callers: int, missing: i
 
 
 def _with_findings(gap: Gap, findings: list[Finding]) -> Gap:
-    inside = [f.rule_id for f in findings if f.location.path == gap.path
-              and gap.start_line <= f.location.start_line <= gap.end_line]
+    """The gap with the medium-or-worse findings inside it (each rule once), weighed into its risk."""
+    inside = sorted({f.rule_id for f in findings if f.location.path == gap.path and f.severity.rank >= 2
+                     and gap.start_line <= f.location.start_line <= gap.end_line})
     if not inside:
         return gap
     return gap.model_copy(update={"findings": inside, "risk": _risk(
