@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devops_orchestra.agents.runs import Progress, new_run_id, recorded
+from devops_orchestra.agents.testing.checks import code_checks
 from devops_orchestra.agents.testing.covered import FileLines, node_lines, python_lines
 from devops_orchestra.agents.testing.suite import DEFAULT_TIMEOUT_S, NoSuite, Suite, detect, isolated_copy, run_suite
 from devops_orchestra.analyzers.functions import Span, lizard_functions, python_functions
@@ -62,10 +63,11 @@ async def measure(target: Path, config: OrchestraConfig, inventory: Inventory,
 
 
 async def test_gaps(target: Path, *, changed_since: str | None = None, config: OrchestraConfig | None = None,
-                    timeout_s: float | None = None, security: bool = True, max_gaps: int = 50,
+                    timeout_s: float | None = None, security: bool = True, checks: bool = True, max_gaps: int = 50,
                     display_path: str = ".", run_id: str | None = None,
                     progress: Progress | None = None) -> TestGapsReport:
-    """Run target's tests with coverage and rank what they leave unrun. Runs the repository's code."""
+    """Run target's tests with coverage and rank what they leave unrun, with the code checks (deptry, ruff,
+    ESLint) as findings. Runs the repository's code."""
     started = time.perf_counter()
     if not await asyncio.to_thread(target.is_dir):
         raise PathError(f"{display_path} is not a directory: give the repository's root.")
@@ -78,11 +80,13 @@ async def test_gaps(target: Path, *, changed_since: str | None = None, config: O
     # bandit on the source files meanwhile: the suite mostly keeps one core busy
     sources = [f.rel for f in inventory.with_language("python") if not f.is_test]
     looking = asyncio.ensure_future(_security(target, sources)) if security and sources else None
+    checking = asyncio.ensure_future(code_checks(target, inventory)) if checks else None
     try:
         measured = await measure(target, config, inventory, timeout_s)
     except BaseException:
-        if looking:
-            looking.cancel()
+        for task in (looking, checking):
+            if task:
+                task.cancel()
         raise
     if progress:
         await progress(2, 3, f"tests {measured.result.outcome}; ranking what they leave unrun")
@@ -93,13 +97,14 @@ async def test_gaps(target: Path, *, changed_since: str | None = None, config: O
         findings, note = await looking
         gaps = [_with_findings(g, findings) for g in gaps]
         notes += [note] if note else []
+    findings, runs = await checking if checking else ([], [])
     gaps.sort(key=lambda g: (-g.risk, g.path, g.start_line))
     if measured.suite and not measured.lines and measured.result.outcome != "could not run":
         notes.append(f"coverage is not measured for {measured.suite.language} yet: the result is the tests' "
                      "outcome alone")
     return TestGapsReport(
         run_id=run_id or new_run_id(), root=str(target), path=display_path,
-        duration_s=round(time.perf_counter() - started, 2), findings=[], tests=measured.result,
+        duration_s=round(time.perf_counter() - started, 2), findings=findings, checks=runs, tests=measured.result,
         gaps=gaps[:max_gaps], gaps_total=len(gaps), changed_since=changed_since,
         changed_coverage=changed_coverage(measured.lines, changed), notes=notes)
 
@@ -110,7 +115,7 @@ async def recorded_test_gaps(store: Store, request: TestGapsRequest, *, progress
     return await recorded(store, TestGapsReport.agent, request, lambda run_id: test_gaps(
         request.target, changed_since=request.changed_since, timeout_s=request.timeout_s,
         max_gaps=request.max_gaps, display_path=request.display_path, run_id=run_id, progress=progress,
-        config=config, security=request.security))
+        config=config, security=request.security, checks=request.checks))
 
 
 def _texts(target: Path, inventory: Inventory) -> dict[str, str]:

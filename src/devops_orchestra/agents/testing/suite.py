@@ -13,7 +13,6 @@ import os
 import re
 import shlex
 import shutil
-import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -21,9 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import coverage
-
 from devops_orchestra.core import proc
+from devops_orchestra.core.environments import lend, repository_python
 from devops_orchestra.core.errors import ScannerFailed, ScannerTimeout, ScannerUnavailable
 from devops_orchestra.models.testing import SuiteResult
 from devops_orchestra.pipeline.config import Testing
@@ -58,18 +56,6 @@ class NoSuite:
 
 
 # -- which command ---------------------------------------------------------------------------------------------
-
-def python_for(root: Path) -> str:
-    """The interpreter of the repository's environment: its .venv or venv, the active virtual environment, or
-    python3 on PATH (this process's own Python last)."""
-    for candidate in (root / ".venv" / "bin" / "python", root / "venv" / "bin" / "python"):
-        if candidate.exists():
-            return str(candidate)
-    active = os.environ.get("VIRTUAL_ENV")
-    if active and (Path(active) / "bin" / "python").exists():
-        return str(Path(active) / "bin" / "python")
-    return shutil.which("python3") or sys.executable
-
 
 def detect(root: Path, testing: Testing) -> Suite | NoSuite:
     """The test command for root: testing.command when set, else what the repository's files say."""
@@ -108,7 +94,7 @@ def _python(root: Path) -> Suite | NoSuite:
     if not tests:
         return NoSuite("no Python tests found (no test_*.py or *_test.py files); add tests, or set testing.command "
                        "in devops_orchestra.yaml")
-    python = python_for(root)
+    python = repository_python(root)
     configs = [root / n for n in ("pyproject.toml", "pytest.ini", "setup.cfg", "tox.ini")]
     uses_pytest = (root / "conftest.py").is_file() or any(
         f.is_file() and any(h in f.read_text(errors="replace") for h in _PYTEST_HINTS) for f in configs) or any(
@@ -186,9 +172,7 @@ def coverage_env(work: Path, suite: Suite) -> tuple[dict[str, str], Measured]:
     if suite.language != "python":
         return {}, Measured()
     site = work / "site"
-    site.mkdir()
-    # coverage from our own environment, visible to the suite's interpreter through this directory alone
-    (site / "coverage").symlink_to(Path(coverage.__file__).parent, target_is_directory=True)
+    lend(site, ["coverage"])  # our coverage.py, to the suite's own interpreter
     (site / "sitecustomize.py").write_text("import coverage\ncoverage.process_startup()\n", encoding="utf-8")
     data = work / "data"
     data.mkdir()
