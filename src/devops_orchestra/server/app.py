@@ -53,7 +53,8 @@ INSTRUCTIONS = (
     " sql_analysis checks SQL: migration safety (locks, rewrites, breaking changes), queries and injection;"
     " architecture_analysis maps the system (components, data stores, infrastructure, import graph) with "
     "findings and Mermaid diagrams; run_pipeline runs the orchestra's stages for a commit;"
-    " test_gaps runs the repository's own tests with coverage (executing its code) and ranks what they leave unrun."
+    " test_gaps runs the repository's own tests with coverage (executing its code) and ranks what they leave unrun;"
+    " generate_tests keeps candidate tests that pass and add coverage."
 )
 
 

@@ -14,7 +14,7 @@ from devops_orchestra.core.errors import OrchestraError
 # Named after the server/tools modules that register them, in the order they are registered.
 TOOLSETS = ("security", "history", "compliance", "dora", "sql", "pipeline", "architecture", "review", "orchestra",
             "testing")
-# Every toolset today: 15 tools, well under the 40 tools Cursor sends of all servers together.
+# Every toolset today: 16 tools, well under the 40 tools Cursor sends of all servers together.
 DEFAULT_TOOLSETS = TOOLSETS
 
 TOOLSETS_ENV = "DEVOPS_ORCHESTRA_TOOLSETS"

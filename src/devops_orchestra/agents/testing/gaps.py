@@ -43,23 +43,35 @@ async def measure(target: Path, config: OrchestraConfig, inventory: Inventory,
     suite = await asyncio.to_thread(detect, target, config.testing)
     if isinstance(suite, NoSuite):
         return Measurement(None, SuiteResult(outcome="could not run", reason=suite.reason), {})
-    limit = timeout_s or config.testing.timeout or DEFAULT_TIMEOUT_S
     async with isolated_copy(target) as (copy, work):
-        result, measured = await run_suite(suite, copy, work, limit)
-        if measured.python_data:
-            rels = [f.rel for f in inventory.with_language("python") if not f.is_test]
-            lines = await asyncio.to_thread(python_lines, measured.python_data, [copy, target], rels)
-        elif measured.node_data:
-            rels = [f.rel for f in inventory.with_language(*NODE_LANGUAGES) if not f.is_test]
-            lines = await asyncio.to_thread(node_lines, measured.node_data, copy, rels)
-        else:
-            lines = {}
-    if lines and any(f.executed for f in lines.values()):
-        total = sum(len(f.statements) for f in lines.values())
-        ran = sum(len(f.executed) for f in lines.values())
+        return await measure_in(copy, work, target, suite, inventory, timeout_s or config.testing.timeout)
+
+
+async def measure_in(copy: Path, work: Path, target: Path, suite: Suite, inventory: Inventory,
+                     timeout_s: float | None) -> Measurement:
+    """The suite run in copy (of target) with coverage recorded under work."""
+    result, measured = await run_suite(suite, copy, work, timeout_s or DEFAULT_TIMEOUT_S)
+    if measured.python_data:
+        rels = [f.rel for f in inventory.with_language("python") if not f.is_test]
+        lines = await asyncio.to_thread(python_lines, measured.python_data, [copy, target], rels)
+    elif measured.node_data:
+        rels = [f.rel for f in inventory.with_language(*NODE_LANGUAGES) if not f.is_test]
+        lines = await asyncio.to_thread(node_lines, measured.node_data, copy, rels)
+    else:
+        lines = {}
+    percent = coverage_percent(lines)
+    if percent is not None:
         tool = "coverage.py" if suite.language == "python" else "V8 (NODE_V8_COVERAGE)"
-        result = result.model_copy(update={"coverage": round(100 * ran / max(total, 1), 1), "coverage_tool": tool})
+        result = result.model_copy(update={"coverage": percent, "coverage_tool": tool})
     return Measurement(suite, result, lines)
+
+
+def coverage_percent(lines: dict[str, FileLines]) -> float | None:
+    """Percent of the statements run; None when nothing ran at all (no coverage was recorded)."""
+    if not any(f.executed for f in lines.values()):
+        return None
+    total = sum(len(f.statements) for f in lines.values())
+    return round(100 * sum(len(f.executed) for f in lines.values()) / max(total, 1), 1)
 
 
 async def test_gaps(target: Path, *, changed_since: str | None = None, config: OrchestraConfig | None = None,
