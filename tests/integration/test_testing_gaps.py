@@ -60,13 +60,18 @@ async def test_a_hanging_suite_is_stopped_at_its_timeout_with_its_children(tmp_p
 async def test_node_gaps_come_from_v8_coverage(tmp_path: Path) -> None:
     if shutil.which("node") is None and os.environ.get("CI") != "true":
         pytest.skip("node is not installed")
-    write(tmp_path, NODE_TESTED)
+    first = commit_tree(tmp_path, NODE_TESTED)
     report = await run_test_gaps(tmp_path, security=False)
     assert (report.tests.outcome, report.tests.framework, report.tests.passed) == ("passed", "node --test", 2)
     assert report.tests.coverage_tool == "V8 (NODE_V8_COVERAGE)"
     gaps = {g.function: g for g in report.gaps}
     assert gaps["discount"].missing_lines == [6] and gaps["discount"].path == "lib/cart.js"
     assert gaps["neverCalled"].missing_lines == [12] and gaps["neverCalled"].covered_percent == 0
+    assert report.gaps[0].function == "discount"  # complexity 3 against 1
+
+    commit_tree(tmp_path, {"lib/cart.js": NODE_TESTED["lib/cart.js"].replace("x * 2", "x * 3")})
+    changed = await run_test_gaps(tmp_path, changed_since=first, security=False)
+    assert (changed.gaps[0].function, changed.gaps[0].changed_lines) == ("neverCalled", 1)
 
 
 async def test_the_tool_says_it_runs_code_and_a_read_only_server_has_none_of_it(

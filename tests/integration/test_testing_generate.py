@@ -17,7 +17,7 @@ import pytest
 from devops_orchestra import cli
 from devops_orchestra.agents.testing.generate import generate_tests
 from devops_orchestra.core.errors import OrchestraError
-from tests.helpers import PY_TESTED, write
+from tests.helpers import NODE_TESTED, PY_TESTED, write
 
 MATHS = {"shop/maths.py": (
     "def ratio(a: int, b: int) -> float:\n    return a / b\n\n\n"  # fails for b == 0: its test is dropped
@@ -110,3 +110,12 @@ async def test_claudes_candidates_go_through_the_same_loop(tmp_path: Path, claud
     by_source = {t.source: t for t in result.tests}
     assert "anthropic" in by_source, result.dropped
     assert by_source["anthropic"].target == "shop/report.py:label" and by_source["anthropic"].lines_added >= 4
+
+
+async def test_node_gets_the_gaps_context_for_the_ides_model(tmp_path: Path) -> None:
+    write(tmp_path, NODE_TESTED)
+    result = await generate_tests(tmp_path)
+    assert result.tests == [] and result.coverage_before == result.coverage_after is not None
+    assert "### lib/cart.js:1-9 discount (never run: lines 6)" in result.context
+    assert "```javascript\nfunction discount(total, code) {" in result.context
+    assert "An existing test to follow (test/cart.test.js)" in result.context

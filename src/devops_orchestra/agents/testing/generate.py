@@ -18,12 +18,12 @@ from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from devops_orchestra.agents.testing.covered import FileLines, python_lines
-from devops_orchestra.agents.testing.gaps import coverage_percent, find_gaps, measure_in
+from devops_orchestra.agents.testing.gaps import NODE_LANGUAGES, coverage_percent, find_gaps, measure_in
 from devops_orchestra.agents.testing.suite import Measured, NoSuite, Suite, coverage_env, detect, isolated_copy
 from devops_orchestra.core import llm, proc, toolchain
 from devops_orchestra.core.environments import lend
 from devops_orchestra.core.errors import OrchestraError, PathError, ScannerFailed, ScannerTimeout, ScannerUnavailable
-from devops_orchestra.core.workspace import build_inventory
+from devops_orchestra.core.workspace import build_inventory, is_test_path
 from devops_orchestra.models.testing import Gap, GeneratedTest, GeneratedTests
 from devops_orchestra.pipeline.config import OrchestraConfig, load
 
@@ -65,17 +65,24 @@ async def generate_tests(target: Path, *, function: str | None = None, write: bo
         raise PathError(f"{target} is not a directory: give the repository's root.")
     config = config or await asyncio.to_thread(load, target) or OrchestraConfig()
     suite = await asyncio.to_thread(detect, target, config.testing)
-    if isinstance(suite, NoSuite) or suite.language != "python":
-        why = suite.reason if isinstance(suite, NoSuite) else f"the tests are {suite.framework}, not Python"
-        raise OrchestraError(f"generate_tests writes Python tests and measures them against the repository's own: "
-                             f"{why}. test_gaps gives the gaps and their context for any language.")
+    if isinstance(suite, NoSuite) or suite.language not in ("python", "node"):
+        why = suite.reason if isinstance(suite, NoSuite) else f"the tests are {suite.framework}"
+        raise OrchestraError(f"generate_tests measures candidates against the repository's own Python (or, for "
+                             f"the context alone, Node) tests: {why}. test_gaps runs the others.")
     inventory = await asyncio.to_thread(build_inventory, target)
+    languages = ("python",) if suite.language == "python" else NODE_LANGUAGES
     texts = {f.rel: (target / f.rel).read_text(encoding="utf-8", errors="replace")
-             for f in inventory.with_language("python")}
+             for f in inventory.with_language(*languages)}
     async with isolated_copy(target) as (copy, work):
         (work / "baseline").mkdir()
         base = await measure_in(copy, work / "baseline", target, suite, inventory, timeout_s or config.testing.timeout)
         gaps = [g for g in find_gaps(base.lines, texts, {}) if _wanted(g, function)]
+        if suite.language == "node":  # no candidates: the gaps' context, for the IDE's model to write them
+            gaps.sort(key=lambda g: -g.risk)
+            return GeneratedTests(root=str(target), tests=[], coverage_before=base.result.coverage,
+                                  coverage_after=base.result.coverage, context=_context(gaps[:MAX_TARGETS], texts),
+                                  dropped=["Node: no candidates are generated; the context is for your model"],
+                                  duration_s=round(time.perf_counter() - started, 2))
         gaps.sort(key=lambda g: -g.risk)
         # top-level functions only, and none that would act on the world when called with made-up arguments
         risky = [g for g in gaps if SIDE_EFFECTS.match(g.function) or SIDE_EFFECT_CALLS.search(_source(g, texts))]
@@ -112,7 +119,7 @@ async def generate_tests(target: Path, *, function: str | None = None, write: bo
 
 def _wanted(gap: Gap, function: str | None) -> bool:
     if not function:
-        return gap.path.endswith(".py")
+        return True
     path, _, name = function.partition(":")
     return gap.path == path.removeprefix("./") and (not name or gap.function == name)
 
@@ -241,13 +248,15 @@ def _context(gaps: list[Gap], texts: dict[str, str]) -> str:
         callers = [f"{rel}:{i}: {line.strip()}" for rel, text in texts.items() for i, line in
                    enumerate(text.splitlines(), 1) if re.search(rf"\b{re.escape(name)}\s*\(", line)
                    and not line.lstrip().startswith(("def ", "async def "))][:5]
+        fence = "python" if gap.path.endswith(".py") else "javascript"
         parts.append(f"### {gap.path}:{gap.start_line}-{gap.end_line} {gap.function} (never run: lines "
-                     f"{', '.join(map(str, gap.missing_lines[:20]))})\n```python\n{source}\n```\n"
+                     f"{', '.join(map(str, gap.missing_lines[:20]))})\n```{fence}\n{source}\n```\n"
                      + ("Called from:\n" + "\n".join(f"- {c}" for c in callers) + "\n" if callers else ""))
-    tests = [rel for rel in texts if re.search(r"(^|/)test_[^/]*\.py$", rel)]
+    tests = [rel for rel in texts if is_test_path(rel) and not rel.endswith("conftest.py")]
     if tests:
         head = "\n".join(texts[tests[0]].splitlines()[:40])
-        parts.append(f"### An existing test to follow ({tests[0]})\n```python\n{head}\n```\n")
+        fence = "python" if tests[0].endswith(".py") else "javascript"
+        parts.append(f"### An existing test to follow ({tests[0]})\n```{fence}\n{head}\n```\n")
     return "\n".join(parts)
 
 
