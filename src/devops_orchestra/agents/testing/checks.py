@@ -43,7 +43,8 @@ async def _one(scanner: Scanner, target: Path, inventory: Inventory) -> tuple[li
     if not files:
         return [], run("skipped", _NOTHING[scanner.name])
     try:
-        outcome = await scanner.scan(ScanJob(base=target, files=files, cores=cores(), timeout_s=TIMEOUT_S))
+        # beside the tests, at a lower priority: the suite gets the CPU first
+        outcome = await scanner.scan(ScanJob(base=target, files=files, cores=cores(), timeout_s=TIMEOUT_S, nice=10))
     except ScannerUnavailable as exc:
         return [], run("unavailable", str(exc))
     except ScannerTimeout as exc:

@@ -8,6 +8,7 @@ import re
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +17,9 @@ from devops_orchestra.agents.testing.checks import code_checks
 from devops_orchestra.agents.testing.covered import FileLines, node_lines, python_lines
 from devops_orchestra.agents.testing.suite import DEFAULT_TIMEOUT_S, NoSuite, Suite, detect, isolated_copy, run_suite
 from devops_orchestra.analyzers.functions import Span, lizard_functions, python_functions
+from devops_orchestra.core import proc
 from devops_orchestra.core.errors import PathError
+from devops_orchestra.core.proc import ProcResult
 from devops_orchestra.core.store import Store
 from devops_orchestra.core.workspace import Inventory, build_inventory
 from devops_orchestra.models import Finding
@@ -24,6 +27,7 @@ from devops_orchestra.models.testing import Gap, SuiteResult, TestGapsReport, Te
 from devops_orchestra.pipeline.config import OrchestraConfig, load
 
 NODE_LANGUAGES = ("javascript", "typescript")
+YIELD_NICE = 10
 _CALL = re.compile(r"([A-Za-z_$][\w$]*)\s*\(")
 _DEFINITION = re.compile(r"(?:\bdef|\bfunction)\s+([A-Za-z_$][\w$]*)\s*\(")
 
@@ -189,12 +193,19 @@ def _with_findings(gap: Gap, findings: list[Finding]) -> Gap:
         gap.changed_lines, gap.complexity, len(inside), gap.callers, len(gap.missing_lines))})
 
 
+async def yielding(argv: Sequence[str], *, cwd: Path, timeout_s: float, env: Mapping[str, str] | None = None,
+                   nice: int = 0) -> ProcResult:
+    """A scanner's process that runs beside the tests at a lower priority: the suite gets the CPU first."""
+    return await proc.run(argv, cwd=cwd, timeout_s=timeout_s, env=env, nice=max(nice, YIELD_NICE))
+
+
 async def _security(target: Path, files: list[str]) -> tuple[list[Finding], str | None]:
     """bandit on the files with gaps (the security agent's, with its cache): findings, or a note why none."""
     from devops_orchestra.agents.security import security_scan
     from devops_orchestra.core.cache import ScanCache
 
-    report = await security_scan(target, scanners=["bandit"], files=files, cache=ScanCache())
+    report = await security_scan(target, scanners=["bandit"], files=files, cache=ScanCache(),
+                                 runners={"bandit": yielding})
     failed = [r for r in report.scanners if r.status not in ("ok", "skipped")]
     note = f"security findings not looked for: bandit {failed[0].status} ({failed[0].error})" if failed else None
     return report.findings, note
