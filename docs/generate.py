@@ -84,10 +84,15 @@ def _server_listing() -> tuple[list[Any], list[Any], dict[str, Any]]:
 
 
 def tools_table() -> str:
-    tools, _, _ = _server_listing()
-    out = [_source("each tool's description in src/devops_orchestra/server/tools/"), "",
-           "| tool | what it does |", "|---|---|"]
-    out += [f"| `{t.name}` | {_cell(t.description)} |" for t in tools]
+    """One row per toolset with its tools: what each does and takes is in docs/mcp-reference.md."""
+    from devops_orchestra.server.toolsets import TOOLSETS
+
+    tools, _, catalog = _server_listing()
+    out = [_source("the tools each module of src/devops_orchestra/server/tools/ registers"), "",
+           "| toolset | tools |", "|---|---|"]
+    for toolset in TOOLSETS:
+        members = [f"`{t.name}`" for t in tools if catalog[t.name].toolset == toolset]
+        out.append(f"| {toolset} | {', '.join(members)} |")
     return "\n".join(out)
 
 
