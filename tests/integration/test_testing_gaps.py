@@ -46,6 +46,18 @@ async def test_failing_tests_are_named_and_pytest_is_used_where_configured(tmp_p
     assert report.tests.reason and "1 failing" in report.tests.reason
 
 
+async def test_the_workers_credentials_never_reach_the_tests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_" + "a" * 36)
+    monkeypatch.setenv("SHOP_DB_PASSWORD", "hunter2")
+    monkeypatch.setenv("SHOP_REGION", "eu")
+    write(tmp_path, {**PY_TESTED, "tests/test_env.py": (
+        "import os\nimport unittest\n\n\nclass EnvTest(unittest.TestCase):\n    def test_env(self):\n"
+        "        self.assertEqual([k for k in ('GITHUB_TOKEN', 'SHOP_DB_PASSWORD') if k in os.environ], [])\n"
+        "        self.assertEqual((os.environ['SHOP_REGION'], os.environ['CI']), ('eu', 'true'))\n")})
+    report = await run_test_gaps(tmp_path, security=False)
+    assert report.tests.outcome == "passed", report.tests.output_tail
+
+
 async def test_a_hanging_suite_is_stopped_at_its_timeout_with_its_children(tmp_path: Path,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     pid_file = tmp_path.parent / f"{tmp_path.name}.child.pid"

@@ -19,7 +19,15 @@ from typing import Literal
 
 from devops_orchestra.agents.testing.covered import FileLines, python_lines
 from devops_orchestra.agents.testing.gaps import NODE_LANGUAGES, coverage_percent, find_gaps, measure_in
-from devops_orchestra.agents.testing.suite import Measured, NoSuite, Suite, coverage_env, detect, isolated_copy
+from devops_orchestra.agents.testing.suite import (
+    Measured,
+    NoSuite,
+    Suite,
+    coverage_env,
+    detect,
+    isolated_copy,
+    suite_environment,
+)
 from devops_orchestra.core import llm, proc, toolchain
 from devops_orchestra.core.environments import lend
 from devops_orchestra.core.errors import OrchestraError, PathError, ScannerFailed, ScannerTimeout, ScannerUnavailable
@@ -148,8 +156,8 @@ async def _ghostwrite(copy: Path, suite: Suite, gap: Gap, site: Path) -> list[Ca
     script.write_text(WRITE_ONE.format(tolerated=TOLERATED), encoding="utf-8")
     argv = [suite.argv[0], str(script), module_name(gap.path, copy), gap.function]
     try:
-        done = await proc.run(argv, cwd=copy, timeout_s=CANDIDATE_TIMEOUT_S,
-                              env={"PYTHONPATH": _pythonpath(copy, site)})
+        done = await proc.run(argv, cwd=copy, timeout_s=CANDIDATE_TIMEOUT_S, inherit_env=False,
+                              env=suite_environment({"PYTHONPATH": _pythonpath(copy, site)}))
     except (ScannerUnavailable, ScannerFailed, ScannerTimeout):
         return []
     code = done.stdout.decode("utf-8", "replace")
@@ -183,7 +191,7 @@ async def _try(copy: Path, work: Path, suite: Suite, candidate: Candidate, site:
     path, env, measured = await asyncio.to_thread(_prepare, copy, work, suite, candidate, site)
     try:
         done = await proc.run([suite.argv[0], "-m", "unittest", "-q", str(path.relative_to(copy))], cwd=copy,
-                              timeout_s=CANDIDATE_TIMEOUT_S, env={**env, "CI": "true"})
+                              timeout_s=CANDIDATE_TIMEOUT_S, env=suite_environment(env), inherit_env=False)
     except ScannerTimeout:
         return None, f"ran longer than {CANDIDATE_TIMEOUT_S:g} s"
     finally:

@@ -23,6 +23,7 @@ from typing import Literal
 from devops_orchestra.core import proc
 from devops_orchestra.core.environments import lend, repository_python
 from devops_orchestra.core.errors import ScannerFailed, ScannerTimeout, ScannerUnavailable
+from devops_orchestra.core.secret_shapes import SECRET_NAME_WORD
 from devops_orchestra.models.testing import SuiteResult
 from devops_orchestra.pipeline.config import Testing
 
@@ -184,10 +185,9 @@ def coverage_env(work: Path, suite: Suite) -> tuple[dict[str, str], Measured]:
 async def run_suite(suite: Suite, copy: Path, work: Path, timeout_s: float) -> tuple[SuiteResult, Measured]:
     """Run the suite in copy with coverage recorded under work; the result, never an exception."""
     env, measured = coverage_env(work, suite)
-    # PYTHONPATH is ours alone (this process's own path would leak into the suite); CI=true as in a pipeline
-    env = {"PYTHONPATH": "", **env, **suite.env, "CI": "true", "PYTEST_ADDOPTS": ""}
     try:
-        done = await proc.run(suite.argv, cwd=copy, timeout_s=timeout_s, env=env)
+        done = await proc.run(suite.argv, cwd=copy, timeout_s=timeout_s, env=suite_environment({**env, **suite.env}),
+                              inherit_env=False)
     except ScannerTimeout:
         return SuiteResult(outcome="failed", command=suite.shown, framework=suite.framework, duration_s=timeout_s,
                            reason=f"the tests ran longer than {timeout_s:g} s and were stopped (with every process "
@@ -199,6 +199,18 @@ async def run_suite(suite: Suite, copy: Path, work: Path, timeout_s: float) -> t
     output = (done.stdout + b"\n" + done.stderr).decode("utf-8", "replace")
     result = read_output(suite, done.returncode, output)
     return result.model_copy(update={"duration_s": round(done.duration_s, 2)}), measured
+
+
+# Never handed to the repository's code: credentials by name, and our own settings (the store, the bus...).
+_WITHHELD = re.compile(rf"{SECRET_NAME_WORD}|auth|session|cookie|signing|webhook|dsn|^AWS_|^GITHUB_|^GH_|^SLACK_|"
+                       r"^ANTHROPIC_|^DEVOPS_ORCHESTRA_|^PYTEST_|^COVERAGE_|^PYTHONPATH$|^VIRTUAL_ENV$", re.I)
+
+
+def suite_environment(extra: dict[str, str]) -> dict[str, str]:
+    """The environment the tests run in: this process's without credentials or our settings (a worker's tokens
+    never reach a pull request's code), plus extra, with CI=true as in a pipeline."""
+    kept = {k: v for k, v in os.environ.items() if not _WITHHELD.search(k)}
+    return {**kept, **extra, "CI": "true"}
 
 
 def read_output(suite: Suite, returncode: int, output: str) -> SuiteResult:
