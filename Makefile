@@ -4,13 +4,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup redis-server demo test bench clean
+.PHONY: setup redis-server node demo test bench clean
 
-setup: redis-server $(STAMP)
+setup: redis-server node $(STAMP)
 
 # The orchestra's tests start their own Redis (the Debian package; CI runs as root).
 redis-server:
 	command -v redis-server >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; }
+
+# The testing agent's Node tests run `node --test` under V8's coverage (Debian 12: nodejs 18).
+node:
+	command -v node >/dev/null && command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }
 
 # The project with its dependencies, then semgrep and checkov in their own pinned environments.
 $(STAMP): pyproject.toml
