@@ -37,7 +37,16 @@ class LabelTest(unittest.TestCase):
 ```"""
 
 
-async def test_a_failing_candidate_is_dropped_and_a_covering_one_kept_with_its_delta(tmp_path: Path) -> None:
+@pytest.fixture
+def bare_venv(tmp_path: Path) -> Path:
+    """The repository's own environment with nothing installed: coverage.py and hypothesis must be lent to it."""
+    subprocess.run([Path(sys.base_prefix) / "bin" / "python3", "-m", "venv", "--without-pip", tmp_path / ".venv"],
+                   check=True)
+    return tmp_path / ".venv"
+
+
+async def test_a_failing_candidate_is_dropped_and_a_covering_one_kept_with_its_delta(tmp_path: Path,
+                                                                                   bare_venv: Path) -> None:
     write(tmp_path, {**PY_TESTED, **MATHS})
     result = await generate_tests(tmp_path, function="shop/maths.py")
     kept = {t.target: t for t in result.tests}

@@ -23,12 +23,15 @@ def repository_python(root: Path) -> str:
 
 
 def lend(site: Path, packages: list[str]) -> Path:
-    """site, made to hold a link to each of our importable packages named (their code only: not their
+    """site, made to hold a link to each of our importable packages or modules named (their code only: not their
     distribution metadata, so what the repository has installed is what importlib.metadata sees there)."""
     site.mkdir(parents=True, exist_ok=True)
     for name in packages:
         module = importlib.import_module(name)
-        source = Path(module.__file__ or "").parent
-        if not (site / name).exists():
-            (site / name).symlink_to(source, target_is_directory=True)
+        source = Path(module.__file__ or "")
+        if source.name == "__init__.py":  # a package: its directory
+            source = source.parent
+        link = site / source.name
+        if not link.exists():
+            link.symlink_to(source, target_is_directory=source.is_dir())
     return site
