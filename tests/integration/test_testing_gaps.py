@@ -109,3 +109,11 @@ def test_the_cli_prints_the_gaps_and_exits_1_when_tests_fail(tmp_path: Path, cap
     out = capsys.readouterr().out
     assert out.startswith("Tests failed") and "shop/prices.py:1-6 price" in out
     assert "test_broken.BrokenTest.test_wrong_total" in out
+
+
+async def test_a_suite_whose_code_ran_nowhere_measurable_shows_no_gaps_and_says_why(tmp_path: Path) -> None:
+    write(tmp_path, {"app.py": "def f():\n    return 1\n", "devops_orchestra.yaml": "testing:\n  command: 'true'\n"})
+    report = await run_test_gaps(tmp_path, security=False, checks=False)
+    assert (report.tests.outcome, report.tests.coverage, report.gaps) == ("passed", None, [])
+    assert report.notes == ["no coverage: none of its code ran where coverage could see it (in a container, or "
+                            "not at all); the result is the tests' outcome alone"]

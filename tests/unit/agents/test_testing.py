@@ -114,3 +114,4 @@ def test_gaps_are_each_functions_own_lines_ranked_by_change_then_complexity() ->
     touched = {g.function: g for g in find_gaps(lines, {"m.py": SOURCE}, {"m.py": {2}})}
     assert touched["simple"].changed_lines == 1 and touched["simple"].risk > touched["branchy"].risk
     assert changed_coverage(lines, {"m.py": {2, 5, 6}}) == 66.7 and changed_coverage(lines, {"x.py": {1}}) is None
+

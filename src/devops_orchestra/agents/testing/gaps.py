@@ -64,10 +64,10 @@ async def measure_in(copy: Path, work: Path, target: Path, suite: Suite, invento
     else:
         lines = {}
     percent = coverage_percent(lines)
-    if percent is not None:
-        tool = "coverage.py" if suite.language == "python" else "V8 (NODE_V8_COVERAGE)"
-        result = result.model_copy(update={"coverage": percent, "coverage_tool": tool})
-    return Measurement(suite, result, lines)
+    if percent is None:  # nothing recorded (a suite that failed early, or ran in a container): no gaps to show
+        return Measurement(suite, result, {})
+    tool = "coverage.py" if suite.language == "python" else "V8 (NODE_V8_COVERAGE)"
+    return Measurement(suite, result.model_copy(update={"coverage": percent, "coverage_tool": tool}), lines)
 
 
 def coverage_percent(lines: dict[str, FileLines]) -> float | None:
@@ -116,8 +116,10 @@ async def test_gaps(target: Path, *, changed_since: str | None = None, config: O
     findings, runs = await checking if checking else ([], [])
     gaps.sort(key=lambda g: (-g.risk, g.path, g.start_line))
     if measured.suite and not measured.lines and measured.result.outcome != "could not run":
-        notes.append(f"coverage is not measured for {measured.suite.language} yet: the result is the tests' "
-                     "outcome alone")
+        why = ("none of its code ran where coverage could see it (in a container, or not at all)"
+               if measured.suite.language in ("python", "node") else f"it is not measured for "
+               f"{measured.suite.language} yet")
+        notes.append(f"no coverage: {why}; the result is the tests' outcome alone")
     return TestGapsReport(
         run_id=run_id or new_run_id(), root=str(target), path=display_path,
         duration_s=round(time.perf_counter() - started, 2), findings=findings, checks=runs, tests=measured.result,
