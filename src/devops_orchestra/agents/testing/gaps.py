@@ -56,7 +56,8 @@ async def measure_in(copy: Path, work: Path, target: Path, suite: Suite, invento
     """The suite run in copy (of target) with coverage recorded under work."""
     result, measured = await run_suite(suite, copy, work, timeout_s or DEFAULT_TIMEOUT_S)
     if measured.python_data:
-        rels = [f.rel for f in inventory.with_language("python") if not f.is_test]
+        # type stubs (.pyi) never run: they are no gap
+        rels = [f.rel for f in inventory.with_language("python") if not f.is_test and f.rel.endswith(".py")]
         lines = await asyncio.to_thread(python_lines, measured.python_data, [copy, target], rels)
     elif measured.node_data:
         rels = [f.rel for f in inventory.with_language(*NODE_LANGUAGES) if not f.is_test]
