@@ -4,13 +4,18 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup redis-server node demo test bench clean
+.PHONY: setup redis-server deploy-tools node demo test bench clean
 
-setup: redis-server node $(STAMP)
+setup: redis-server deploy-tools node $(STAMP)
 
 # The orchestra's tests start their own Redis (the Debian package; CI runs as root).
 redis-server:
 	command -v redis-server >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; }
+
+# The local deploy target: haproxy switches traffic, Prometheus measures the SLOs (Debian 12: haproxy 2.6,
+# prometheus 2.42; haproxy 2.0 or newer is needed for its Prometheus exporter and retry-on).
+deploy-tools:
+	command -v haproxy >/dev/null && command -v prometheus >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends haproxy prometheus; }
 
 # The testing agent's Node tests run `node --test` under V8's coverage (Debian 12: nodejs 18).
 node:
@@ -45,6 +50,8 @@ bench: setup
 	$(BIN)/python bench/secrets_heuristic.py
 	$(BIN)/python bench/real_repos.py
 	$(BIN)/python bench/cold_start.py
+	$(BIN)/python bench/deploy_rollback.py
+	$(BIN)/python bench/kubernetes_deploy.py
 
 clean:
 	rm -rf $(VENV)

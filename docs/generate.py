@@ -68,7 +68,7 @@ def _server_listing() -> tuple[list[Any], list[Any], dict[str, Any]]:
         os.environ["DEVOPS_ORCHESTRA_STORE"] = str(Path(tmp) / "runs.sqlite3")
         os.environ["DEVOPS_ORCHESTRA_NO_CACHE"] = "1"
         try:
-            server = create_server([ROOT], Selection(toolsets=frozenset(TOOLSETS)))
+            server = create_server([ROOT], Selection(toolsets=frozenset(TOOLSETS), allow_deploy=True))
 
             async def listing() -> tuple[list[Any], list[Any], dict[str, Any]]:
                 return (list(await server.list_tools()), list(await server.list_resource_templates()),
@@ -134,7 +134,8 @@ def mcp_reference() -> str:
     default = "all" if DEFAULT_TOOLSETS == TOOLSETS else ", ".join(f"`{t}`" for t in DEFAULT_TOOLSETS)
     out = [_source("the tools, resources and prompts the server registers (src/devops_orchestra/server/, "
                    "prompts/)"), "", "## Toolsets", "",
-           f"{len(tools)} tools in {len(TOOLSETS)} toolsets; offered by default: {default}. `serve --toolsets`, "
+           f"{len(tools)} tools in {len(TOOLSETS)} toolsets; offered by default: {default} (`deploy` only with "
+           "`serve --allow-deploy`, and never with `--read-only`). `serve --toolsets`, "
            "`--tools` and `--read-only` choose among them (see [the CLI](cli.md#choose-the-tools)).", "",
            "| toolset | tools (* changes files or runs things: left out by `--read-only`) |", "|---|---|"]
     for toolset in TOOLSETS:

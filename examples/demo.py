@@ -1,7 +1,9 @@
 """`make demo`: start the MCP server over stdio, as an IDE would, ask it for a security scan, then for a
 review by every agent that applies (security, compliance, SQL, architecture) with one verdict. Then the
 orchestra: a push of the example (a fresh git repository in a temporary directory) through the pipeline on
-the embedded bus, stage by stage, until a gate stops it.
+the embedded bus, stage by stage, until a gate stops it. Last, deploys: a small web service pushed through the
+whole pipeline onto the local target (haproxy, Prometheus, its instances), then a bad version of it pushed
+under load, rolled back by the deploy stage on its measured success rate.
 
 Usage: python examples/demo.py [DIRECTORY]   (default: the bundled examples/vulnshop)
 """
@@ -9,6 +11,7 @@ Usage: python examples/demo.py [DIRECTORY]   (default: the bundled examples/vuln
 import asyncio
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -46,7 +49,7 @@ async def main(target: Path) -> int:
         reviewed = await client.call_tool("review", {"path": "."}, progress_callback=progress)
     print(full_text(report, detail_from=Severity.high))  # what to fix first in full, the rest in a line
     print("\n" + reviewed.content[0].text)  # type: ignore[union-attr]
-    return 1 if reviewed.is_error else push(target)
+    return 1 if reviewed.is_error else push(target) or deploy()
 
 
 def push(target: Path) -> int:
@@ -62,6 +65,55 @@ def push(target: Path) -> int:
         sys.stdout.flush()
         done = subprocess.run([sys.executable, "-m", "devops_orchestra", "submit", ".", "--wait"], cwd=repo, env=env)
     return 0 if done.returncode in (0, 1) else done.returncode  # 1: stopped by a gate, as this example must be
+
+
+DEPLOY_CONFIG = """\
+deployment:
+  strategy: canary
+  services: [{{name: web, runtime: local, start: {python} app.py, health: /health}}]
+  environments:
+    staging: {{target: local, listen: "127.0.0.1:{port}", instances: 2, steps: [{{weight: 25, pause: 4s}}]}}
+rollback: {{interval: 1s, threshold: {{errors: 5, duration: 2s}}}}
+"""
+
+
+def deploy() -> int:
+    """examples/webapp pushed twice through the pipeline onto the local target: a good version, promoted; a bad
+    one (3 of every 10 requests fail) under load, rolled back on its measured success rate."""
+    if not (shutil.which("haproxy") and shutil.which("prometheus")):
+        print("\nSkipping the deploy demo: haproxy and prometheus are not installed (make setup).", file=sys.stderr)
+        return 0
+    webapp = Path(__file__).resolve().parent / "webapp"
+    sys.path.insert(0, str(webapp))
+    import repo as service  # examples/webapp/repo.py
+
+    with tempfile.TemporaryDirectory(prefix="devops-orchestra-deploy-") as tmp:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        root = Path(tmp) / "web"
+        shas = service.build(root, DEPLOY_CONFIG.format(python=sys.executable, port=port))
+        env = {**os.environ, "DEVOPS_ORCHESTRA_STORE": f"{tmp}/runs.sqlite3", "DEVOPS_ORCHESTRA_DEPLOYS":
+               f"{tmp}/deploys", "DEVOPS_ORCHESTRA_BUILDS": f"{tmp}/builds"}
+
+        def cli(*argv: str) -> int:
+            sys.stdout.flush()
+            return subprocess.run([sys.executable, "-m", "devops_orchestra", *argv], cwd=root, env=env).returncode
+
+        try:
+            for name, pitch in (("good", "a good version: deployed (canary 25%, then all) and watched"),
+                                ("bad", "a bad version (30% of its requests fail)")):
+                subprocess.run(["git", "checkout", "-q", shas[name]], cwd=root, check=True)
+                print(f"\nPushing {pitch} under 40 requests/s (devops-orchestra submit . --wait) ...",
+                      file=sys.stderr)
+                with subprocess.Popen([sys.executable, str(webapp / "load.py"), f"http://127.0.0.1:{port}/",
+                                       "--rate", "40", "--seconds", "8", "--out", f"{tmp}/load-{name}.jsonl"]):
+                    cli("submit", ".", "--wait")
+            print("\nThe deployments recorded (devops-orchestra rollouts):", file=sys.stderr)
+            cli("rollouts")
+        finally:
+            cli("undeploy", "web", "--env", "staging")
+    return 0
 
 
 if __name__ == "__main__":

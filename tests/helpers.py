@@ -6,6 +6,7 @@ conftest.py holds only fixtures.
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 import os
@@ -14,6 +15,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import zipfile
@@ -186,6 +188,60 @@ def redis_server(directory: Path) -> Iterator[RedisServer]:
         yield server
     finally:
         server.stop()
+
+
+# -- deploys: the example web app in a repository of its own, the binaries the local target runs ----------------
+
+WEBAPP = REPO / "examples" / "webapp"
+
+
+def webapp_config(port: int, more_environments: str = "") -> str:
+    """devops_orchestra.yaml for the example web app: blue-green, one instance per version in `dev` on port,
+    SLOs measured every second and each deploy watched for one."""
+    return f"""\
+deployment:
+  strategy: blue-green
+  services: [{{name: web, runtime: local, start: {sys.executable} app.py, health: /health}}]
+  environments:
+    dev: {{target: local, listen: "127.0.0.1:{port}", instances: 1}}
+{more_environments}rollback: {{interval: 1s, threshold: {{duration: 1s}}}}
+"""
+
+
+def need_binaries(*names: str) -> None:
+    """Each binary on PATH, else a failure under CI and a skip elsewhere (make setup installs them)."""
+    missing = [n for n in names if shutil.which(n) is None]
+    if missing:
+        reason = f"{', '.join(missing)} not installed: run `make setup` (it installs the Debian packages)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+def webapp_repo(root: Path, config: str) -> dict[str, str]:
+    """examples/webapp/repo.py's repository at root: commits good, bad (3 of every 10 requests fail) and good2,
+    their shas by name."""
+    spec = importlib.util.spec_from_file_location("webapp_repo", WEBAPP / "repo.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    shas: dict[str, str] = module.build(root, config)
+    return shas
+
+
+@contextmanager
+def load(url: str, out: Path, *, rate: float, seconds: float) -> Iterator[subprocess.Popen[bytes]]:
+    """examples/webapp/load.py against url in a process of its own, one JSON line per request into out."""
+    proc = subprocess.Popen([sys.executable, str(WEBAPP / "load.py"), url, "--rate", str(rate),
+                             "--seconds", str(seconds), "--out", str(out)])
+    try:
+        yield proc
+    finally:
+        proc.wait(timeout=seconds + 30)
+
+
+def answers(out: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
 
 
 # -- SARIF -----------------------------------------------------------------------------------------------------

@@ -1,9 +1,11 @@
 """DORA metrics from git history: deployment frequency, lead time for changes, change failure rate and
 time to restore, each with how it was derived.
 
-A deployment is a release tag (matching a pattern, pre-releases left out unless asked) or a merge into the
-default branch. A deployment failed when it is the first to ship a commit that a later deployment reverts, or
-when a hotfix ships after it; it is restored by the first deployment whose history carries the revert or the
+A deployment is one recorded by `deploy` in the run store (production environments' when there are any;
+rolled back or later undone by `rollback`: failed, restored when traffic was back on stable), else a release
+tag (matching a pattern, pre-releases left out unless asked) or a merge into the default branch. Such a
+deployment failed when it is the first to ship a commit that a later deployment reverts, or when a hotfix
+ships after it; it is restored by the first deployment whose history carries the revert or the
 hotfix. A revert shipped together with the commit it reverts never reached anyone: not a failure. Blocking:
 run in a worker thread.
 """
@@ -52,7 +54,7 @@ class DetectedDeployment:
 
 def dora_metrics(target: Path, *, days: int = 90, deployments: DeploymentSource = "auto",
                  tag_pattern: str = "*", include_prereleases: bool = False, run_id: str = "",
-                 display_path: str = ".") -> DoraReport:
+                 display_path: str = ".", store: Store | None = None) -> DoraReport:
     """The four DORA metrics of target's repository over the last days, each with how it was derived. Blocking."""
     started = time.perf_counter()
     repo = _open(target)
@@ -65,14 +67,22 @@ def dora_metrics(target: Path, *, days: int = 90, deployments: DeploymentSource 
         last = datetime.fromtimestamp(last_commit_at, UTC).strftime("%Y-%m-%d")
         inactive = (f"no commits on {branch} in the last {days} days (last commit {last}); "
                     f"widen the window with days={int((until - last_commit_at) // 86400) + 1} or more")
-    found, how, skipped = _deployments(repo, branch, since, deployments, tag_pattern, include_prereleases)
-    _attach_changes(repo, found, since)
-    reverted_early = _mark_failures(repo, branch, found, since)
+    recorded_ = _recorded(repo, store, since) if deployments in ("auto", "recorded") and store else None
+    if recorded_ is not None and (recorded_[0] or deployments == "recorded"):
+        found, how = recorded_
+        skipped = reverted_early = 0
+        _attach_changes(repo, found, since)
+    else:
+        if deployments == "recorded":
+            deployments = "auto"  # no run store to read: say what was counted instead
+        found, how, skipped = _deployments(repo, branch, since, deployments, tag_pattern, include_prereleases)
+        _attach_changes(repo, found, since)
+        reverted_early = _mark_failures(repo, branch, found, since)
     metrics = [
         _frequency(found, days, how, inactive),
         _lead_time(found),
-        _failure_rate(found, reverted_early),
-        _time_to_restore(found),
+        _failure_rate(found, reverted_early, recorded=how.startswith("deployments recorded")),
+        _time_to_restore(found, recorded=how.startswith("deployments recorded")),
     ]
     return DoraReport(
         run_id=run_id, root=str(repo.working_tree_dir), path=display_path,
@@ -101,7 +111,7 @@ async def recorded_dora_metrics(store: Store, request: DoraRequest) -> DoraRepor
     return await recorded(store, "dora", request, lambda run_id: asyncio.to_thread(
         dora_metrics, request.target, days=request.days, deployments=request.deployments,
         tag_pattern=request.tag_pattern, include_prereleases=request.include_prereleases, run_id=run_id,
-        display_path=request.display_path))
+        display_path=request.display_path, store=store))
 
 
 def _open(target: Path) -> git.Repo:
@@ -159,6 +169,41 @@ def _deployments(repo: git.Repo, branch: str, since: float, source: DeploymentSo
     why = f"only {skipped} pre-release tag(s)" if skipped else "no release tags"
     how = f"merges into {branch} ({why}{' matching ' + repr(pattern) if pattern != '*' else ''})"
     return sorted(merges, key=lambda d: d.at), how, skipped
+
+
+def _recorded(repo: git.Repo, store: Store, since: float) -> tuple[list[DetectedDeployment], str]:
+    """The deployments `deploy` recorded for this repository in the window, in time order, with failures and
+    restores marked: a rollout rolled back failed and was restored when traffic was back on stable; a
+    deployment a later `rollback` undid failed and was restored by that rollback. Deploys that never served
+    (state failed) and rollbacks themselves are not counted."""
+    import git
+
+    root = str(Path(str(repo.working_tree_dir)).resolve())
+    mine = [r for r in store.deployments(since=since, limit=100_000) if str(Path(r.plan.source).resolve()) == root]
+    production = [r for r in mine if r.plan.production]
+    chosen = production or mine
+    found: list[DetectedDeployment] = []
+    for record in sorted(chosen, key=lambda r: r.started_at):
+        if record.plan.rollback:
+            undone = next((d for d in reversed(found) if not d.failed_by and d.ref.endswith(record.plan.environment)),
+                          None)
+            if undone is not None and record.state == "succeeded" and record.finished_at:
+                undone.failed_by, undone.restored_at = "rolled back by hand", record.finished_at.timestamp()
+            continue
+        if record.state not in ("succeeded", "rolled_back"):
+            continue
+        try:
+            commit = repo.commit(record.plan.sha)
+        except (git.BadName, ValueError):
+            continue  # the sha is gone from this clone
+        d = DetectedDeployment(f"{record.deployment_id}@{record.plan.environment}", commit,
+                               record.started_at.timestamp())
+        if record.state == "rolled_back":
+            d.failed_by = f"rolled back: {record.breach.message}" if record.breach else "rolled back"
+            d.restored_at = record.restored_at.timestamp() if record.restored_at else None
+        found.append(d)
+    where = "production environments" if production else "every environment (none is marked production)"
+    return found, f"deployments recorded by `deploy` in {where}"
 
 
 def _attach_changes(repo: git.Repo, found: list[DetectedDeployment], since: float) -> None:
@@ -231,7 +276,7 @@ def _lead_time(found: list[DetectedDeployment]) -> DoraMetric:
                               f"{len(waits)} commits.")
 
 
-def _failure_rate(found: list[DetectedDeployment], reverted_early: int) -> DoraMetric:
+def _failure_rate(found: list[DetectedDeployment], reverted_early: int, *, recorded: bool = False) -> DoraMetric:
     failed = [d for d in found if d.failed_by]
     value = 100 * len(failed) / len(found) if found else None
     named = ", ".join(f"{d.ref} ({d.failed_by})" for d in failed[:5])
@@ -239,12 +284,13 @@ def _failure_rate(found: list[DetectedDeployment], reverted_early: int) -> DoraM
              f"and are not counted." if reverted_early else "")
     return DoraMetric(name="change_failure_rate", value=_round(value), unit="percent", band=_band(value, (5, 10, 15)),
                       samples=len(found),
-                      derived=f"{len(failed)} of {len(found)} deployments were followed by a revert of one of "
-                              f"their commits or a hotfix before the next deployment{': ' + named if named else ''}."
-                              f"{early}")
+                      derived=f"{len(failed)} of {len(found)} deployments " + (
+                          "were rolled back (on a breached SLO, or by `rollback`)" if recorded else
+                          "were followed by a revert of one of their commits or a hotfix before the next deployment")
+                      + f"{': ' + named if named else ''}.{early}")
 
 
-def _time_to_restore(found: list[DetectedDeployment]) -> DoraMetric:
+def _time_to_restore(found: list[DetectedDeployment], *, recorded: bool = False) -> DoraMetric:
     gaps = [(d.restored_at - d.at) / HOUR for d in found if d.failed_by and d.restored_at is not None]
     open_failures = sum(1 for d in found if d.failed_by and d.restored_at is None)
     value = statistics.median(gaps) if gaps else None
@@ -252,8 +298,9 @@ def _time_to_restore(found: list[DetectedDeployment]) -> DoraMetric:
     return DoraMetric(name="time_to_restore", value=_round(value), unit="hours (median)",
                       band=_band(value, (1, 24, 168)),
                       samples=len(gaps),
-                      derived=f"From a failed deployment to the first deployment carrying its revert or hotfix, "
-                              f"over {len(gaps)} failures{note}.")
+                      derived="From a failed deployment to " + (
+                          "all traffic back on the stable version" if recorded else
+                          "the first deployment carrying its revert or hotfix") + f", over {len(gaps)} failures{note}.")
 
 
 def _band(value: float | None, limits: tuple[float, float, float], *, more_is_better: bool = False) -> Band | None:

@@ -13,6 +13,7 @@ _collecting = gc.isenabled()
 gc.disable()
 from devops_orchestra.cli import (  # noqa: E402
     arch,
+    deploy,
     dora,
     generate,
     history,
@@ -33,7 +34,7 @@ COMMANDS = (
     serve.add_serve, scan.add_scan, scan.add_comply, dora.add_dora, review.add_review, review.add_agents,
     history.add_history, history.add_compare, scan.add_sql, generate.add_generate, generate.add_init,
     arch.add_arch, hook.add_hook, orchestra.add_submit, orchestra.add_worker, orchestra.add_runs, orchestra.add_bus,
-    tests.add_tests, tools.add_tools,
+    deploy.add_deploy, deploy.add_rollback, deploy.add_rollouts, deploy.add_undeploy, tests.add_tests, tools.add_tools,
 )
 
 

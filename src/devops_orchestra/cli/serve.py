@@ -36,6 +36,9 @@ def _tool_arguments(serve: argparse.ArgumentParser) -> None:
     tools.add_argument("--read-only", action="store_true", default=None,
                        help=f"only tools that change nothing: no files written, no pipeline run "
                             f"(also ${READ_ONLY_ENV}=1)")
+    tools.add_argument("--allow-deploy", action="store_true", default=None,
+                       help="offer the deploy tools (deploy, rollout_status, rollback), which start and switch "
+                            "environments; never with --read-only (also $DEVOPS_ORCHESTRA_ALLOW_DEPLOY=1)")
 
 
 def _http_arguments(serve: argparse.ArgumentParser) -> None:
@@ -91,8 +94,9 @@ def _selection(args: argparse.Namespace) -> tuple[Selection, str]:
     toolsets = args.toolsets if args.toolsets is not None else env.get(t.TOOLSETS_ENV)
     tools = args.tools if args.tools is not None else env.get(t.TOOLS_ENV)
     read_only = bool(args.read_only) or t.truthy(env.get(t.READ_ONLY_ENV))
+    allow_deploy = bool(args.allow_deploy) or t.truthy(env.get(t.ALLOW_DEPLOY_ENV))
     where = "--toolsets" if args.toolsets is not None else f"${t.TOOLSETS_ENV}"
-    chosen = t.selection(toolsets, tools, read_only, where)
+    chosen = t.selection(toolsets, tools, read_only, where, allow_deploy)
     return chosen, "--tools" if args.tools is not None else f"${t.TOOLS_ENV}"
 
 

@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 from devops_orchestra.core.errors import OrchestraError
 from devops_orchestra.core.paths import user_path
 from devops_orchestra.models import AgentReport, Finding, RunStatus, SeveritySummary
+from devops_orchestra.models.deploy import DeploymentRecord
 
 R = TypeVar("R", bound=AgentReport)
 SCHEMA_VERSION = 1
@@ -54,6 +55,16 @@ CREATE TABLE IF NOT EXISTS findings (
     data TEXT NOT NULL,
     PRIMARY KEY (run_id, position)
 );
+CREATE TABLE IF NOT EXISTS deployments (
+    deployment_id TEXT PRIMARY KEY,
+    service TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    sha TEXT NOT NULL,
+    state TEXT NOT NULL,              -- planned | running | succeeded | rolled_back | failed
+    started_at REAL NOT NULL,
+    record TEXT NOT NULL              -- the DeploymentRecord as JSON
+);
+CREATE INDEX IF NOT EXISTS deployments_by_time ON deployments (started_at);
 """
 
 
@@ -255,6 +266,39 @@ class Store:
         """The ids of every finding a run recorded."""
         with self._connect() as db:
             return {i for (i,) in db.execute("SELECT finding_id FROM findings WHERE run_id = ?", (run_id,))}
+
+    def latest_for_commit(self, agent: str, sha: str) -> str | None:
+        """The newest finished run of agent on the commit sha (a deploy's gates look for review, compliance)."""
+        with self._connect() as db:
+            row = db.execute("SELECT run_id FROM runs WHERE agent = ? AND git_commit = ? AND state = 'finished' "
+                             "ORDER BY started_at DESC LIMIT 1", (agent, sha)).fetchone()
+        return str(row[0]) if row else None
+
+    def save_deployment(self, record: DeploymentRecord) -> None:
+        """Insert or update a deployment: the audit trail of who deployed what, where, how it ended."""
+        plan = record.plan
+        with self._connect() as db:
+            db.execute("INSERT OR REPLACE INTO deployments VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (plan.deployment_id, plan.service, plan.environment, plan.sha, record.state,
+                        record.started_at.timestamp(), record.model_dump_json(exclude_none=True)))
+
+    def deployment(self, deployment_id: str) -> DeploymentRecord | None:
+        with self._connect() as db:
+            row = db.execute("SELECT record FROM deployments WHERE deployment_id = ?", (deployment_id,)).fetchone()
+        return DeploymentRecord.model_validate_json(row[0]) if row else None
+
+    def deployments(self, *, service: str | None = None, environment: str | None = None,
+                    since: float = 0, limit: int = 50) -> list[DeploymentRecord]:
+        """Deployments started since (a timestamp), newest first, of one service and environment if given."""
+        query = "SELECT record FROM deployments WHERE started_at >= ?"
+        args: list[Any] = [since]
+        for column, value in (("service", service), ("environment", environment)):
+            if value is not None:
+                query += f" AND {column} = ?"
+                args.append(value)
+        with self._connect() as db:
+            rows = db.execute(query + " ORDER BY started_at DESC LIMIT ?", (*args, limit)).fetchall()
+        return [DeploymentRecord.model_validate_json(r) for (r,) in rows]
 
 
 class Comparison(BaseModel):

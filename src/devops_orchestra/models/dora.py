@@ -10,8 +10,9 @@ from devops_orchestra.models.base import Model
 from devops_orchestra.models.findings import AgentReport
 
 Band = Literal["elite", "high", "medium", "low"]
-# What counts as a deployment; auto: release tags if any, else merges into the default branch.
-DeploymentSource = Literal["auto", "tags", "merges"]
+# What counts as a deployment; auto: the deployments recorded by `deploy` if any, else release tags if any,
+# else merges into the default branch.
+DeploymentSource = Literal["auto", "recorded", "tags", "merges"]
 DEPLOYMENT_SOURCES: tuple[DeploymentSource, ...] = get_args(DeploymentSource)
 
 

@@ -99,6 +99,9 @@ class DeploymentTriggered(Model):
     service: str
     environment: str
     strategy: str
+    state: Literal["succeeded", "rolled_back", "failed", "not deployed"] = Field(
+        default="succeeded", description="How the rollout ended (the deploy stage follows it to its verdict).")
+    reason: str = Field(default="", description="Why it ended so: the breached SLO, or why nothing was deployed.")
 
 
 # A deployment that could not complete.
@@ -118,6 +121,7 @@ class ObservabilityAlert(Model):
     slo: str
     measured: float
     threshold: float
+    breached: bool = Field(default=True, description="False: the observe stage's measurement, within the SLO.")
 
 
 # A deployment rolled back.

@@ -45,6 +45,7 @@ class PipelineRun(Model):
     sha: str
     source: str = Field(description="The local path or clone URL the repository is read from.")
     dirty: bool = Field(default=False, description="A local working tree with uncommitted changes.")
+    from_fork: bool = Field(default=False, description="A pull request from a fork: never deployed.")
     state: RunState = "queued"
     stages: list[StageRecord]
     created_at: datetime = Field(default_factory=now)

@@ -35,7 +35,7 @@ class RunBook:
         self.keep_s = (keep or retention()).runs_s
 
     async def create(self, *, repo: str, ref: str, sha: str, source: str, stages: list[str],
-                     dirty: bool = False) -> tuple[PipelineRun, bool]:
+                     dirty: bool = False, from_fork: bool = False) -> tuple[PipelineRun, bool]:
         """The run of this submission, and whether this call created it: the same (repo, sha, stages) twice
         is one run (a dirty tree is a submission of its own each time: its content is not the commit's)."""
         run_id = new_id()[:12]
@@ -46,12 +46,12 @@ class RunBook:
             run = await self.get(existing) if existing else None
             if run is None:  # the submitter died between the two writes: this one finishes its job
                 run = PipelineRun(run_id=existing or run_id, repo=repo, ref=ref, sha=sha, source=source, dirty=dirty,
-                                  stages=[StageRecord(name=s) for s in stages])
+                                  from_fork=from_fork, stages=[StageRecord(name=s) for s in stages])
                 await self.save(run)
                 await self._index(run)
             return run, False
         run = PipelineRun(run_id=run_id, repo=repo, ref=ref, sha=sha, source=source, dirty=dirty,
-                          stages=[StageRecord(name=s) for s in stages])
+                          from_fork=from_fork, stages=[StageRecord(name=s) for s in stages])
         await self.save(run)
         await self._index(run)
         await self.bus.put(head_key(repo, ref), run_id, ttl_s=self.keep_s)

@@ -26,6 +26,7 @@ class Commit:
     ref: str
     sha: str
     dirty: bool = False
+    from_fork: bool = False
 
 
 def local_commit(path: Path, ref: str | None) -> Commit:
@@ -72,11 +73,12 @@ async def submit(bus: Bus, commit: Commit, stages: list[str] | None = None,
     if not chosen:
         raise OrchestraError("no stage to run: --stages names none that consumes code_push.")
     run, created = await RunBook(bus).create(repo=commit.repo, ref=commit.ref, sha=commit.sha, source=commit.source,
-                                             stages=chosen, dirty=commit.dirty)
+                                             stages=chosen, dirty=commit.dirty, from_fork=commit.from_fork)
     if created:
         await bus.publish("code_push", Envelope(
             type="code_push", repo=commit.repo, ref=commit.ref, sha=commit.sha, run_id=run.run_id,
-            correlation_id=new_id(), payload=CodePush(source=commit.source, stages=stages)))
+            correlation_id=new_id(), payload=CodePush(source=commit.source, stages=stages,
+                                                      from_fork=commit.from_fork)))
     return run, created
 
 

@@ -77,11 +77,62 @@ class Service(_Section):
     """A service to deploy: where it runs, its port and environment, the services it needs, its directory."""
 
     name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=50)
-    runtime: Literal["ec2", "lambda", "kubernetes", "ecs", "cloudrun"] = "kubernetes"
+    runtime: Literal["ec2", "lambda", "kubernetes", "ecs", "cloudrun", "local"] = "kubernetes"
     port: int = Field(default=8080, ge=1, le=65535)
     env: list[EnvVar] = Field(default_factory=list)
     depends_on: list[str] = Field(default_factory=list)
     path: RelativePath | None = Field(default=None, description="The component's directory, relative to the root.")
+    start: str | None = Field(default=None, description="runtime local: the command that starts one instance, "
+                              "run in the release directory; $PORT is replaced by the instance's port")
+    install: str | None = Field(default=None, description="runtime local: the command that installs the "
+                                "release's dependencies, run once in its directory (e.g. pip install -r ...)")
+    health: str = Field(default="/health", pattern=r"^/", description="The path answering 200 when an "
+                        "instance is ready")
+
+    @model_validator(mode="after")
+    def _local_needs_start(self) -> Service:
+        if self.runtime == "local" and not self.start:
+            raise ValueError(f"service {self.name!r} has runtime local but no start command "
+                             "(e.g. start: python app.py --port $PORT)")
+        return self
+
+
+class Step(_Section):
+    """A canary step: this percent of requests on the new version, watched for `pause` before the next."""
+
+    weight: int = Field(ge=1, le=100)
+    pause: str = Field(default="0s", pattern=r"^\d+(\.\d+)?(ms|s|m|h)$", description="e.g. 30s, 2m")
+
+
+class Environment(_Section):
+    """Where a deploy goes: this machine's processes behind haproxy (local), or a Kubernetes namespace."""
+
+    target: Literal["local", "kubernetes"] = "local"
+    listen: str | None = Field(default=None, pattern=r"^[\w.:\[\]-]+:\d+$",
+                               description="local: HOST:PORT the environment's proxy listens on")
+    instances: int = Field(default=2, ge=1, le=32, description="local: processes per version")
+    context: str | None = Field(default=None, description="kubernetes: the kubeconfig context")
+    namespace: str | None = Field(default=None, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+                                  description="kubernetes: the namespace")
+    manifests: RelativePath = Field(default="k8s", description="kubernetes: the manifests to apply, a file or "
+                                    "directory of the repository (the pipeline agent generates k8s/)")
+    prometheus: str | None = Field(default=None, description="The Prometheus that watches it (a URL); local "
+                                   "runs its own when absent")
+    strategy: Literal["blue-green", "canary", "rolling"] | None = Field(
+        default=None, description="Overrides deployment.strategy here")
+    steps: list[Step] = Field(default_factory=list, description="canary: weights and pauses; default 10, 50")
+    production: bool = Field(default=False, description="Deploys need a passing review verdict and "
+                             "compliance gate for the sha")
+    approval: bool = Field(default=False, description="The pipeline asks a person (ChatOps) before deploying")
+
+    @model_validator(mode="after")
+    def _fits_target(self) -> Environment:
+        if self.target == "local" and (self.context or self.namespace):
+            raise ValueError("context and namespace are for target kubernetes; a local environment takes "
+                             "listen and instances")
+        if self.target == "kubernetes" and self.listen:
+            raise ValueError("listen is for target local; a kubernetes environment takes context and namespace")
+        return self
 
 
 class DeploymentSection(_Section):
@@ -92,6 +143,7 @@ class DeploymentSection(_Section):
     strategy: Literal["blue-green", "canary", "rolling"] = "rolling"
     region: str = Field(default="us-east-1", pattern=r"^[a-z0-9-]+$")
     services: list[Service] = Field(default_factory=list)
+    environments: dict[str, Environment] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _dependencies_exist(self) -> DeploymentSection:
@@ -132,6 +184,9 @@ class Rollback(_Section):
 
     enabled: bool = True
     threshold: Threshold = Field(default_factory=Threshold)
+    interval: str = Field(default="10s", pattern=r"^\d+(\.\d+)?(ms|s|m|h)$",
+                          description="How often the SLOs are measured while a deploy is watched")
+    failure_limit: int = Field(default=0, ge=0, description="Breached measurements tolerated; one more rolls back")
 
 
 class Alert(_Section):
@@ -269,8 +324,10 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
 
 def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
     model: type[BaseModel] = OrchestraConfig
+    keyed = False  # the previous field was a mapping of names (deployment.environments): skip the name
     for part in loc:
-        if isinstance(part, int):
+        if isinstance(part, int) or keyed:
+            keyed = False
             continue
         field = model.model_fields.get(str(part))
         if field is None:
@@ -278,6 +335,7 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
         inner = _model_in(field.annotation)
         if inner is None:
             return None
+        keyed = getattr(field.annotation, "__origin__", None) is dict
         model = inner
     return model
 

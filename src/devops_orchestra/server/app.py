@@ -21,6 +21,7 @@ from devops_orchestra.server.state import AppState
 from devops_orchestra.server.tools import (
     architecture,
     compliance,
+    deploy,
     dora,
     history,
     orchestra,
@@ -38,6 +39,7 @@ GROUPS = {
     "security": security.register, "history": history.register, "compliance": compliance.register,
     "dora": dora.register, "sql": sql.register, "pipeline": pipeline.register,
     "architecture": architecture.register, "review": review.register, "orchestra": orchestra.register,
+    "deploy": deploy.register,
     "testing": testing.register,
 }
 assert tuple(GROUPS) == TOOLSETS, "a toolset without its module, or the other way round"

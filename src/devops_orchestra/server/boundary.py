@@ -147,6 +147,7 @@ def _request_selection(request: Any) -> Selection | None:
     if toolsets is None and tools is None and not truthy(read_only):
         return None
     try:
-        return selection(toolsets, tools, truthy(read_only), TOOLSETS_HEADER)
+        # headers only narrow: the server's own selection has decided about deploy tools already
+        return selection(toolsets, tools, truthy(read_only), TOOLSETS_HEADER, allow_deploy=True)
     except OrchestraError as exc:
         raise ToolError(str(exc)) from exc

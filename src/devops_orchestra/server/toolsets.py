@@ -13,13 +13,17 @@ from devops_orchestra.core.errors import OrchestraError
 
 # Named after the server/tools modules that register them, in the order they are registered.
 TOOLSETS = ("security", "history", "compliance", "dora", "sql", "pipeline", "architecture", "review", "orchestra",
-            "testing")
-# Every toolset today: 16 tools, well under the 40 tools Cursor sends of all servers together.
+            "deploy", "testing")
+# Toolsets that change running environments: offered only when the server is started with --allow-deploy and
+# without --read-only (rollout_status too: the toolset comes and goes as one).
+DEPLOY_TOOLSETS = frozenset({"deploy"})
+# Every toolset today: 16 tools (19 with deploy), well under the 40 tools Cursor sends of all servers together.
 DEFAULT_TOOLSETS = TOOLSETS
 
 TOOLSETS_ENV = "DEVOPS_ORCHESTRA_TOOLSETS"
 TOOLS_ENV = "DEVOPS_ORCHESTRA_TOOLS"
 READ_ONLY_ENV = "DEVOPS_ORCHESTRA_READ_ONLY"
+ALLOW_DEPLOY_ENV = "DEVOPS_ORCHESTRA_ALLOW_DEPLOY"
 
 
 @dataclass(frozen=True)
@@ -39,11 +43,13 @@ class Selection:
     toolsets: frozenset[str] = frozenset()
     tools: frozenset[str] = frozenset()
     read_only: bool = False
+    allow_deploy: bool = False
 
     def allows(self, tool: ToolInfo) -> bool:
         toolsets = self.toolsets or (frozenset() if self.tools else frozenset(DEFAULT_TOOLSETS))
         chosen = tool.toolset in toolsets or tool.name in self.tools
-        return chosen and (tool.read_only or not self.read_only)
+        deploys = tool.toolset not in DEPLOY_TOOLSETS or (self.allow_deploy and not self.read_only)
+        return chosen and deploys and (tool.read_only or not self.read_only)
 
 
 def names(value: str | None) -> frozenset[str]:
@@ -55,20 +61,21 @@ def truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def selection(toolsets: str | None, tools: str | None, read_only: bool, where: str) -> Selection:
+def selection(toolsets: str | None, tools: str | None, read_only: bool, where: str,
+              allow_deploy: bool = False) -> Selection:
     """A selection from the flags, the environment or a request's headers; `where` names them in errors."""
     chosen = names(toolsets)
     unknown = sorted(chosen - set(TOOLSETS))
     if unknown:
         raise OrchestraError(f"{where}: unknown toolset {', '.join(map(repr, unknown))}. "
                              f"The toolsets are: {', '.join(TOOLSETS)}.")
-    return Selection(chosen, names(tools), read_only)
+    return Selection(chosen, names(tools), read_only, allow_deploy)
 
 
 def selection_from_env(environ: Mapping[str, str]) -> Selection:
     """The selection $DEVOPS_ORCHESTRA_TOOLSETS, _TOOLS and _READ_ONLY make (the defaults when unset)."""
     return selection(environ.get(TOOLSETS_ENV), environ.get(TOOLS_ENV), truthy(environ.get(READ_ONLY_ENV)),
-                     TOOLSETS_ENV)
+                     TOOLSETS_ENV, truthy(environ.get(ALLOW_DEPLOY_ENV)))
 
 
 def check_tool_names(chosen: Selection, catalog: Iterable[ToolInfo], where: str) -> None:
@@ -93,6 +100,12 @@ def not_enabled(tool: ToolInfo, chosen: Selection, how: str) -> str:
                  f"(or ${TOOLSETS_ENV} / ${TOOLS_ENV})")
         read_only = f"start it without --read-only (and ${READ_ONLY_ENV})"
         where = "on this server"
+    if tool.toolset in DEPLOY_TOOLSETS and (not chosen.allow_deploy or chosen.read_only):
+        if how == "request":
+            return f"The tool {tool.name!r} is not enabled for this connection (it deploys)."
+        return (f"The tool {tool.name!r} is not enabled on this server: it deploys, and deploy tools are offered "
+                f"only when the server is started with --allow-deploy (or ${ALLOW_DEPLOY_ENV}=1), and not "
+                "--read-only.")
     if chosen.read_only and not tool.read_only:
         steps = read_only if chosen.allows(ToolInfo(tool.name, tool.toolset, True)) else f"{steps}, and {read_only}"
         why = "it changes things and the server is read-only"

@@ -12,6 +12,7 @@ from tests.helpers import text_of
 
 # the tools without readOnlyHint
 WRITERS = {"generate_pipeline", "init_config", "run_pipeline", "test_gaps", "generate_tests"}
+DEPLOYS = {"deploy", "rollout_status", "rollback"}  # only with --allow-deploy, never with --read-only
 
 
 @pytest.fixture(autouse=True)
@@ -28,7 +29,7 @@ async def listed(chosen: Selection, root: Path) -> set[str]:
 async def test_default_is_every_toolset_well_under_cursors_cap(tmp_path: Path) -> None:
     server = create_server([tmp_path])
     tools = await listed(Selection(), tmp_path)
-    assert tools == set(server.catalog) and len(tools) == 16 <= 40 - 20  # room for other servers' tools
+    assert tools == set(server.catalog) - DEPLOYS and len(tools) == 16 <= 40 - 20  # room for other servers' tools
     assert {info.toolset for info in server.catalog.values()} == set(TOOLSETS)
 
 
@@ -42,7 +43,7 @@ async def test_read_only_lists_only_tools_with_read_only_hint(tmp_path: Path) ->
     async with Client(create_server([tmp_path], Selection(read_only=True))) as client:
         tools = (await client.list_tools()).tools
     assert tools and all(t.annotations and t.annotations.read_only_hint for t in tools)
-    assert {t.name for t in tools} == set(create_server([tmp_path]).catalog) - WRITERS
+    assert {t.name for t in tools} == set(create_server([tmp_path]).catalog) - WRITERS - DEPLOYS
 
 
 async def test_a_hidden_tool_called_by_name_is_refused_with_how_to_enable_it(tmp_path: Path) -> None:

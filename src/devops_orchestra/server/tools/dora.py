@@ -28,7 +28,8 @@ def register(server: MCPServer[AppState]) -> None:
         days: Annotated[int, Field(ge=1, le=3650)] = 90,
         deployments: Annotated[
             DeploymentSource,
-            Field(description="What counts as a deployment; auto: release tags if any, else merges."),
+            Field(description="What counts as a deployment; auto: those recorded by deploy if any, else release "
+                              "tags if any, else merges."),
         ] = "auto",
         tag_pattern: Annotated[str, Field(description="Release tags to count, e.g. 'v*'.")] = "*",
         include_prereleases: Annotated[bool, Field(

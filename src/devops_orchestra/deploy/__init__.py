@@ -1,0 +1,1 @@
+"""Deploys: targets (local processes behind haproxy, Kubernetes), strategies, SLO watching and rollback."""
