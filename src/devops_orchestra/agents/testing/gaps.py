@@ -111,8 +111,8 @@ async def test_gaps(target: Path, *, changed_since: str | None = None, config: O
     gaps = await asyncio.to_thread(find_gaps, measured.lines, texts, changed)
     notes = []
     if looking:
-        findings, note = await looking
-        gaps = [_with_findings(g, findings) for g in gaps]
+        security_findings, note = await looking
+        gaps = [_with_findings(g, security_findings) for g in gaps]
         notes += [note] if note else []
     findings, runs = await checking if checking else ([], [])
     gaps.sort(key=lambda g: (-g.risk, g.path, g.start_line))
