@@ -4,9 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup redis-server deploy-tools demo test bench clean
+.PHONY: setup redis-server deploy-tools node demo test bench clean
 
-setup: redis-server deploy-tools $(STAMP)
+setup: redis-server deploy-tools node $(STAMP)
 
 # The orchestra's tests start their own Redis (the Debian package; CI runs as root).
 redis-server:
@@ -16,6 +16,10 @@ redis-server:
 # prometheus 2.42; haproxy 2.0 or newer is needed for its Prometheus exporter and retry-on).
 deploy-tools:
 	command -v haproxy >/dev/null && command -v prometheus >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends haproxy prometheus; }
+
+# The testing agent's Node tests run `node --test` under V8's coverage (Debian 12: nodejs 18).
+node:
+	command -v node >/dev/null && command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }
 
 # The project with its dependencies, then semgrep and checkov in their own pinned environments.
 $(STAMP): pyproject.toml

@@ -644,6 +644,15 @@ PY_TESTED = {  # a standard-library HTTP service with unittest tests and no pack
         "def total(items):\n"
         "    return sum(price(a) for a in items)\n"
     ),
+    "shop/report.py": (  # complex and untested: the riskiest gap until a change touches another
+        "def label(order):\n"
+        "    if order.get('refunded'):\n        return 'refund'\n"
+        "    if order.get('disputed'):\n        return 'dispute'\n"
+        "    if order.get('total', 0) > 1000:\n        return 'large'\n"
+        "    if order.get('total', 0) > 100:\n        return 'medium'\n"
+        "    if order.get('gift'):\n        return 'gift'\n"
+        "    return 'small'\n"
+    ),
     "shop/server.py": (
         "import json\nfrom http.server import BaseHTTPRequestHandler, HTTPServer\n\nfrom shop.prices import total\n"
         "\n\nclass Handler(BaseHTTPRequestHandler):\n    def do_GET(self):\n"

@@ -5,7 +5,6 @@ complexity), JavaScript/TypeScript through lizard. Reads text only; the code is 
 from __future__ import annotations
 
 import ast
-from collections import Counter
 from dataclasses import dataclass
 
 
@@ -55,22 +54,6 @@ def python_functions(text: str) -> list[Span]:
 
     walk(tree, "")
     return spans
-
-
-def python_calls(text: str) -> Counter[str]:
-    """How often each name is called in a module (`f(...)` and `x.f(...)` both count for f)."""
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError):
-        return Counter()
-    calls: Counter[str] = Counter()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            func = node.func
-            name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
-            if name:
-                calls[name] += 1
-    return calls
 
 
 def lizard_functions(rel: str, text: str) -> list[Span]:

@@ -51,8 +51,11 @@ async def run(
     timeout_s: float,
     env: Mapping[str, str] | None = None,
     nice: int = 0,
+    inherit_env: bool = True,
 ) -> ProcResult:
     """Run argv in cwd; raise ScannerUnavailable if it does not exist, ScannerTimeout past timeout_s.
+
+    env is added to this process's environment, or (inherit_env=False) is the whole of the child's.
 
     The child gets its own process group so that a timeout or a cancelled tool call kills it and
     everything it started (semgrep-core, detect-secrets' worker pool). nice > 0 lowers its CPU
@@ -63,7 +66,7 @@ async def run(
         proc = await asyncio.create_subprocess_exec(
             *argv,
             cwd=cwd,
-            env={**os.environ, **env} if env else None,
+            env=dict(env or {}) if not inherit_env else {**os.environ, **env} if env else None,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,

@@ -27,6 +27,7 @@ BUNDLED = {
     "bandit": ("bandit", "bandit"),
     "secrets": ("detect-secrets", "detect-secrets"),
     "zizmor": ("zizmor", "zizmor"),
+    "ruff": ("ruff", "ruff"),  # the testing agent's check for run-time errors
 }
 _DONE_MARKER = ".devops-orchestra-complete"
 

@@ -68,6 +68,8 @@ class TestResults(Model):
     reason: str | None = Field(default=None, description="Why the tests failed or could not run.")
     changed_coverage: float | None = Field(default=None, description="Percent of the changed statements run.")
     gaps: int = Field(default=0, description="Functions the tests leave partly or wholly unrun.")
+    problems: list[str] = Field(default_factory=list, description="What the code checks found that breaks at run "
+                                "time (a missing module, an undefined name): 'path:line rule: message'.")
     report_run_id: str | None = Field(default=None, description="The testing agent's run in the run store.")
 
 

@@ -39,7 +39,7 @@ _SEVERITY_RANK = {Severity.critical: 4, Severity.high: 3, Severity.medium: 2, Se
 Confidence = Literal["high", "medium", "low"]
 ScannerName = Literal["semgrep", "bandit", "secrets", "checkov", "zizmor", "deps", "sql", "architecture",
                       "hadolint", "actionlint", "check-jsonschema", "parse",
-                      "entrypoint"]
+                      "entrypoint", "deptry", "ruff", "eslint"]
 RunStatus = Literal["ok", "failed", "timeout", "skipped", "unavailable"]
 
 

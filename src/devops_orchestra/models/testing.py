@@ -8,7 +8,7 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from devops_orchestra.models.base import Model
-from devops_orchestra.models.findings import AgentReport
+from devops_orchestra.models.findings import AgentReport, ScannerRun
 from devops_orchestra.models.requests import AgentRequest
 
 TestOutcome = Literal["passed", "failed", "could not run"]
@@ -54,6 +54,7 @@ class TestGapsRequest(AgentRequest):
     timeout_s: float | None = None
     max_gaps: int = 50
     security: bool = True
+    checks: bool = True
 
 
 class TestGapsReport(AgentReport):
@@ -67,6 +68,7 @@ class TestGapsReport(AgentReport):
     gaps_total: int = 0
     changed_since: str | None = None
     changed_coverage: float | None = Field(default=None, description="Percent of changed statements run.")
+    checks: list[ScannerRun] = Field(default_factory=list, description="How deptry, ruff and ESLint ran.")
     notes: list[str] = Field(default_factory=list)
 
 

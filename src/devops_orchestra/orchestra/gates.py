@@ -43,6 +43,10 @@ def failure(payload: Payload) -> str | None:
 
 
 def _tests(payload: TestResults, gates: Gates) -> GateStop | None:
+    if payload.problems and gates.code_checks == "stop":
+        return GateStop(gate="code_checks", reason=(
+            f"the code checks found what breaks at run time: {'; '.join(payload.problems[:3])}. Fix it, or set "
+            "orchestra.gates.code_checks: warn in devops_orchestra.yaml to go on regardless."))
     if payload.outcome == "failed" and gates.tests == "stop":
         return GateStop(gate="tests", reason=(
             f"the tests failed ({payload.reason or f'{payload.failed} failing'}). Fix them, or set "
@@ -61,4 +65,6 @@ def warning(payload: Payload, gates: Gates) -> str:
         return f" (gate verdict set to warn: going on despite {payload.verdict!r})"
     if isinstance(payload, TestResults) and payload.outcome == "failed" and gates.tests == "warn":
         return " (gate tests set to warn: going on despite failing tests)"
+    if isinstance(payload, TestResults) and payload.problems and gates.code_checks == "warn":
+        return f" (gate code_checks set to warn: going on despite {len(payload.problems)} run-time errors)"
     return ""

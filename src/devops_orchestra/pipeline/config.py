@@ -227,6 +227,9 @@ class Gates(_Section):
                                     "that cannot run, or a repository without tests, never stop it)")
     changed_coverage: float | None = Field(
         default=None, ge=0, le=100, description="Percent of the changed lines the tests must run, or the run stops")
+    code_checks: Literal["stop", "warn"] = Field(
+        default="stop", description="When the test stage's code checks find what breaks at run time (a module "
+                                    "imported but not declared, an undefined name, a syntax error): stop, or warn")
 
 
 class OrchestraSection(_Section):

@@ -30,6 +30,7 @@ from devops_orchestra.server.tools import (
     review,
     security,
     sql,
+    testing,
 )
 from devops_orchestra.server.toolsets import TOOLSETS, Selection
 
@@ -39,6 +40,7 @@ GROUPS = {
     "dora": dora.register, "sql": sql.register, "pipeline": pipeline.register,
     "architecture": architecture.register, "review": review.register, "orchestra": orchestra.register,
     "deploy": deploy.register,
+    "testing": testing.register,
 }
 assert tuple(GROUPS) == TOOLSETS, "a toolset without its module, or the other way round"
 
@@ -52,7 +54,9 @@ INSTRUCTIONS = (
     "Dockerfiles, CI, Kubernetes and Terraform;"
     " sql_analysis checks SQL: migration safety (locks, rewrites, breaking changes), queries and injection;"
     " architecture_analysis maps the system (components, data stores, infrastructure, import graph) with "
-    "findings and Mermaid diagrams; run_pipeline runs the orchestra's stages for a commit."
+    "findings and Mermaid diagrams; run_pipeline runs the orchestra's stages for a commit;"
+    " test_gaps runs the repository's own tests with coverage (executing its code) and ranks what they leave unrun;"
+    " generate_tests keeps candidate tests that pass and add coverage."
 )
 
 

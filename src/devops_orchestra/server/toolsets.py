@@ -13,11 +13,11 @@ from devops_orchestra.core.errors import OrchestraError
 
 # Named after the server/tools modules that register them, in the order they are registered.
 TOOLSETS = ("security", "history", "compliance", "dora", "sql", "pipeline", "architecture", "review", "orchestra",
-            "deploy")
+            "deploy", "testing")
 # Toolsets that change running environments: offered only when the server is started with --allow-deploy and
 # without --read-only (rollout_status too: the toolset comes and goes as one).
 DEPLOY_TOOLSETS = frozenset({"deploy"})
-# Every toolset today: 14 tools, well under the 40 tools Cursor sends of all servers together.
+# Every toolset today: 16 tools (19 with deploy), well under the 40 tools Cursor sends of all servers together.
 DEFAULT_TOOLSETS = TOOLSETS
 
 TOOLSETS_ENV = "DEVOPS_ORCHESTRA_TOOLSETS"

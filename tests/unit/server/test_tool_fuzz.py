@@ -26,7 +26,8 @@ from devops_orchestra.server.app import create_server
 from tests.helpers import text_of, write
 
 HEAVY = {"security_scan": 4, "verify_fix": 4, "compliance_check": 4, "review": 4, "run_pipeline": 3,
-         "generate_pipeline": 4, "architecture_analysis": 6, "init_config": 6}  # examples each
+         "generate_pipeline": 4, "architecture_analysis": 6, "init_config": 6, "test_gaps": 3,
+         "generate_tests": 3}  # examples each
 LIGHT_EXAMPLES = 12
 HOSTILE = ["a" * 5000, "a/" * 2600, "x\x00y", "--help", "-", "..", "../../../../etc/passwd", "/etc/passwd",
            "~nosuchuser0/x", "é漢字🙂", "\u202egnp.exe\ufffd", "\x1b[31m[{{%s%n", "a\nb", "", "HEAD~999999",

@@ -10,7 +10,8 @@ from devops_orchestra.server.app import create_server
 from devops_orchestra.server.toolsets import TOOLSETS, Selection, selection
 from tests.helpers import text_of
 
-WRITERS = {"generate_pipeline", "init_config", "run_pipeline"}  # the tools without readOnlyHint
+# the tools without readOnlyHint
+WRITERS = {"generate_pipeline", "init_config", "run_pipeline", "test_gaps", "generate_tests"}
 DEPLOYS = {"deploy", "rollout_status", "rollback"}  # only with --allow-deploy, never with --read-only
 
 
@@ -28,7 +29,7 @@ async def listed(chosen: Selection, root: Path) -> set[str]:
 async def test_default_is_every_toolset_well_under_cursors_cap(tmp_path: Path) -> None:
     server = create_server([tmp_path])
     tools = await listed(Selection(), tmp_path)
-    assert tools == set(server.catalog) - DEPLOYS and len(tools) == 14 <= 40 - 20  # room for other servers' tools
+    assert tools == set(server.catalog) - DEPLOYS and len(tools) == 16 <= 40 - 20  # room for other servers' tools
     assert {info.toolset for info in server.catalog.values()} == set(TOOLSETS)
 
 

@@ -71,10 +71,14 @@ def node_lines(v8_dir: Path, root: Path, rels: list[str]) -> dict[str, FileLines
         except (OSError, ValueError):
             continue
         for script in scripts:
-            url = script.get("url", "")
-            if not url.startswith("file://"):
+            url = str(script.get("url", ""))
+            if url.startswith("file://"):
+                where = unquote(urlsplit(url).path)
+            elif url.startswith("/"):  # a module compiled by a runner's own loader (jest's vm.Script)
+                where = url
+            else:
                 continue
-            rel = unquote(urlsplit(url).path).removeprefix(prefix)
+            rel = where.removeprefix(prefix)
             if rel in wanted:
                 ranges[rel].append([(r["startOffset"], r["endOffset"], r["count"])
                                     for f in script.get("functions", []) for r in f.get("ranges", [])])

@@ -13,7 +13,6 @@ import os
 import re
 import shlex
 import shutil
-import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -21,10 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import coverage
-
 from devops_orchestra.core import proc
+from devops_orchestra.core.environments import lend, repository_python
 from devops_orchestra.core.errors import ScannerFailed, ScannerTimeout, ScannerUnavailable
+from devops_orchestra.core.secret_shapes import SECRET_NAME_WORD
 from devops_orchestra.models.testing import SuiteResult
 from devops_orchestra.pipeline.config import Testing
 
@@ -58,18 +57,6 @@ class NoSuite:
 
 
 # -- which command ---------------------------------------------------------------------------------------------
-
-def python_for(root: Path) -> str:
-    """The interpreter of the repository's environment: its .venv or venv, the active virtual environment, or
-    python3 on PATH (this process's own Python last)."""
-    for candidate in (root / ".venv" / "bin" / "python", root / "venv" / "bin" / "python"):
-        if candidate.exists():
-            return str(candidate)
-    active = os.environ.get("VIRTUAL_ENV")
-    if active and (Path(active) / "bin" / "python").exists():
-        return str(Path(active) / "bin" / "python")
-    return shutil.which("python3") or sys.executable
-
 
 def detect(root: Path, testing: Testing) -> Suite | NoSuite:
     """The test command for root: testing.command when set, else what the repository's files say."""
@@ -108,7 +95,7 @@ def _python(root: Path) -> Suite | NoSuite:
     if not tests:
         return NoSuite("no Python tests found (no test_*.py or *_test.py files); add tests, or set testing.command "
                        "in devops_orchestra.yaml")
-    python = python_for(root)
+    python = repository_python(root)
     configs = [root / n for n in ("pyproject.toml", "pytest.ini", "setup.cfg", "tox.ini")]
     uses_pytest = (root / "conftest.py").is_file() or any(
         f.is_file() and any(h in f.read_text(errors="replace") for h in _PYTEST_HINTS) for f in configs) or any(
@@ -186,9 +173,7 @@ def coverage_env(work: Path, suite: Suite) -> tuple[dict[str, str], Measured]:
     if suite.language != "python":
         return {}, Measured()
     site = work / "site"
-    site.mkdir()
-    # coverage from our own environment, visible to the suite's interpreter through this directory alone
-    (site / "coverage").symlink_to(Path(coverage.__file__).parent, target_is_directory=True)
+    lend(site, ["coverage"])  # our coverage.py, to the suite's own interpreter
     (site / "sitecustomize.py").write_text("import coverage\ncoverage.process_startup()\n", encoding="utf-8")
     data = work / "data"
     data.mkdir()
@@ -200,10 +185,9 @@ def coverage_env(work: Path, suite: Suite) -> tuple[dict[str, str], Measured]:
 async def run_suite(suite: Suite, copy: Path, work: Path, timeout_s: float) -> tuple[SuiteResult, Measured]:
     """Run the suite in copy with coverage recorded under work; the result, never an exception."""
     env, measured = coverage_env(work, suite)
-    # PYTHONPATH is ours alone (this process's own path would leak into the suite); CI=true as in a pipeline
-    env = {"PYTHONPATH": "", **env, **suite.env, "CI": "true", "PYTEST_ADDOPTS": ""}
     try:
-        done = await proc.run(suite.argv, cwd=copy, timeout_s=timeout_s, env=env)
+        done = await proc.run(suite.argv, cwd=copy, timeout_s=timeout_s, env=suite_environment({**env, **suite.env}),
+                              inherit_env=False)
     except ScannerTimeout:
         return SuiteResult(outcome="failed", command=suite.shown, framework=suite.framework, duration_s=timeout_s,
                            reason=f"the tests ran longer than {timeout_s:g} s and were stopped (with every process "
@@ -215,6 +199,18 @@ async def run_suite(suite: Suite, copy: Path, work: Path, timeout_s: float) -> t
     output = (done.stdout + b"\n" + done.stderr).decode("utf-8", "replace")
     result = read_output(suite, done.returncode, output)
     return result.model_copy(update={"duration_s": round(done.duration_s, 2)}), measured
+
+
+# Never handed to the repository's code: credentials by name, and our own settings (the store, the bus...).
+_WITHHELD = re.compile(rf"{SECRET_NAME_WORD}|auth|session|cookie|signing|webhook|dsn|^AWS_|^GITHUB_|^GH_|^SLACK_|"
+                       r"^ANTHROPIC_|^DEVOPS_ORCHESTRA_|^PYTEST_|^COVERAGE_|^PYTHONPATH$|^VIRTUAL_ENV$", re.I)
+
+
+def suite_environment(extra: dict[str, str]) -> dict[str, str]:
+    """The environment the tests run in: this process's without credentials or our settings (a worker's tokens
+    never reach a pull request's code), plus extra, with CI=true as in a pipeline."""
+    kept = {k: v for k, v in os.environ.items() if not _WITHHELD.search(k)}
+    return {**kept, **extra, "CI": "true"}
 
 
 def read_output(suite: Suite, returncode: int, output: str) -> SuiteResult:

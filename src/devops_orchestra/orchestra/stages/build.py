@@ -15,6 +15,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from devops_orchestra.agents.testing.suite import suite_environment
 from devops_orchestra.core import proc
 from devops_orchestra.core.errors import OrchestraError, ScannerFailed, ScannerTimeout, ScannerUnavailable
 from devops_orchestra.core.paths import user_path
@@ -151,7 +152,9 @@ async def _builder() -> str | None:
 async def _step(release: Path, argv: list[str]) -> None:
     """One build command; an OrchestraError saying which and why when it fails (the worker retries the stage)."""
     try:
-        done = await proc.run(argv, cwd=release, timeout_s=BUILD_TIMEOUT_S)
+        # install scripts and build tools run the repository's code: without the worker's credentials
+        done = await proc.run(argv, cwd=release, timeout_s=BUILD_TIMEOUT_S, env=suite_environment({}),
+                              inherit_env=False)
     except ScannerUnavailable as exc:
         raise OrchestraError(f"cannot build {release.name}: {exc}; install it on the worker") from exc
     except (ScannerFailed, ScannerTimeout) as exc:

@@ -1,7 +1,8 @@
-"""test: the repository's own tests, in an isolated copy with a timeout and coverage (the testing agent's
-test_gaps, without its security look: the analysis did that); pass/fail, counts, coverage overall and on the
-lines changed since the ref's previously analysed commit. A repository without tests goes on and says so; the
-gates `tests` and `changed_coverage` decide what stops the run."""
+"""test: the repository's own tests, in an isolated copy with a timeout and coverage, and its code checks
+(deptry, ruff, ESLint): the testing agent's test_gaps, without its security look (the analysis did that).
+Publishes pass/fail, counts, coverage overall and on the lines changed since the ref's previously analysed
+commit, and what the checks found that breaks at run time. A repository without tests goes on and says so;
+the gates `tests`, `changed_coverage` and `code_checks` decide what stops the run."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ class Test(Stage):
         return TestResults(outcome=tests.outcome, passed=tests.passed, failed=tests.failed, skipped=tests.skipped,
                            failing=tests.failing, coverage=tests.coverage, command=tests.command,
                            reason=tests.reason, changed_coverage=report.changed_coverage, gaps=report.gaps_total,
+                           problems=[f"{f.location.path}:{f.location.start_line} {f.rule_id}: {f.message}"
+                                     for f in report.findings if f.severity.rank >= 3 and f.confidence == "high"],
                            report_run_id=report.run_id)
 
     @staticmethod
@@ -40,14 +43,16 @@ class Test(Stage):
     def summary(self, payload: Payload) -> str:
         assert isinstance(payload, TestResults)
         if payload.outcome == "could not run":
-            return f"tests could not run: {payload.reason}; going on without them"
+            problems = f"; {len(payload.problems)} run-time errors found by the code checks" if payload.problems else ""
+            return f"tests could not run: {payload.reason}; going on without them{problems}"
         counts = f"{payload.passed} passed" + (f", {payload.failed} failed" if payload.failed else "") + (
             f", {payload.skipped} skipped" if payload.skipped else "")
         cover = f"; coverage {payload.coverage:g}%" if payload.coverage is not None else ""
         cover += f", {payload.changed_coverage:g}% of changed lines" if payload.changed_coverage is not None else ""
         gaps = f"; {payload.gaps} functions not fully tested" if payload.gaps else ""
         failing = f" ({payload.reason})" if payload.outcome == "failed" and payload.reason else ""
-        return f"tests {payload.outcome}: {counts}{cover}{gaps}{failing}"
+        problems = f"; {len(payload.problems)} run-time errors found by the code checks" if payload.problems else ""
+        return f"tests {payload.outcome}: {counts}{cover}{gaps}{failing}{problems}"
 
 
 async def changed_since(event: Envelope, context: StageContext) -> str | None:
