@@ -57,6 +57,16 @@ def write(root: Path, files: Mapping[str, str | bytes]) -> Path:
     return root
 
 
+def commit_files(root: Path, files: Mapping[str, str]) -> str:
+    """Write files under root and commit them on main (a repository made at the first call); the new sha."""
+    import git
+
+    repo = git.Repo(root) if (root / ".git").exists() else git.Repo.init(root, initial_branch="main")
+    write(root, files)
+    repo.index.add(list(files))
+    return repo.index.commit("change", author=git.Actor("t", "t@example.com")).hexsha
+
+
 DVPWA = {  # anxolerd/dvpwa's shape (issue 15): no main.py; run.py reads its port from config/dev.yaml
     "requirements.txt": "aiohttp==3.5.3\naiopg==0.15.0\ntrafaret-config==2.0.2\n",
     "run.py": ("import sys\nfrom aiohttp.web import run_app\nfrom sqli.app import init as init_app\n\n"

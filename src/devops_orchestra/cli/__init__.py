@@ -11,7 +11,19 @@ import sys
 # The models they name are built without garbage collections, which only walk them (serve's start: ~10 ms).
 _collecting = gc.isenabled()
 gc.disable()
-from devops_orchestra.cli import arch, dora, generate, history, hook, orchestra, review, scan, serve, tools  # noqa: E402
+from devops_orchestra.cli import (  # noqa: E402
+    arch,
+    dora,
+    generate,
+    history,
+    hook,
+    orchestra,
+    review,
+    scan,
+    serve,
+    tools,
+    webhooks,
+)
 
 if _collecting:
     gc.enable()
@@ -21,7 +33,7 @@ COMMANDS = (
     serve.add_serve, scan.add_scan, scan.add_comply, dora.add_dora, review.add_review, review.add_agents,
     history.add_history, history.add_compare, scan.add_sql, generate.add_generate, generate.add_init,
     arch.add_arch, hook.add_hook, orchestra.add_submit, orchestra.add_worker, orchestra.add_runs, orchestra.add_bus,
-    tools.add_tools,
+    webhooks.add_webhooks, tools.add_tools,
 )
 
 

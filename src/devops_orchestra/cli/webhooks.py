@@ -1,0 +1,97 @@
+"""`webhooks serve`: GitHub deliveries in (pipeline runs on the bus), results out to GitHub and Slack.
+
+With the default bus (memory://) the pipeline runs in this process, as `submit` does; with redis:// the workers
+elsewhere run it (`--worker` runs one here too)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from devops_orchestra.cli.orchestra import _add_bus_argument, _add_load_argument, _stages
+
+if TYPE_CHECKING:
+    from devops_orchestra.orchestra.bus.base import Bus
+
+SECRET_ENV = "DEVOPS_ORCHESTRA_WEBHOOK_SECRET"
+
+
+def add_webhooks(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The webhooks command: serve GitHub's webhooks (and Slack's commands) and report results."""
+    p = sub.add_parser("webhooks", help="serve GitHub webhooks: each push or pull request runs the pipeline")
+    actions = p.add_subparsers(dest="action", required=True)
+    s = actions.add_parser("serve", help="listen for GitHub deliveries on /github (and Slack on /slack/...)")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    s.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    s.add_argument("--secret-file", type=Path, default=None, metavar="FILE",
+                   help=f"the webhook secret (default ${SECRET_ENV})")
+    s.add_argument("--repo-map", action="append", default=[], metavar="OWNER/NAME=PATH_OR_URL",
+                   help="fetch this repository from a mirror or local path instead of its clone_url (repeatable)")
+    s.add_argument("--poll", action="append", default=[], metavar="OWNER/NAME[@BRANCH]",
+                   help="also watch a repository without a webhook: its branch head is fetched every --every")
+    s.add_argument("--every", default="5m", metavar="DURATION",
+                   help="polling period, also of the reconcile of branches seen through webhooks (default 5m)")
+    s.add_argument("--stages", default=None, help="comma-separated subset of stages to run (default: all)")
+    s.add_argument("--worker", action=argparse.BooleanOptionalAction, default=None,
+                   help="run the stages in this process (default: yes with memory://, no with redis://)")
+    _add_bus_argument(s)
+    _add_load_argument(s)
+    s.set_defaults(handler=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from devops_orchestra.core import logs
+    from devops_orchestra.core.errors import OrchestraError
+    from devops_orchestra.gitops.secrets import REDACT, read_secret
+
+    secret = read_secret(SECRET_ENV, args.secret_file)
+    if secret is None:
+        raise OrchestraError(f"no webhook secret: set ${SECRET_ENV} or give --secret-file FILE, with the secret "
+                             "entered in the GitHub webhook's settings (every delivery is checked against it).")
+    REDACT.add(secret)
+    logs.configure("INFO")
+    from devops_orchestra.cli.orchestra import _on_bus
+
+    return _on_bus(args.bus, lambda bus: _run(bus, args, secret))
+
+
+async def _run(bus: Bus, args: argparse.Namespace, secret: str) -> int:
+    import uvicorn
+
+    from devops_orchestra.gitops import poll
+    from devops_orchestra.gitops.app import webhook_app
+    from devops_orchestra.gitops.intake import Intake, source_map
+    from devops_orchestra.orchestra import stages
+    from devops_orchestra.orchestra.worker import Worker
+
+    known = stages.load(args.load)  # imported now, not on the first delivery
+    chosen = _stages(args.stages)
+    stages.pipeline(known, chosen)  # a --stages that does not chain fails here, not on each delivery
+    repo_map = source_map(args.repo_map)
+    every = poll.duration(args.every)
+    polled = [poll.target(spec, repo_map) for spec in args.poll]
+    intake = Intake(bus, secret, repo_map, chosen, args.load)
+
+    def watched() -> list[poll.Target]:
+        seen = [poll.Target(repo, source, ref) for (repo, ref), source in intake.seen.items()
+                if not ref.startswith("pull/")]
+        return list(dict.fromkeys(polled + seen))
+
+    stop = asyncio.Event()
+    tasks = []
+    if args.worker or (args.worker is None and bus.url.startswith("memory:")):
+        tasks.append(asyncio.create_task(Worker(bus, known, block_s=0.2).run(stop)))
+    tasks.append(asyncio.create_task(poll.poll_forever(bus, watched, every, stop, chosen, args.load)))  # and reconcile
+    server = uvicorn.Server(uvicorn.Config(webhook_app(intake), host=args.host, port=args.port, log_level="warning",
+                                           access_log=False))
+    print(f"webhooks: POST http://{args.host}:{args.port}/github on {bus.url}"
+          + (f"; polling {', '.join(args.poll)} every {args.every}" if polled else ""), file=sys.stderr, flush=True)
+    try:
+        await server.serve()  # until SIGTERM or Ctrl-C
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return 0

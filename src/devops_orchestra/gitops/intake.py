@@ -1,0 +1,96 @@
+"""A GitHub delivery in, a pipeline run queued on the bus out, in the order that keeps it safe and fast:
+
+1. the signature (HMAC of the raw body) is checked before anything is parsed: bad or missing -> 401;
+2. `ping` is answered; events other than push and pull_request start nothing;
+3. the body is parsed: malformed -> 400 with the reason;
+4. the delivery id is set once in the bus's shared state (kept 3 days): a redelivery -> 200, nothing started;
+5. the run is created and its code_push published (orchestra/submit.py) -> 202; the work happens on the bus.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import structlog
+
+from devops_orchestra.core.errors import OrchestraError
+from devops_orchestra.gitops import signature
+from devops_orchestra.gitops.payloads import EVENTS, BadDelivery, Trigger, parse_body, trigger
+from devops_orchestra.gitops.secrets import REDACT
+from devops_orchestra.orchestra import submit
+from devops_orchestra.orchestra.bus.base import Bus
+from devops_orchestra.orchestra.workspaces import is_url
+
+log = structlog.get_logger("devops_orchestra.gitops")
+DELIVERY_KEEP_S = 3 * 24 * 3600  # GitHub lets a person redeliver for 3 days
+DELIVERY = "github:delivery:"
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    message: str
+    run_id: str | None = None
+
+
+def source_map(pairs: list[str]) -> dict[str, str]:
+    """--repo-map OWNER/NAME=PATH_OR_URL pairs; a path becomes a file:// URL, so each commit is checked out at its
+    sha (a working tree would be read as it is, whatever was pushed)."""
+    found = {}
+    for pair in pairs:
+        name, sep, where = pair.partition("=")
+        if not sep or name.count("/") != 1 or not where:
+            raise OrchestraError(f"--repo-map {pair!r}: give OWNER/NAME=PATH_OR_URL, e.g. acme/shop=/srv/git/shop.git")
+        found[name.lower()] = where if is_url(where) else Path(where).expanduser().absolute().as_uri()
+    return found
+
+
+@dataclass
+class Intake:
+    """What /github does with a delivery."""
+
+    bus: Bus
+    secret: str
+    repo_map: dict[str, str] = field(default_factory=dict)  # owner/name (lower case) -> where to fetch it
+    stages: list[str] | None = None
+    modules: list[str] = field(default_factory=list)  # --load: stages defined outside this package
+    seen: dict[tuple[str, str], str] = field(default_factory=dict)  # (repo, ref) -> source, for reconcile
+
+    async def receive(self, headers: Mapping[str, str], body: bytes) -> Answer:
+        """headers with lower-case names, as an ASGI server gives them."""
+        if not signature.valid(self.secret, body, headers.get("x-hub-signature-256")):
+            return Answer(401, "the X-Hub-Signature-256 header is missing or does not match the body: give the "
+                               "webhook the same secret as this server's DEVOPS_ORCHESTRA_WEBHOOK_SECRET")
+        event, delivery = headers.get("x-github-event", ""), headers.get("x-github-delivery", "")
+        if not event or not delivery:
+            return Answer(400, "X-GitHub-Event and X-GitHub-Delivery headers are required")
+        if event == "ping":
+            return Answer(200, "pong")
+        if event not in EVENTS:
+            return Answer(202, f"{event} events start nothing here: subscribe the webhook to push and pull_request")
+        try:
+            wanted = trigger(event, parse_body(body, headers.get("content-type", "application/json")))
+        except BadDelivery as exc:
+            return Answer(400, str(exc))
+        if isinstance(wanted, str):
+            return Answer(202, wanted)
+        if not await self.bus.set_once(DELIVERY + delivery, event, ttl_s=DELIVERY_KEEP_S):
+            return Answer(200, f"delivery {delivery} was received before: nothing started again")
+        try:
+            run, created = await submit.submit(self.bus, self.commit(wanted), self.stages, self.modules)
+        except Exception as exc:  # the bus is down: let GitHub's "Redeliver" work once it is back
+            await self.bus.put(DELIVERY + delivery, event, ttl_s=1)
+            log.error("cannot queue a delivery", delivery=delivery, error=REDACT(str(exc)))
+            return Answer(503, f"cannot queue the run: {REDACT(str(exc))}. Redeliver it once the bus is back.")
+        self.seen[(wanted.repo, wanted.ref)] = self.commit(wanted).source
+        log.info("delivery queued", delivery=delivery, github_event=event, repo=wanted.repo, ref=wanted.ref,
+                 sha=wanted.sha, run=run.run_id, created=created, fork=wanted.from_fork)
+        return Answer(202, f"run {run.run_id} " + ("queued" if created else f"exists already ({run.state})"),
+                      run_id=run.run_id)
+
+    def commit(self, wanted: Trigger) -> submit.Commit:
+        return submit.Commit(source=self.repo_map.get(wanted.repo.lower(), wanted.clone_url), repo=wanted.repo,
+                             ref=wanted.ref, sha=wanted.sha, before=wanted.before, pusher=wanted.pusher,
+                             from_fork=wanted.from_fork)
