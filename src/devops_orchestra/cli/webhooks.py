@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,9 +15,14 @@ from typing import TYPE_CHECKING
 from devops_orchestra.cli.orchestra import _add_bus_argument, _add_load_argument, _stages
 
 if TYPE_CHECKING:
+    from devops_orchestra.chatops.github import GitHubSettings
     from devops_orchestra.orchestra.bus.base import Bus
 
 SECRET_ENV = "DEVOPS_ORCHESTRA_WEBHOOK_SECRET"
+GITHUB_URL_ENV = "DEVOPS_ORCHESTRA_GITHUB_URL"
+GITHUB_TOKEN_ENV = "DEVOPS_ORCHESTRA_GITHUB_TOKEN"
+GITHUB_APP_ENV = "DEVOPS_ORCHESTRA_GITHUB_APP_ID"
+GITHUB_KEY_ENV = "DEVOPS_ORCHESTRA_GITHUB_APP_KEY"
 
 
 def add_webhooks(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,6 +43,14 @@ def add_webhooks(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     s.add_argument("--stages", default=None, help="comma-separated subset of stages to run (default: all)")
     s.add_argument("--worker", action=argparse.BooleanOptionalAction, default=None,
                    help="run the stages in this process (default: yes with memory://, no with redis://)")
+    g = s.add_argument_group("results on GitHub (check runs, one PR comment, commit statuses, SARIF)")
+    g.add_argument("--github-url", default=None, metavar="URL",
+                   help=f"the API (default ${GITHUB_URL_ENV}, else https://api.github.com)")
+    g.add_argument("--github-token-file", type=Path, default=None, metavar="FILE",
+                   help=f"a token that may write checks (default ${GITHUB_TOKEN_ENV})")
+    g.add_argument("--github-app-id", default=None, metavar="ID", help=f"a GitHub App (default ${GITHUB_APP_ENV})")
+    g.add_argument("--github-app-key", type=Path, default=None, metavar="FILE",
+                   help=f"the App's private key, PEM (default ${GITHUB_KEY_ENV}, the PEM itself)")
     _add_bus_argument(s)
     _add_load_argument(s)
     s.set_defaults(handler=_serve)
@@ -52,15 +66,36 @@ def _serve(args: argparse.Namespace) -> int:
         raise OrchestraError(f"no webhook secret: set ${SECRET_ENV} or give --secret-file FILE, with the secret "
                              "entered in the GitHub webhook's settings (every delivery is checked against it).")
     REDACT.add(secret)
+    github = _github_settings(args)
     logs.configure("INFO")
     from devops_orchestra.cli.orchestra import _on_bus
 
-    return _on_bus(args.bus, lambda bus: _run(bus, args, secret))
+    return _on_bus(args.bus, lambda bus: _run(bus, args, secret, github))
 
 
-async def _run(bus: Bus, args: argparse.Namespace, secret: str) -> int:
+def _github_settings(args: argparse.Namespace) -> GitHubSettings:
+    from devops_orchestra.chatops.github import API, GitHubSettings
+    from devops_orchestra.core.errors import OrchestraError
+    from devops_orchestra.gitops.secrets import REDACT, read_secret
+
+    token = read_secret(GITHUB_TOKEN_ENV, args.github_token_file)
+    app_id = args.github_app_id or os.environ.get(GITHUB_APP_ENV) or None
+    key = read_secret(GITHUB_KEY_ENV, args.github_app_key)
+    if bool(app_id) != bool(key):
+        raise OrchestraError("a GitHub App needs both its id (--github-app-id or $" + GITHUB_APP_ENV + ") and its "
+                             "private key (--github-app-key FILE or $" + GITHUB_KEY_ENV + ").")
+    REDACT.add(token, key)
+    return GitHubSettings(token=token, app_id=app_id, private_key=key,
+                          base_url=args.github_url or os.environ.get(GITHUB_URL_ENV) or API)
+
+
+async def _run(bus: Bus, args: argparse.Namespace, secret: str, github: GitHubSettings) -> int:
     import uvicorn
 
+    from devops_orchestra.chatops.checks import GitHubReporter
+    from devops_orchestra.chatops.follow import Follower, Sink
+    from devops_orchestra.chatops.github import GitHubClients
+    from devops_orchestra.core.store import open_store
     from devops_orchestra.gitops import poll
     from devops_orchestra.gitops.app import webhook_app
     from devops_orchestra.gitops.intake import Intake, source_map
@@ -85,10 +120,17 @@ async def _run(bus: Bus, args: argparse.Namespace, secret: str) -> int:
     if args.worker or (args.worker is None and bus.url.startswith("memory:")):
         tasks.append(asyncio.create_task(Worker(bus, known, block_s=0.2).run(stop)))
     tasks.append(asyncio.create_task(poll.poll_forever(bus, watched, every, stop, chosen, args.load)))  # and reconcile
+    sinks: list[Sink] = []
+    if github.configured:
+        sinks.append(GitHubReporter(GitHubClients(github), bus, await asyncio.to_thread(open_store)))
+    if sinks:
+        tasks.append(asyncio.create_task(Follower(bus, sinks).run(stop)))
     server = uvicorn.Server(uvicorn.Config(webhook_app(intake), host=args.host, port=args.port, log_level="warning",
                                            access_log=False))
     print(f"webhooks: POST http://{args.host}:{args.port}/github on {bus.url}"
-          + (f"; polling {', '.join(args.poll)} every {args.every}" if polled else ""), file=sys.stderr, flush=True)
+          + (f"; polling {', '.join(args.poll)} every {args.every}" if polled else "")
+          + f"; reporting to {', '.join(type(s).__name__ for s in sinks) or 'nobody (no GitHub or Slack credentials)'}",
+          file=sys.stderr, flush=True)
     try:
         await server.serve()  # until SIGTERM or Ctrl-C
     finally:
