@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import os
 import re
 import signal
@@ -18,7 +17,6 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +39,7 @@ from devops_orchestra.orchestra.stages import builtin
 from devops_orchestra.orchestra.stages.base import Stage, StageContext
 from devops_orchestra.orchestra.submit import Commit, submit
 from devops_orchestra.orchestra.worker import Worker
-from tests.helpers import REPO, commit_files, redis_server
+from tests.helpers import REPO, commit_files, json_api, redis_server
 
 TOKEN = "ghp_testtoken000000000000000000000000000"
 
@@ -136,39 +134,12 @@ class FakeGitHub:
         return 404, {}, {"message": "Not Found"}
 
 
-def serve(fake: FakeGitHub) -> ThreadingHTTPServer:
-    class Handler(BaseHTTPRequestHandler):
-        def _any(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            path = self.path.split("?")[0]
-            status, headers, body = fake.answer(self.command, path, self.headers.get("Authorization", ""),
-                                                json.loads(raw) if raw else None)
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            for name, value in {"Content-Type": "application/json", **headers}.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        do_GET = do_POST = do_PATCH = _any
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
 @pytest.fixture
 def github() -> Iterator[FakeGitHub]:
     fake = FakeGitHub()
-    server = serve(fake)
-    yield fake
-    server.shutdown()
+    with json_api(lambda method, path, headers, body: fake.answer(method, path, headers.get("Authorization", ""),
+                                                                  body)) as fake.url:
+        yield fake
 
 
 # -- stages that stand for the real ones --------------------------------------------------------------------------

@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING
 from devops_orchestra.cli.orchestra import _add_bus_argument, _add_load_argument, _stages
 
 if TYPE_CHECKING:
+    from devops_orchestra.chatops.commands import DeployActions
     from devops_orchestra.chatops.github import GitHubSettings
+    from devops_orchestra.chatops.slack import SlackSettings
     from devops_orchestra.orchestra.bus.base import Bus
 
 SECRET_ENV = "DEVOPS_ORCHESTRA_WEBHOOK_SECRET"
@@ -23,6 +25,9 @@ GITHUB_URL_ENV = "DEVOPS_ORCHESTRA_GITHUB_URL"
 GITHUB_TOKEN_ENV = "DEVOPS_ORCHESTRA_GITHUB_TOKEN"
 GITHUB_APP_ENV = "DEVOPS_ORCHESTRA_GITHUB_APP_ID"
 GITHUB_KEY_ENV = "DEVOPS_ORCHESTRA_GITHUB_APP_KEY"
+SLACK_TOKEN_ENV = "DEVOPS_ORCHESTRA_SLACK_BOT_TOKEN"
+SLACK_SECRET_ENV = "DEVOPS_ORCHESTRA_SLACK_SIGNING_SECRET"
+SLACK_URL_ENV = "DEVOPS_ORCHESTRA_SLACK_URL"
 
 
 def add_webhooks(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -51,6 +56,16 @@ def add_webhooks(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     g.add_argument("--github-app-id", default=None, metavar="ID", help=f"a GitHub App (default ${GITHUB_APP_ENV})")
     g.add_argument("--github-app-key", type=Path, default=None, metavar="FILE",
                    help=f"the App's private key, PEM (default ${GITHUB_KEY_ENV}, the PEM itself)")
+    k = s.add_argument_group("Slack (a thread per run, /orchestra commands on /slack/commands, approval buttons "
+                             "on /slack/actions)")
+    k.add_argument("--slack-token-file", type=Path, default=None, metavar="FILE",
+                   help=f"the bot token, xoxb-... (default ${SLACK_TOKEN_ENV})")
+    k.add_argument("--slack-signing-secret-file", type=Path, default=None, metavar="FILE",
+                   help=f"the app's signing secret (default ${SLACK_SECRET_ENV})")
+    k.add_argument("--slack-channel", default=None, metavar="CHANNEL",
+                   help="for repositories whose devops_orchestra.yaml has no chatops section, and approvals")
+    k.add_argument("--slack-url", default=None, metavar="URL", help=f"the Web API (default ${SLACK_URL_ENV}, "
+                                                                    "else https://slack.com/api/)")
     _add_bus_argument(s)
     _add_load_argument(s)
     s.set_defaults(handler=_serve)
@@ -66,11 +81,33 @@ def _serve(args: argparse.Namespace) -> int:
         raise OrchestraError(f"no webhook secret: set ${SECRET_ENV} or give --secret-file FILE, with the secret "
                              "entered in the GitHub webhook's settings (every delivery is checked against it).")
     REDACT.add(secret)
-    github = _github_settings(args)
+    github, slack = _github_settings(args), _slack_settings(args)
     logs.configure("INFO")
     from devops_orchestra.cli.orchestra import _on_bus
 
-    return _on_bus(args.bus, lambda bus: _run(bus, args, secret, github))
+    return _on_bus(args.bus, lambda bus: _run(bus, args, secret, github, slack))
+
+
+def _slack_settings(args: argparse.Namespace) -> SlackSettings:
+    from devops_orchestra.chatops.slack import API, SlackSettings
+    from devops_orchestra.core.errors import OrchestraError
+    from devops_orchestra.gitops.secrets import REDACT, read_secret
+
+    token = read_secret(SLACK_TOKEN_ENV, args.slack_token_file)
+    signing = read_secret(SLACK_SECRET_ENV, args.slack_signing_secret_file)
+    if bool(token) != bool(signing):
+        raise OrchestraError(f"Slack needs both its bot token (${SLACK_TOKEN_ENV} or --slack-token-file) and its "
+                             f"signing secret (${SLACK_SECRET_ENV} or --slack-signing-secret-file), from the app's "
+                             "Basic Information and OAuth pages.")
+    REDACT.add(token, signing)
+    return SlackSettings(bot_token=token, signing_secret=signing, channel=args.slack_channel,
+                         base_url=args.slack_url or os.environ.get(SLACK_URL_ENV) or API)
+
+
+def deploy_actions() -> DeployActions | None:
+    """What /orchestra deploy and rollback do. None until the deploy integration (issue 14) is wired here; the
+    command then answers that deploys are not enabled on this server."""
+    return None
 
 
 def _github_settings(args: argparse.Namespace) -> GitHubSettings:
@@ -89,12 +126,15 @@ def _github_settings(args: argparse.Namespace) -> GitHubSettings:
                           base_url=args.github_url or os.environ.get(GITHUB_URL_ENV) or API)
 
 
-async def _run(bus: Bus, args: argparse.Namespace, secret: str, github: GitHubSettings) -> int:
+async def _run(bus: Bus, args: argparse.Namespace, secret: str, github: GitHubSettings,
+               slack: SlackSettings) -> int:
     import uvicorn
 
     from devops_orchestra.chatops.checks import GitHubReporter
+    from devops_orchestra.chatops.commands import SlackEndpoints
     from devops_orchestra.chatops.follow import Follower, Sink
     from devops_orchestra.chatops.github import GitHubClients
+    from devops_orchestra.chatops.slack import SlackNotifier
     from devops_orchestra.core.store import open_store
     from devops_orchestra.gitops import poll
     from devops_orchestra.gitops.app import webhook_app
@@ -123,10 +163,16 @@ async def _run(bus: Bus, args: argparse.Namespace, secret: str, github: GitHubSe
     sinks: list[Sink] = []
     if github.configured:
         sinks.append(GitHubReporter(GitHubClients(github), bus, await asyncio.to_thread(open_store)))
+    routes = []
+    if slack.configured:
+        notifier = SlackNotifier(slack, bus)
+        sinks.append(notifier)
+        tasks.append(asyncio.create_task(notifier.announce_approvals(stop)))
+        routes = SlackEndpoints(bus, str(slack.signing_secret), deploy_actions()).routes()
     if sinks:
         tasks.append(asyncio.create_task(Follower(bus, sinks).run(stop)))
-    server = uvicorn.Server(uvicorn.Config(webhook_app(intake), host=args.host, port=args.port, log_level="warning",
-                                           access_log=False))
+    app = webhook_app(intake, routes)
+    server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", access_log=False))
     print(f"webhooks: POST http://{args.host}:{args.port}/github on {bus.url}"
           + (f"; polling {', '.join(args.poll)} every {args.every}" if polled else "")
           + f"; reporting to {', '.join(type(s).__name__ for s in sinks) or 'nobody (no GitHub or Slack credentials)'}",
