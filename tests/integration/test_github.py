@@ -6,7 +6,10 @@ worker killed with -9."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import gzip
 import itertools
+import json
 import os
 import re
 import signal
@@ -72,6 +75,7 @@ class FakeGitHub:
     statuses: list[dict[str, Any]] = field(default_factory=list)
     pulls: dict[str, list[int]] = field(default_factory=dict)  # sha -> open pull requests
     tokens: list[str] = field(default_factory=list)  # installation tokens issued
+    sarifs: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> the upload, and status reads so far
     ids: Iterator[int] = field(default_factory=lambda: itertools.count(1000))
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -128,6 +132,14 @@ class FakeGitHub:
             found = next(c for cs in self.comments.values() for c in cs if c["id"] == int(m[1]))
             found["body"] = body["body"]
             return 200, {}, found
+        if method == "POST" and re.fullmatch(r"/repos/[^/]+/[^/]+/code-scanning/sarifs", path):
+            sarif_id = f"sarif-{len(self.sarifs)}"
+            self.sarifs[sarif_id] = {**body, "reads": 0}
+            return 202, {}, {"id": sarif_id, "url": f"{self.url}{path}/{sarif_id}"}
+        if m := re.fullmatch(r"/repos/[^/]+/[^/]+/code-scanning/sarifs/([\w-]+)", path):
+            upload = self.sarifs[m[1]]
+            upload["reads"] += 1  # processed by the second look
+            return 200, {}, {"processing_status": "complete" if upload["reads"] > 1 else "pending"}
         if re.fullmatch(r"/repos/[^/]+/[^/]+/statuses/[0-9a-f]+", path):
             self.statuses.append(body)
             return 201, {}, {"id": next(self.ids), **body}
@@ -191,7 +203,7 @@ async def pipeline(bus: Bus, store: Store, settings: GitHubSettings, commits: li
     stop = asyncio.Event()
     stages: dict[str, Stage] = {"analysis": Analysis(), "plan": builtin()["plan"]}  # plan: stopped by the gate
     tasks = [asyncio.create_task(Worker(bus, stages, store=store, block_s=0.1).run(stop)),
-             asyncio.create_task(Follower(bus, [GitHubReporter(GitHubClients(settings), bus, store)],
+             asyncio.create_task(Follower(bus, [GitHubReporter(GitHubClients(settings), bus, store, sarif_poll_s=0.05)],
                                           poll_s=0.1).run(stop))]
     runs = []
     try:
@@ -228,6 +240,15 @@ async def test_each_stage_has_one_check_run_with_its_annotations_and_the_pr_one_
     patches = [b for b in github.calls("PATCH", rf"/repos/acme/shop/check-runs/{analysis['id']}")
                if b.get("output", {}).get("annotations")]
     assert [len(b["output"]["annotations"]) for b in patches] == [50, 50, 20]
+
+    deadline = time.monotonic() + 10  # the SARIF uploads are polled in the background
+    while sorted(u["reads"] for u in github.sarifs.values()) != [2, 2]:
+        assert time.monotonic() < deadline, github.sarifs
+        await asyncio.sleep(0.05)
+    uploads = sorted(github.sarifs.values(), key=lambda u: shas.index(u["commit_sha"]))
+    assert [(u["commit_sha"], u["ref"]) for u in uploads] == [(sha, "refs/pull/7/head") for sha in shas]
+    sarif = json.loads(gzip.decompress(base64.b64decode(uploads[0]["sarif"])))
+    assert len(sarif["runs"][0]["results"]) == FINDINGS
 
     [comment] = github.comments[7]  # one comment, edited for the second commit
     assert MARKER in comment["body"] and shas[1][:12] in comment["body"] and "needs changes" in comment["body"]

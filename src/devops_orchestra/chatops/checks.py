@@ -16,7 +16,7 @@ from typing import Any, Literal
 import structlog
 from githubkit.exception import RequestFailed
 
-from devops_orchestra.chatops import outcome
+from devops_orchestra.chatops import outcome, sarif_upload
 from devops_orchestra.chatops.github import Client, GitHubClients
 from devops_orchestra.core.store import Store
 from devops_orchestra.gitops.secrets import REDACT
@@ -67,7 +67,10 @@ class GitHubReporter:
     store: Store | None = None  # the local run store, where the analysis's findings are (for annotations)
     _sent: dict[tuple[str, str], tuple[object, ...]] = field(default_factory=dict)
     _statuses_only: set[str] = field(default_factory=set)  # repositories whose credentials cannot write checks
+    upload_sarif: bool = True  # the analysis's findings to code scanning as well
+    sarif_poll_s: float = 5.0
     _commented: dict[str, str] = field(default_factory=dict)  # the last text of each PR comment
+    _uploads: set[asyncio.Task[str | None]] = field(default_factory=set)
 
     async def update(self, run: PipelineRun) -> None:
         if run.repo.count("/") != 1:
@@ -77,6 +80,11 @@ class GitHubReporter:
         result = await outcome.analysis(self.state, run)
         for s in run.stages:
             await self._stage(gh, run, s, result)
+        if self.upload_sarif and self.store is not None and result is not None and result.report_run_id:
+            task = asyncio.create_task(sarif_upload.upload(gh, self.state, self.store, run, result.report_run_id,
+                                                           poll_s=self.sarif_poll_s))  # polled meanwhile
+            self._uploads.add(task)
+            task.add_done_callback(self._uploads.discard)
         if run.finished:
             await self._comment(gh, run, result)
 

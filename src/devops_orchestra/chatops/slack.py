@@ -94,7 +94,7 @@ class SlackNotifier:
         if not chat.enabled or not channel:
             return
         wanted = set(chat.notify_on or DEFAULT_NOTIFY)
-        for event, text in _events(run):
+        for event, text in events_of(run):
             if event.split(":")[0] in wanted and await self.state.set_once(
                     f"slack:sent:{run.run_id}:{event}", "1", ttl_s=retention().runs_s):
                 await self._in_thread(run, channel, text)
@@ -152,7 +152,7 @@ class SlackNotifier:
             asked, text))
 
 
-def _events(run: PipelineRun) -> list[tuple[str, str]]:
+def events_of(run: PipelineRun) -> list[tuple[str, str]]:
     """(event key, message) for what the run has reached: each key is sent once (`class` or `class:detail`)."""
     found = []
     if run.state != "queued":
