@@ -162,7 +162,9 @@ async def _run(bus: Bus, args: argparse.Namespace, secret: str, github: GitHubSe
     tasks.append(asyncio.create_task(poll.poll_forever(bus, watched, every, stop, chosen, args.load)))  # and reconcile
     sinks: list[Sink] = []
     if github.configured:
-        sinks.append(GitHubReporter(GitHubClients(github), bus, await asyncio.to_thread(open_store)))
+        reporter = GitHubReporter(GitHubClients(github), bus, await asyncio.to_thread(open_store))
+        sinks.append(reporter)
+        intake.finished_before = reporter.update
     routes = []
     if slack.configured:
         notifier = SlackNotifier(slack, bus)

@@ -9,7 +9,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from devops_orchestra.core.errors import OrchestraError
 from devops_orchestra.gitops import signature
 from devops_orchestra.gitops.payloads import EVENTS, BadDelivery, Trigger, parse_body, trigger
 from devops_orchestra.gitops.secrets import REDACT
+from devops_orchestra.models.orchestra import PipelineRun
 from devops_orchestra.orchestra import submit
 from devops_orchestra.orchestra.bus.base import Bus
 from devops_orchestra.orchestra.workspaces import is_url
@@ -57,6 +59,10 @@ class Intake:
     stages: list[str] | None = None
     modules: list[str] = field(default_factory=list)  # --load: stages defined outside this package
     seen: dict[tuple[str, str], str] = field(default_factory=dict)  # (repo, ref) -> source, for reconcile
+    # Told of a pull request whose commit already ran to the end (pushed before the PR was opened): the reporters
+    # then put the verdict on the new pull request, since no run will end for it again.
+    finished_before: Callable[[PipelineRun], Awaitable[None]] | None = None
+    _told: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def receive(self, headers: Mapping[str, str], body: bytes) -> Answer:
         """headers with lower-case names, as an ASGI server gives them."""
@@ -85,6 +91,10 @@ class Intake:
             log.error("cannot queue a delivery", delivery=delivery, error=REDACT(str(exc)))
             return Answer(503, f"cannot queue the run: {REDACT(str(exc))}. Redeliver it once the bus is back.")
         self.seen[(wanted.repo, wanted.ref)] = self.commit(wanted).source
+        if run.finished and wanted.pull_request is not None and self.finished_before is not None:
+            task = asyncio.create_task(self.finished_before(run))  # after the answer: GitHub waits 10 s at most
+            self._told.add(task)
+            task.add_done_callback(self._told.discard)
         log.info("delivery queued", delivery=delivery, github_event=event, repo=wanted.repo, ref=wanted.ref,
                  sha=wanted.sha, run=run.run_id, created=created, fork=wanted.from_fork)
         return Answer(202, f"run {run.run_id} " + ("queued" if created else f"exists already ({run.state})"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,9 +14,10 @@ from devops_orchestra.gitops import signature
 from devops_orchestra.gitops.intake import Intake, source_map
 from devops_orchestra.gitops.payloads import BadDelivery, parse_body
 from devops_orchestra.models.events import CodePush
+from devops_orchestra.models.orchestra import PipelineRun
 from devops_orchestra.orchestra.bus import open_bus
 from devops_orchestra.orchestra.bus.base import Bus
-from devops_orchestra.orchestra.runs import RunBook
+from devops_orchestra.orchestra.runs import RunBook, finish
 
 SECRET = "webhook-secret-for-tests"
 SHA = "a" * 40
@@ -126,3 +128,19 @@ def test_form_encoded_deliveries_are_read_too() -> None:
     assert parse_body(body, "application/x-www-form-urlencoded") == {"zen": "Keep it logically awesome."}
     with pytest.raises(BadDelivery, match="no payload field"):
         parse_body(b"other=1", "application/x-www-form-urlencoded")
+
+
+async def test_a_pull_request_opened_after_its_commit_ran_is_told_of_the_finished_run(bus: Bus) -> None:
+    told: list[str] = []
+
+    async def tell(run: PipelineRun) -> None:
+        told.append(run.run_id)
+
+    intake = Intake(bus, SECRET, finished_before=tell)
+    body = json.dumps(push()).encode()
+    run_id = str((await intake.receive(headers(body), body)).run_id)
+    await RunBook(bus).update(run_id, lambda r: finish(r, "succeeded"))
+    opened = json.dumps(pull_request()).encode()
+    assert (await intake.receive(headers(opened, "pull_request", "d-2"), opened)).run_id == run_id
+    await asyncio.sleep(0)
+    assert told == [run_id]
