@@ -10,9 +10,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import structlog
 
@@ -61,7 +62,7 @@ class Intake:
     seen: dict[tuple[str, str], str] = field(default_factory=dict)  # (repo, ref) -> source, for reconcile
     # Told of a pull request whose commit already ran to the end (pushed before the PR was opened): the reporters
     # then put the verdict on the new pull request, since no run will end for it again.
-    finished_before: Callable[[PipelineRun], Awaitable[None]] | None = None
+    finished_before: Callable[[PipelineRun], Coroutine[Any, Any, None]] | None = None
     _told: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def receive(self, headers: Mapping[str, str], body: bytes) -> Answer:
