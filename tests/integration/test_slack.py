@@ -46,6 +46,7 @@ class FakeSlack:
     url: str = ""
     throttle_first: bool = False
     messages: list[dict[str, Any]] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
     responses: list[dict[str, Any]] = field(default_factory=list)
     throttled: int = 0
     ts: Iterator[int] = field(default_factory=lambda: itertools.count(1))
@@ -63,6 +64,9 @@ class FakeSlack:
             message = {**body, "ts": f"{next(self.ts)}.000100"}
             self.messages.append(message)
             return 200, {}, {"ok": True, "channel": body["channel"], "ts": message["ts"], "message": message}
+        if path == "/api/chat.update":
+            self.updates.append(body)
+            return 200, {}, {"ok": True, "channel": body["channel"], "ts": body["ts"]}
         return 200, {}, {"ok": False, "error": "unknown_method"}
 
 
@@ -187,6 +191,8 @@ async def test_a_run_has_one_thread_and_a_429_is_waited_out(slack: FakeSlack, bu
     assert slack.throttled == 1 and head["channel"] == "#ship" and "thread_ts" not in head
     assert {r["thread_ts"] for r in replies} == {head["ts"]}
     assert [r["text"].split(":")[0] for r in replies] == ["started", "slow", "✅ succeeded"]
+    [update] = slack.updates  # the thread's first line says how it ended
+    assert update["ts"] == head["ts"] and update["text"].endswith(": succeeded")
 
 
 async def until_reported(bus: Bus, run_id: str) -> None:

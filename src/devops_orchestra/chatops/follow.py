@@ -16,7 +16,7 @@ from typing import Protocol
 import structlog
 
 from devops_orchestra.gitops.secrets import REDACT
-from devops_orchestra.models.orchestra import PipelineRun
+from devops_orchestra.models.orchestra import PipelineRun, now
 from devops_orchestra.orchestra.bus.base import Bus, Delivery
 from devops_orchestra.orchestra.retention import retention
 from devops_orchestra.orchestra.runs import RunBook
@@ -26,6 +26,7 @@ log = structlog.get_logger("devops_orchestra.chatops")
 GROUP = "chatops"
 TOPIC = "code_push"
 REPORTED = "chatops:reported:"
+STALE_S = 600  # a run that ended longer ago than this when first seen is history, not news
 
 
 class Sink(Protocol):
@@ -73,8 +74,10 @@ class Follower:
 
     async def _follow(self, delivery: Delivery) -> None:
         run_id = delivery.event.run_id
-        if await self.bus.get(REPORTED + run_id) is not None:
-            await self.bus.ack(delivery)
+        run = await RunBook(self.bus).get(run_id)
+        if await self.bus.get(REPORTED + run_id) is not None or run is None or (
+                run.finished and (now() - run.updated_at).total_seconds() > STALE_S):
+            await self.bus.ack(delivery)  # reported, gone, or long over (a new group reading old entries)
             return
         alive = asyncio.create_task(self._renew(delivery))
         try:

@@ -98,6 +98,12 @@ class SlackNotifier:
             if event.split(":")[0] in wanted and await self.state.set_once(
                     f"slack:sent:{run.run_id}:{event}", "1", ttl_s=retention().runs_s):
                 await self._in_thread(run, channel, text)
+        thread = await self.state.get(f"slack:thread:{run.run_id}")
+        if run.finished and thread and await self.state.set_once(f"slack:sent:{run.run_id}:head", "1",
+                                                                 ttl_s=retention().runs_s):
+            where = json.loads(thread)  # the thread's first line shows how the run ended
+            await asyncio.to_thread(self.client.chat_update, channel=where["channel"], ts=where["ts"],
+                                    text=head_line(run))
 
     async def _chatops(self, run: PipelineRun) -> ChatOps:
         """The repository's chatops section at the run's commit; the server's defaults when it has none."""
@@ -117,9 +123,7 @@ class SlackNotifier:
         key = f"slack:thread:{run.run_id}"
         thread = await self.state.get(key)
         if thread is None:
-            head = (f"{outcome.RUN_ICON.get(run.state, '')} *{run.repo}* `{run.ref}` `{run.sha[:12]}` — "
-                    f"pipeline run `{run.run_id}`")
-            posted = await asyncio.to_thread(self.client.chat_postMessage, channel=channel, text=head)
+            posted = await asyncio.to_thread(self.client.chat_postMessage, channel=channel, text=head_line(run))
             thread = json.dumps({"channel": posted["channel"], "ts": posted["ts"]})
             if not await self.state.set_once(key, thread, ttl_s=retention().runs_s):
                 thread = await self.state.get(key) or thread  # another follower started it first
@@ -168,6 +172,11 @@ def events_of(run: PipelineRun) -> list[tuple[str, str]]:
         found.append((RUN_END[run.state], f"{outcome.RUN_ICON.get(run.state, '')} {run.state}"
                       + (f": {REDACT(why)}" if why else "")))
     return found
+
+
+def head_line(run: PipelineRun) -> str:
+    return (f"{outcome.RUN_ICON.get(run.state, '')} *{run.repo}* `{run.ref}` `{run.sha[:12]}` — pipeline run "
+            f"`{run.run_id}`: {run.state}")
 
 
 def approval_text(asked: ApprovalRequest) -> str:
