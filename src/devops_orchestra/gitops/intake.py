@@ -64,6 +64,9 @@ class Intake:
     # then put the verdict on the new pull request, since no run will end for it again.
     finished_before: Callable[[PipelineRun], Coroutine[Any, Any, None]] | None = None
     _told: set[asyncio.Task[None]] = field(default_factory=set)
+    # One delivery's writes at a time: concurrent writers of memory://'s SQLite file wait in its busy handler
+    # (sleeps of up to 100 ms); in turn, each takes a few ms (Redis: well under one).
+    _turn: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def receive(self, headers: Mapping[str, str], body: bytes) -> Answer:
         """headers with lower-case names, as an ASGI server gives them."""
@@ -83,14 +86,15 @@ class Intake:
             return Answer(400, str(exc))
         if isinstance(wanted, str):
             return Answer(202, wanted)
-        if not await self.bus.set_once(DELIVERY + delivery, event, ttl_s=DELIVERY_KEEP_S):
-            return Answer(200, f"delivery {delivery} was received before: nothing started again")
-        try:
-            run, created = await submit.submit(self.bus, self.commit(wanted), self.stages, self.modules)
-        except Exception as exc:  # the bus is down: let GitHub's "Redeliver" work once it is back
-            await self.bus.put(DELIVERY + delivery, event, ttl_s=1)
-            log.error("cannot queue a delivery", delivery=delivery, error=REDACT(str(exc)))
-            return Answer(503, f"cannot queue the run: {REDACT(str(exc))}. Redeliver it once the bus is back.")
+        async with self._turn:
+            if not await self.bus.set_once(DELIVERY + delivery, event, ttl_s=DELIVERY_KEEP_S):
+                return Answer(200, f"delivery {delivery} was received before: nothing started again")
+            try:
+                run, created = await submit.submit(self.bus, self.commit(wanted), self.stages, self.modules)
+            except Exception as exc:  # the bus is down: let GitHub's "Redeliver" work once it is back
+                await self.bus.put(DELIVERY + delivery, event, ttl_s=1)
+                log.error("cannot queue a delivery", delivery=delivery, error=REDACT(str(exc)))
+                return Answer(503, f"cannot queue the run: {REDACT(str(exc))}. Redeliver it once the bus is back.")
         self.seen[(wanted.repo, wanted.ref)] = self.commit(wanted).source
         if run.finished and wanted.pull_request is not None and self.finished_before is not None:
             task = asyncio.create_task(self.finished_before(run))  # after the answer: GitHub waits 10 s at most
