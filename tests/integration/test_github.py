@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import jwt
 import pytest
 import redis
@@ -33,6 +34,7 @@ from devops_orchestra.chatops.checks import MARKER, GitHubReporter
 from devops_orchestra.chatops.follow import REPORTED, Follower
 from devops_orchestra.chatops.github import GitHubClients, GitHubSettings
 from devops_orchestra.core.store import Store, open_store
+from devops_orchestra.gitops.signature import sign
 from devops_orchestra.models import Finding, Location, Remediation, ReviewReport, Severity
 from devops_orchestra.models.events import CodeAnalysisResult, CodePush, Envelope, Payload, new_id
 from devops_orchestra.orchestra.bus import open_bus
@@ -42,7 +44,7 @@ from devops_orchestra.orchestra.stages import builtin
 from devops_orchestra.orchestra.stages.base import Stage, StageContext
 from devops_orchestra.orchestra.submit import Commit, submit
 from devops_orchestra.orchestra.worker import Worker
-from tests.helpers import REPO, commit_files, json_api, redis_server
+from tests.helpers import REPO, commit_files, free_port, http_server, json_api, redis_server
 
 TOKEN = "ghp_testtoken000000000000000000000000000"
 
@@ -343,3 +345,33 @@ async def test_a_stage_retried_after_its_worker_was_killed_updates_the_same_chec
         assert (check["conclusion"], check["external_id"]) == ("success", f"acme/shop:{sha}:slow")
         assert check["history"] == ["queued", "in_progress", "completed"]
         assert "attempt 2" in check["output"]["title"]
+
+
+def test_a_signed_push_to_the_server_ends_as_check_runs_and_a_pr_comment(github: FakeGitHub, tmp_path: Path) -> None:
+    """The whole way through real processes: GitHub's delivery in, GitHub's API out, no secret in the log."""
+    origin = tmp_path / "shop"
+    sha = commit_files(origin, {"app.py": "print(1)\n"})
+    github.pulls[sha] = [9]
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)]),
+           "DEVOPS_ORCHESTRA_WEBHOOK_SECRET": "hook-secret", "DEVOPS_ORCHESTRA_GITHUB_TOKEN": TOKEN,
+           "DEVOPS_ORCHESTRA_GITHUB_URL": github.url, "DEVOPS_ORCHESTRA_TEST_LOG": str(tmp_path / "stage.log")}
+    argv = [sys.executable, "-m", "devops_orchestra", "webhooks", "serve", "--port", str(port),
+            "--bus", f"memory://{tmp_path}/state.sqlite", "--repo-map", f"acme/shop={origin}",
+            "--load", "tests.integration.slow_stage", "--stages", "slow"]
+    body = json.dumps({"ref": "refs/heads/feature", "after": sha, "repository": {
+        "full_name": "acme/shop", "clone_url": "https://github.invalid/acme/shop.git"}}).encode()
+    with http_server(argv, env, f"http://127.0.0.1:{port}/healthz", tmp_path / "server.log"):
+        answer = httpx2.post(f"http://127.0.0.1:{port}/github", content=body, timeout=10, headers={
+            "X-GitHub-Event": "push", "X-GitHub-Delivery": "e2e-1", "Content-Type": "application/json",
+            "X-Hub-Signature-256": sign("hook-secret", body)})
+        assert answer.status_code == 202, answer.text
+        deadline = time.monotonic() + 30
+        while not github.comments.get(9):
+            assert time.monotonic() < deadline, github.requests
+            time.sleep(0.05)
+    [check] = github.checks.values()
+    assert (check["name"], check["head_sha"], check["conclusion"]) == ("devops-orchestra/slow", sha, "success")
+    assert MARKER in github.comments[9][0]["body"]
+    log = (tmp_path / "server.log").read_text()
+    assert TOKEN not in log and "hook-secret" not in log
