@@ -114,7 +114,9 @@ class GitHubReporter:
     async def _check(self, gh: Client, run: PipelineRun, s: StageRecord, status: str, ended: Conclusion | None,
                      result: CodeAnalysisResult | None) -> None:
         owner, name = run.repo.split("/")
-        check_id = await self._check_id(gh, run, s.name)
+        check_id, created = await self._check_id(gh, run, s.name)
+        if created and status == "queued":
+            return  # created queued: nothing more to say yet
         title = outcome.stage_line(s)[:255]
         summary = outcome.analysis_summary(result) if s.name == "analysis" and result and ended else title
         output = {"title": title, "summary": summary[:65000]}
@@ -130,23 +132,24 @@ class GitHubReporter:
             chunk = found[start:start + ANNOTATIONS_PER_REQUEST]
             await gh.arequest("PATCH", path, json={"output": {**output, "annotations": chunk}})
 
-    async def _check_id(self, gh: Client, run: PipelineRun, stage: str) -> int:
+    async def _check_id(self, gh: Client, run: PipelineRun, stage: str) -> tuple[int, bool]:
+        """The stage's check run, and whether this call created it."""
         key = f"github:check:{external_id(run, stage)}"
         kept = await self.state.get(key)
         if kept is not None:
-            return int(kept)
+            return int(kept), False
         owner, name = run.repo.split("/")
         check_name = f"{CHECK_PREFIX}/{stage}"
         listed = await gh.rest.checks.async_list_for_ref(owner, name, run.sha, check_name=check_name, filter_="all")
         ids = [c["id"] for c in listed.json()["check_runs"] if c.get("external_id") == external_id(run, stage)]
         if ids:
-            check_id = ids[0]
+            check_id, created = ids[0], False
         else:
             made = await gh.rest.checks.async_create(owner, name, name=check_name, head_sha=run.sha,
                                                      external_id=external_id(run, stage), status="queued")
-            check_id = made.json()["id"]
+            check_id, created = made.json()["id"], True
         await self.state.put(key, str(check_id), ttl_s=retention().effects_s)
-        return check_id
+        return check_id, created
 
     def _findings(self, result: CodeAnalysisResult | None) -> list[dict[str, Any]]:
         if self.store is None or result is None or result.report_run_id is None:
