@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import git
 import httpx
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,6 +38,7 @@ from summary import write_summary  # noqa: E402  # bench/, the script's own dire
 from devops_orchestra.gitops.signature import sign  # noqa: E402
 
 SECRET = "bench-webhook-secret"
+WARM = 20  # deliveries before the measured ones
 
 
 def free_port() -> int:
@@ -59,30 +61,30 @@ def start(argv: list[str], env: dict[str, str], ready: str, log: Path) -> subpro
     raise SystemExit(f"{argv[0]} did not start: {log.read_text()}")
 
 
-def delivery(n: int) -> tuple[bytes, dict[str, str]]:
-    sha = f"{n:040x}"
+def delivery(n: int, sha: str) -> tuple[bytes, dict[str, str]]:
+    """A push of sha to repository bench/rN: a repository per delivery, so each is a run of its own."""
     body = json.dumps({"ref": "refs/heads/main", "after": sha, "before": "0" * 40, "pusher": {"name": "bench"},
-                       "repository": {"full_name": f"bench/repo{n % 20}",
-                                      "clone_url": f"https://github.invalid/bench/repo{n % 20}.git"}}).encode()
+                       "repository": {"full_name": f"bench/r{n}",
+                                      "clone_url": f"https://github.invalid/bench/r{n}.git"}}).encode()
     return body, {"X-GitHub-Event": "push", "X-GitHub-Delivery": f"bench-{n}", "Content-Type": "application/json",
                   "X-Hub-Signature-256": sign(SECRET, body)}
 
 
-async def send(url: str, rate: float, seconds: float) -> tuple[list[float], list[int]]:
+async def send(url: str, sha: str, rate: float, seconds: float) -> tuple[list[float], list[int]]:
     """Deliveries at `rate` a second for `seconds`; each one's latency (ms) and status."""
     total = int(rate * seconds)
     latencies: list[float] = []
     statuses: list[int] = []
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=200)) as client:
         async def one(n: int) -> None:
-            body, headers = delivery(n)
+            body, headers = delivery(n, sha)
             began = time.perf_counter()
             answer = await client.post(url, content=body, headers=headers)
             latencies.append((time.perf_counter() - began) * 1000)
             statuses.append(answer.status_code)
 
-        for n in range(20):  # warm the connections and the server's first imports; not counted
-            await one(10**9 + n)
+        for n in range(WARM):  # warm the connections and the server's first imports; not counted
+            await one(total + n)
         latencies.clear()
         statuses.clear()
         began = time.perf_counter()
@@ -100,15 +102,25 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def measure(name: str, bus: str, extra: list[str], rate: float, seconds: float, work: Path) -> dict[str, Any]:
+    # Every bench/rN is one local repository with one commit: the worker's checkouts are real and cached.
+    origin = work / "origin"
+    if not origin.exists():
+        repo = git.Repo.init(origin, initial_branch="main")
+        (origin / "app.py").write_text("print('hi')\n")
+        repo.index.add(["app.py"])
+        repo.index.commit("one", author=git.Actor("b", "b@example.com"))
+    sha = git.Repo(origin).head.commit.hexsha
+    mapped = [f"--repo-map=bench/r{n}={origin}" for n in range(int(rate * seconds) + WARM)]
     port = free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)]),
            "DEVOPS_ORCHESTRA_WEBHOOK_SECRET": SECRET, "DEVOPS_ORCHESTRA_TEST_LOG": str(work / f"{name}.stage.log"),
-           "DEVOPS_ORCHESTRA_TEST_SLOW": "0.2", "DEVOPS_ORCHESTRA_STORE": str(work / "runs.sqlite3")}
+           "DEVOPS_ORCHESTRA_TEST_SLOW": "0.2", "DEVOPS_ORCHESTRA_STORE": str(work / "runs.sqlite3"),
+           "DEVOPS_ORCHESTRA_WORKSPACES": str(work / "workspaces")}
     argv = [sys.executable, "-m", "devops_orchestra", "webhooks", "serve", "--port", str(port), "--bus", bus,
-            "--load", "tests.integration.slow_stage", "--stages", "slow", *extra]
+            "--load", "tests.integration.slow_stage", "--stages", "slow", *mapped, *extra]
     server = start(argv, env, f"http://127.0.0.1:{port}/healthz", work / f"{name}.log")
     try:
-        latencies, statuses = asyncio.run(send(f"http://127.0.0.1:{port}/github", rate, seconds))
+        latencies, statuses = asyncio.run(send(f"http://127.0.0.1:{port}/github", sha, rate, seconds))
     finally:
         server.terminate()
         server.wait(10)
