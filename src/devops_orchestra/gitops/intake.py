@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,14 +88,18 @@ class Intake:
         if isinstance(wanted, str):
             return Answer(202, wanted)
         async with self._turn:
-            if not await self.bus.set_once(DELIVERY + delivery, event, ttl_s=DELIVERY_KEEP_S):
+            try:
+                fresh = await self.bus.set_once(DELIVERY + delivery, event, ttl_s=DELIVERY_KEEP_S)
+            except Exception as exc:
+                return _unavailable(delivery, exc)
+            if not fresh:
                 return Answer(200, f"delivery {delivery} was received before: nothing started again")
             try:
                 run, created = await submit.submit(self.bus, self.commit(wanted), self.stages, self.modules)
-            except Exception as exc:  # the bus is down: let GitHub's "Redeliver" work once it is back
-                await self.bus.put(DELIVERY + delivery, event, ttl_s=1)
-                log.error("cannot queue a delivery", delivery=delivery, error=REDACT(str(exc)))
-                return Answer(503, f"cannot queue the run: {REDACT(str(exc))}. Redeliver it once the bus is back.")
+            except Exception as exc:  # not received after all: GitHub's "Redeliver" works once the bus is back
+                with contextlib.suppress(Exception):
+                    await self.bus.put(DELIVERY + delivery, event, ttl_s=1)
+                return _unavailable(delivery, exc)
         self.seen[(wanted.repo, wanted.ref)] = self.commit(wanted).source
         if run.finished and wanted.pull_request is not None and self.finished_before is not None:
             task = asyncio.create_task(self.finished_before(run))  # after the answer: GitHub waits 10 s at most
@@ -109,3 +114,9 @@ class Intake:
         return submit.Commit(source=self.repo_map.get(wanted.repo.lower(), wanted.clone_url), repo=wanted.repo,
                              ref=wanted.ref, sha=wanted.sha, before=wanted.before, pusher=wanted.pusher,
                              from_fork=wanted.from_fork)
+
+
+def _unavailable(delivery: str, exc: Exception) -> Answer:
+    log.error("cannot queue a delivery", delivery=delivery, error=REDACT(f"{type(exc).__name__}: {exc}"))
+    return Answer(503, f"cannot queue the run: {REDACT(str(exc))}. Redeliver it from the webhook's Recent "
+                       "Deliveries once the bus is back.")

@@ -144,3 +144,13 @@ async def test_a_pull_request_opened_after_its_commit_ran_is_told_of_the_finishe
     assert (await intake.receive(headers(opened, "pull_request", "d-2"), opened)).run_id == run_id
     await asyncio.sleep(0)
     assert told == [run_id]
+
+
+async def test_an_unreachable_bus_is_503_so_github_can_redeliver() -> None:
+    down = open_bus("redis://:hunter2-password@127.0.0.1:9/0")  # nothing listens on port 9
+    try:
+        body = json.dumps(push()).encode()
+        answer = await Intake(down, SECRET).receive(headers(body), body)
+    finally:
+        await down.close()
+    assert answer.status == 503 and "Redeliver" in answer.message and "hunter2" not in answer.message
