@@ -148,7 +148,7 @@ async def _run(bus: Bus, args: argparse.Namespace, secret: str, github: GitHubSe
     repo_map = source_map(args.repo_map)
     every = poll.duration(args.every)
     polled = [poll.target(spec, repo_map) for spec in args.poll]
-    intake = Intake(bus, secret, repo_map, chosen, args.load)
+    intake = Intake(bus, secret, repo_map, chosen, args.load, in_process=bus.url.startswith("memory:"))
 
     def watched() -> list[poll.Target]:
         seen = [poll.Target(repo, source, ref) for (repo, ref), source in intake.seen.items()
@@ -182,6 +182,7 @@ async def _run(bus: Bus, args: argparse.Namespace, secret: str, github: GitHubSe
     try:
         await server.serve()  # until SIGTERM or Ctrl-C
     finally:
+        await intake.close()
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
     return 0

@@ -154,3 +154,14 @@ async def test_an_unreachable_bus_is_503_so_github_can_redeliver() -> None:
     finally:
         await down.close()
     assert answer.status == 503 and "Redeliver" in answer.message and "hunter2" not in answer.message
+
+
+async def test_in_process_the_runs_are_created_just_after_the_answers_in_order(bus: Bus) -> None:
+    intake = Intake(bus, SECRET, in_process=True)
+    bodies = [json.dumps(push(sha=f"{n:040x}")).encode() for n in range(1, 6)]
+    answers = [await intake.receive(headers(b, delivery=f"d-{n}"), b) for n, b in enumerate(bodies)]
+    assert [a.status for a in answers] == [202] * 5 and all(a.run_id is None for a in answers)
+    assert (await intake.receive(headers(bodies[0], delivery="d-0"), bodies[0])).status == 200  # still deduplicated
+    await intake.close()
+    runs = await RunBook(bus).newest(10)
+    assert [r.sha for r in reversed(runs)] == [f"{n:040x}" for n in range(1, 6)]
