@@ -59,6 +59,16 @@ def write(root: Path, files: Mapping[str, str | bytes]) -> Path:
     return root
 
 
+def commit_files(root: Path, files: Mapping[str, str]) -> str:
+    """Write files under root and commit them on main (a repository made at the first call); the new sha."""
+    import git
+
+    repo = git.Repo(root) if (root / ".git").exists() else git.Repo.init(root, initial_branch="main")
+    write(root, files)
+    repo.index.add(list(files))
+    return repo.index.commit("change", author=git.Actor("t", "t@example.com")).hexsha
+
+
 DVPWA = {  # anxolerd/dvpwa's shape (issue 15): no main.py; run.py reads its port from config/dev.yaml
     "requirements.txt": "aiohttp==3.5.3\naiopg==0.15.0\ntrafaret-config==2.0.2\n",
     "run.py": ("import sys\nfrom aiohttp.web import run_app\nfrom sqli.app import init as init_app\n\n"
@@ -365,6 +375,41 @@ class FakeOsv:
             else:
                 results.append({"vulns": vulns} if vulns else {})
         return {"results": results}
+
+
+JsonAnswer = Callable[[str, str, Mapping[str, str], Any], tuple[int, Mapping[str, str], Any]]
+
+
+@contextmanager
+def json_api(answer: JsonAnswer) -> Iterator[str]:
+    """A local HTTP server (its URL) that hands each request's method, path (without the query), headers and JSON
+    body to answer, and sends back answer's (status, headers, JSON body): the base of fake GitHub and Slack APIs."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def _any(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            status, headers, body = answer(self.command, self.path.split("?")[0], dict(self.headers.items()),
+                                           json.loads(raw) if raw else None)
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            for name, value in {"Content-Type": "application/json", **headers}.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PATCH = do_PUT = _any
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @contextmanager

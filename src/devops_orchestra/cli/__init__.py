@@ -24,6 +24,7 @@ from devops_orchestra.cli import (  # noqa: E402
     serve,
     tests,
     tools,
+    webhooks,
 )
 
 if _collecting:
@@ -34,7 +35,8 @@ COMMANDS = (
     serve.add_serve, scan.add_scan, scan.add_comply, dora.add_dora, review.add_review, review.add_agents,
     history.add_history, history.add_compare, scan.add_sql, generate.add_generate, generate.add_init,
     arch.add_arch, hook.add_hook, orchestra.add_submit, orchestra.add_worker, orchestra.add_runs, orchestra.add_bus,
-    deploy.add_deploy, deploy.add_rollback, deploy.add_rollouts, deploy.add_undeploy, tests.add_tests, tools.add_tools,
+    deploy.add_deploy, deploy.add_rollback, deploy.add_rollouts, deploy.add_undeploy, tests.add_tests,
+    webhooks.add_webhooks, tools.add_tools,
 )
 
 

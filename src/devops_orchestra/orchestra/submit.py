@@ -26,6 +26,8 @@ class Commit:
     ref: str
     sha: str
     dirty: bool = False
+    before: str | None = None  # what a webhook knows besides: the ref's previous sha, who pushed, a fork's PR
+    pusher: str | None = None
     from_fork: bool = False
 
 
@@ -77,8 +79,8 @@ async def submit(bus: Bus, commit: Commit, stages: list[str] | None = None,
     if created:
         await bus.publish("code_push", Envelope(
             type="code_push", repo=commit.repo, ref=commit.ref, sha=commit.sha, run_id=run.run_id,
-            correlation_id=new_id(), payload=CodePush(source=commit.source, stages=stages,
-                                                      from_fork=commit.from_fork)))
+            correlation_id=new_id(), payload=CodePush(source=commit.source, stages=stages, before=commit.before,
+                                                      pusher=commit.pusher, from_fork=commit.from_fork)))
     return run, created
 
 

@@ -211,7 +211,9 @@ class ChatOps(_Section):
     enabled: bool = False
     platform: str | None = None
     channel: str | None = None
-    notify_on: list[str] = Field(default_factory=list)
+    notify_on: list[str] = Field(default_factory=list, description=(
+        "When to post: failure, success, deploy, cancelled (the generated CI workflow and the orchestra), started "
+        "and stage (the orchestra's thread per run); failure when empty"))
 
 
 class Gates(_Section):

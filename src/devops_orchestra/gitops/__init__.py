@@ -1,0 +1,1 @@
+"""GitOps in: GitHub webhooks (verified, deduplicated) and polling start the orchestra's pipeline runs."""
