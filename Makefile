@@ -49,6 +49,7 @@ bench: setup
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/deploy_rollback.py
 	$(BIN)/python bench/kubernetes_deploy.py
+	$(BIN)/python bench/webhook_intake.py
 
 clean:
 	rm -rf $(VENV)
