@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,21 @@ async def test_a_dockerfile_without_a_builder_points_to_the_ci_workflow(tmp_path
     done = await run_here(bus, (await submit(bus, await find_commit(str(repo), None)))[0].run_id)
     assert "no container image: no builder here" in done.stage("build").summary
     assert "generate_pipeline" in done.stage("build").summary
+
+
+async def test_a_pull_request_from_a_fork_runs_none_of_its_code(tmp_path: Path, bus: Bus) -> None:
+    repo = tmp_path / "shop"
+    commit(repo, {**PY_TESTED, "tests/test_marker.py": (
+        "import pathlib\nimport unittest\n\n\nclass Marker(unittest.TestCase):\n    def test_runs(self):\n"
+        f"        pathlib.Path({str(tmp_path / 'ran')!r}).touch()\n")})
+    fork = replace(await find_commit(str(repo), None), from_fork=True)
+    done = await run_here(bus, (await submit(bus, fork))[0].run_id)
+    assert done.state == "succeeded", done
+    for stage in ("test", "build"):
+        assert "a pull request from a fork: its code is not run on this worker" in done.stage(stage).summary
+    assert not (tmp_path / "ran").exists()  # no test of the fork ran
+
+    pushed = await run_here(bus, (await submit(bus, replace(fork, from_fork=False)))[0].run_id)
+    assert pushed.run_id != done.run_id  # the same sha pushed to the repository is a run of its own
+    assert pushed.stage("test").summary.startswith("tests passed: 4 passed"), pushed  # nothing of the fork's kept
+    assert (tmp_path / "ran").exists()

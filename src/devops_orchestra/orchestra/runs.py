@@ -37,9 +37,11 @@ class RunBook:
     async def create(self, *, repo: str, ref: str, sha: str, source: str, stages: list[str],
                      dirty: bool = False, from_fork: bool = False) -> tuple[PipelineRun, bool]:
         """The run of this submission, and whether this call created it: the same (repo, sha, stages) twice
-        is one run (a dirty tree is a submission of its own each time: its content is not the commit's)."""
+        is one run (a dirty tree is a submission of its own each time: its content is not the commit's; a fork's
+        pull request is one apart from the same sha pushed to the repository, which may deploy it)."""
         run_id = new_id()[:12]
-        identity = f"{repo}\0{sha}\0{','.join(stages)}" + (f"\0dirty {run_id}" if dirty else "")
+        identity = f"{repo}\0{sha}\0{','.join(stages)}" + (f"\0dirty {run_id}" if dirty else "") + (
+            "\0fork" if from_fork else "")
         key = SUBMISSION + hashlib.sha256(identity.encode()).hexdigest()[:32]
         if not await self.bus.set_once(key, run_id, ttl_s=self.keep_s):
             existing = await self.bus.get(key)

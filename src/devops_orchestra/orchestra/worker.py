@@ -234,7 +234,8 @@ class Worker:
         except Exception as exc:  # a fetch that failed may work next time, on this worker or another
             await self._failed(stage, delivery, f"{type(exc).__name__}: {exc}")
             return
-        key = f"effect:{event.repo}:{event.sha}:{stage.name}:{config_hash}" + (f":{run.run_id}" if run.dirty else "")
+        key = f"effect:{event.repo}:{event.sha}:{stage.name}:{config_hash}" + (f":{run.run_id}" if run.dirty else "") \
+            + (":fork" if run.from_fork else "")  # what a fork's run did (not run, not deployed) is its own
         kept = await self.bus.get(key)
         if kept is not None:
             payload = PAYLOAD.validate_json(kept)

@@ -8,6 +8,7 @@ idempotent with `context.effect_key` (see docs/orchestra.md).
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import ClassVar
 from devops_orchestra.core.store import Store
 from devops_orchestra.models.events import Envelope, EventType, Payload
 from devops_orchestra.orchestra.bus.base import Bus
+from devops_orchestra.orchestra.runs import RunBook
 from devops_orchestra.pipeline.config import OrchestraConfig
 
 
@@ -45,3 +47,19 @@ class Stage(ABC):
     @abstractmethod
     def summary(self, payload: Payload) -> str:
         """One line for the run record and the CLI."""
+
+
+FORK_CODE_ENV = "DEVOPS_ORCHESTRA_RUN_FORK_CODE"
+
+
+async def fork_code_refused(event: Envelope, context: StageContext) -> str | None:
+    """Why a stage that runs the repository's code (its tests, its build) must not run it here: the commit is a
+    pull request from a fork, and this worker is not one set apart for such code. The permission is the
+    worker's, never the repository's: a fork writes its own devops_orchestra.yaml."""
+    if os.environ.get(FORK_CODE_ENV) == "1":
+        return None
+    run = await RunBook(context.state).get(event.run_id)
+    if run is None or not run.from_fork:
+        return None
+    return (f"a pull request from a fork: its code is not run on this worker (give {FORK_CODE_ENV}=1 to a worker "
+            "isolated for it, in a container or VM without credentials)")

@@ -20,7 +20,7 @@ from devops_orchestra.core import proc
 from devops_orchestra.core.errors import OrchestraError, ScannerFailed, ScannerTimeout, ScannerUnavailable
 from devops_orchestra.core.paths import user_path
 from devops_orchestra.models.events import BuildReady, Envelope, Payload
-from devops_orchestra.orchestra.stages.base import Stage, StageContext
+from devops_orchestra.orchestra.stages.base import Stage, StageContext, fork_code_refused
 
 BUILD_TIMEOUT_S = 1800.0
 KEEP_RELEASES = 10
@@ -40,6 +40,9 @@ class Build(Stage):
     publishes = "build_ready"
 
     async def handle(self, event: Envelope, context: StageContext) -> Payload:
+        refused = await fork_code_refused(event, context)
+        if refused:  # nothing is built, and the deploy stage never deploys a fork anyway
+            return BuildReady(artifact="", notes=[refused])
         slug = re.sub(r"[^\w.-]+", "_", event.repo).strip("._") or "repo"
         key = hashlib.sha256(context.effect_key.encode()).hexdigest()[:8]  # sha, configuration (and a dirty run)
         release = builds_root() / slug / f"{event.sha[:12]}-{key}"
@@ -54,6 +57,8 @@ class Build(Stage):
 
     def summary(self, payload: Payload) -> str:
         assert isinstance(payload, BuildReady)
+        if not payload.artifact:
+            return "nothing built: " + "; ".join(payload.notes)
         made = ", ".join(payload.built) or "nothing to build: the release is the files"
         notes = f" ({'; '.join(payload.notes)})" if payload.notes else ""
         return f"{payload.kind} {payload.artifact}: {made}{notes}"

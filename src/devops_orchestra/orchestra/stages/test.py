@@ -13,7 +13,7 @@ from devops_orchestra.core.errors import PathError
 from devops_orchestra.models.events import Envelope, Payload, TestResults
 from devops_orchestra.models.testing import TestGapsReport, TestGapsRequest
 from devops_orchestra.orchestra.stages.analysis import ANALYSED
-from devops_orchestra.orchestra.stages.base import Stage, StageContext
+from devops_orchestra.orchestra.stages.base import Stage, StageContext, fork_code_refused
 
 
 class Test(Stage):
@@ -22,6 +22,9 @@ class Test(Stage):
     publishes = "test_results"
 
     async def handle(self, event: Envelope, context: StageContext) -> Payload:
+        refused = await fork_code_refused(event, context)
+        if refused:
+            return TestResults(outcome="could not run", reason=refused)
         since = await changed_since(event, context)
         try:
             report = await self._run(context, event.repo, since)
