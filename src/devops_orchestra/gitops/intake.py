@@ -6,10 +6,12 @@
 4. the delivery id is set once in the bus's shared state (kept 3 days): a redelivery -> 200, nothing started;
 5. the run is created and its code_push published (orchestra/submit.py) -> 202; the work happens on the bus.
 
-With `memory://` (in_process) step 5 happens just after the answer, in arrival order, by one task: that bus's
-streams live in this process anyway, so the answer promises no more than before, and it no longer waits for
-the five SQLite transactions of a run's creation (at 50 deliveries a second on two busy cores, those queued
-the answers for a second and more). With Redis the answer waits for the run: a few milliseconds.
+With `memory://` (in_process) steps 4 and 5 happen just after the answer, in arrival order, by one task: that
+bus's streams live in this process anyway, so the answer promises no more than before, and it no longer waits
+for the SQLite transactions of a run's creation (at 50 deliveries a second on two busy cores, those queued the
+answers for a second and more). A redelivery is still recognised at once (the deliveries waiting, then the
+shared state), and a delivery is marked received only with its run: if the process dies before, GitHub's
+Redeliver starts it. With Redis the answer waits for the run: a few milliseconds.
 """
 
 from __future__ import annotations
@@ -71,10 +73,8 @@ class Intake:
     finished_before: Callable[[PipelineRun], Coroutine[Any, Any, None]] | None = None
     in_process: bool = False  # the bus is memory://: runs are created just after the answer (see above)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
-    # memory://: one delivery's writes at a time, since concurrent writers of its SQLite file wait in its busy
-    # handler (sleeps of up to 100 ms); in turn, each takes a few ms. Redis takes them concurrently.
-    _turn: asyncio.Lock = field(default_factory=asyncio.Lock)
     _backlog: asyncio.Queue[tuple[str, str, Trigger]] = field(default_factory=lambda: asyncio.Queue(10_000))
+    _waiting: set[str] = field(default_factory=set)  # in_process: the deliveries answered, their runs not made yet
     _drainer: asyncio.Task[None] | None = None
 
     async def receive(self, headers: Mapping[str, str], body: bytes) -> Answer:
@@ -95,16 +95,17 @@ class Intake:
             return Answer(400, str(exc))
         if isinstance(wanted, str):
             return Answer(202, wanted)
-        async with self._turn if self.in_process else contextlib.nullcontext():
+        if self.in_process:
             try:
-                fresh = await self.bus.set_once(DELIVERY + delivery, event, ttl_s=DELIVERY_KEEP_S)
+                seen = delivery in self._waiting or await self.bus.get(DELIVERY + delivery) is not None
             except Exception as exc:
                 return _unavailable(delivery, exc)
-            if not fresh:
-                return Answer(200, f"delivery {delivery} was received before: nothing started again")
-            if self.in_process:
-                return self._queue(delivery, event, wanted)
-            return await self._submit(delivery, event, wanted)
+            return _received_before(delivery) if seen else self._queue(delivery, event, wanted)
+        try:
+            fresh = await self.bus.set_once(DELIVERY + delivery, event, ttl_s=DELIVERY_KEEP_S)
+        except Exception as exc:
+            return _unavailable(delivery, exc)
+        return await self._submit(delivery, event, wanted) if fresh else _received_before(delivery)
 
     async def _submit(self, delivery: str, event: str, wanted: Trigger) -> Answer:
         try:
@@ -128,6 +129,7 @@ class Intake:
             return Answer(503, f"{self._backlog.qsize()} deliveries are waiting to be queued: redeliver this one "
                                "in a minute")
         self._backlog.put_nowait((delivery, event, wanted))
+        self._waiting.add(delivery)
         if self._drainer is None:
             self._drainer = asyncio.create_task(self._drain())
         return Answer(202, f"queued: {wanted.repo} {wanted.ref} {wanted.sha[:12]}")
@@ -136,11 +138,14 @@ class Intake:
         while True:
             delivery, event, wanted = await self._backlog.get()
             try:
-                async with self._turn:  # the delivery writes, one at a time (see _turn)
+                # One delivery's writes at a time (this task): concurrent writers of memory://'s SQLite file
+                # would wait in its busy handler (sleeps of up to 100 ms); in turn, each takes a few ms.
+                if await self.bus.set_once(DELIVERY + delivery, event, ttl_s=DELIVERY_KEEP_S):
                     await self._submit(delivery, event, wanted)
             except Exception as exc:  # never lose the drainer: the next delivery still gets its run
                 log.error("cannot queue a delivery", delivery=delivery, error=REDACT(f"{type(exc).__name__}: {exc}"))
             finally:
+                self._waiting.discard(delivery)
                 self._backlog.task_done()
 
     async def close(self, timeout_s: float = 10.0) -> None:
@@ -155,6 +160,10 @@ class Intake:
         return submit.Commit(source=self.repo_map.get(wanted.repo.lower(), wanted.clone_url), repo=wanted.repo,
                              ref=wanted.ref, sha=wanted.sha, before=wanted.before, pusher=wanted.pusher,
                              from_fork=wanted.from_fork)
+
+
+def _received_before(delivery: str) -> Answer:
+    return Answer(200, f"delivery {delivery} was received before: nothing started again")
 
 
 def _unavailable(delivery: str, exc: Exception) -> Answer:

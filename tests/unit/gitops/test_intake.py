@@ -165,3 +165,16 @@ async def test_in_process_the_runs_are_created_just_after_the_answers_in_order(b
     await intake.close()
     runs = await RunBook(bus).newest(10)
     assert [r.sha for r in reversed(runs)] == [f"{n:040x}" for n in range(1, 6)]
+
+
+async def test_in_process_a_delivery_whose_run_was_never_made_is_started_by_its_redelivery(bus: Bus) -> None:
+    body = json.dumps(push()).encode()
+    dying = Intake(bus, SECRET, in_process=True)
+    assert (await dying.receive(headers(body, delivery="d-1"), body)).status == 202
+    # The process dies here, before its drainer made the run: nothing says the delivery was received.
+    assert dying._drainer is not None
+    dying._drainer.cancel()
+    restarted = Intake(bus, SECRET, in_process=True)
+    assert (await restarted.receive(headers(body, delivery="d-1"), body)).status == 202  # GitHub's Redeliver
+    await restarted.close()
+    assert len(await RunBook(bus).newest(10)) == 1
