@@ -235,7 +235,8 @@ class Worker:
             await self._failed(stage, delivery, f"{type(exc).__name__}: {exc}")
             return
         key = f"effect:{event.repo}:{event.sha}:{stage.name}:{config_hash}" + (f":{run.run_id}" if run.dirty else "") \
-            + (":fork" if run.from_fork else "")  # what a fork's run did (not run, not deployed) is its own
+            + (":fork" if run.from_fork else "") + (f":{event.ref}" if stage.deploys else "")
+        # a fork's results (not run, not deployed) are its own; a deploy depends on the branch (its environment)
         kept = await self.bus.get(key)
         if kept is not None:
             payload = PAYLOAD.validate_json(kept)

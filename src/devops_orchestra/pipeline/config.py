@@ -124,6 +124,9 @@ class Environment(_Section):
     production: bool = Field(default=False, description="Deploys need a passing review verdict and "
                              "compliance gate for the sha")
     approval: bool = Field(default=False, description="The pipeline asks a person (ChatOps) before deploying")
+    branches: list[str] = Field(default_factory=list, description="The pipeline deploys here the pushes to these "
+                                "branches (shell patterns, e.g. main, release/*); none: any branch. It deploys to "
+                                "the first environment listed that takes the branch.")
 
     @model_validator(mode="after")
     def _fits_target(self) -> Environment:

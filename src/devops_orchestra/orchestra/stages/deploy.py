@@ -11,6 +11,7 @@ returns its verdict, or drives the same commit again: every target step is idemp
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import time
 
 from devops_orchestra.deploy import rollout
@@ -39,12 +40,19 @@ def not_deployed(reason: str) -> DeploymentTriggered:
                                reason=reason)
 
 
-def target_of(config: OrchestraConfig) -> tuple[str, str] | None:
-    """(service, environment) the pipeline deploys: the first environment, its first service of that runtime."""
+def target_of(config: OrchestraConfig, branch: str) -> tuple[str, str] | str:
+    """(service, environment) the pipeline deploys a push to branch to: the first environment taking the branch,
+    its first service of that runtime; else why nothing is deployed."""
     for name, env in config.deployment.environments.items():
+        if env.branches and not any(fnmatch.fnmatchcase(branch, p) for p in env.branches):
+            continue
         service = next((s for s in config.deployment.services if s.runtime == RUNTIME_OF_TARGET[env.target]), None)
-        return (service.name, name) if service else None
-    return None
+        return (service.name, name) if service else (
+            f"no service of devops_orchestra.yaml runs on environment {name}'s target {env.target} "
+            "(services[].runtime)")
+    if config.deployment.environments:
+        return f"no environment takes branch {branch!r} (deployment.environments.*.branches)"
+    return "devops_orchestra.yaml names no environment to deploy to (deployment.environments)"
 
 
 def triggered(record: DeploymentRecord) -> DeploymentTriggered:
@@ -64,10 +72,9 @@ class Deploy(Stage):
         run = await RunBook(context.state).get(event.run_id)
         if run is not None and run.from_fork:
             return not_deployed("a pull request from a fork is never deployed")
-        chosen = target_of(context.config)
-        if chosen is None:
-            return not_deployed("devops_orchestra.yaml names no environment with a service for its target "
-                                "(deployment.environments, services[].runtime)")
+        chosen = target_of(context.config, event.ref.removeprefix("refs/heads/"))
+        if isinstance(chosen, str):
+            return not_deployed(chosen)
         service, environment = chosen
         key = f"{context.effect_key}:deployment"
         earlier = await context.state.get(key)
