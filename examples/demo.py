@@ -103,7 +103,8 @@ def deploy() -> int:
         try:
             for name, pitch in (("good", "a good version: deployed (canary 25%, then all) and watched"),
                                 ("bad", "a bad version (30% of its requests fail)")):
-                subprocess.run(["git", "checkout", "-q", shas[name]], cwd=root, check=True)
+                # main moved to this version, as a push would
+                subprocess.run(["git", "checkout", "-q", "-B", "main", shas[name]], cwd=root, check=True)
                 print(f"\nPushing {pitch} under 40 requests/s (devops-orchestra submit . --wait) ...",
                       file=sys.stderr)
                 load = subprocess.Popen([sys.executable, str(webapp / "load.py"), f"http://127.0.0.1:{port}/",
