@@ -135,3 +135,37 @@ async def test_an_instance_killed_during_a_deploy_is_replaced_and_a_second_deplo
         assert [a for a in answers(tmp_path / "load.jsonl") if a["status"] != "200"] == []
     finally:
         await rollout.undeploy(config, service="web", environment="staging")
+
+
+async def test_rolling_replaces_the_instances_one_by_one_and_a_rollback_brings_them_all_back(
+        repo: Repo, tmp_path: Path) -> None:
+    root, _, shas, url = repo
+    config = parse(CONFIG.format(python=sys.executable, port=url.split(":")[-1].rstrip("/")).replace(
+        "instances: 2", "instances: 3"))
+    target = rollout.target_for(config, "web", "staging")
+    running: list[int] = []
+
+    async def count() -> None:
+        while True:
+            running.append(sum(i.healthy for i in (await target.status()).instances))
+            await asyncio.sleep(0.05)
+
+    try:
+        assert (await deploy(root, config, shas["good"], "rolling")).state == "succeeded"
+        with load(url, tmp_path / "load.jsonl", rate=40, seconds=10) as loader:
+            counting = asyncio.create_task(count())
+            rolled = await deploy(root, config, shas["good2"], "rolling")
+            counting.cancel()
+            await asyncio.to_thread(loader.wait)
+        assert rolled.state == "succeeded", rolled.timeline
+        assert max(running) == 4  # one more than the environment's 3, never twice as many
+        assert [a for a in answers(tmp_path / "load.jsonl") if a["status"] != "200"] == []
+        assert [i.version for i in (await target.status()).instances] == [shas["good2"]] * 3
+
+        with load(url, tmp_path / "bad.jsonl", rate=40, seconds=10):
+            bad = await deploy(root, config, shas["bad"], "rolling")
+        assert bad.state == "rolled_back", bad.timeline
+        stable = [i for i in (await target.status()).instances if i.version == shas["good2"]]
+        assert len(stable) == 3 and all(i.healthy for i in stable)
+    finally:
+        await rollout.undeploy(config, service="web", environment="staging")

@@ -15,11 +15,12 @@ import asyncio
 import contextlib
 import fcntl
 import hashlib
+import math
 import os
 import shutil
 import sys
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
 from pydantic import Field
@@ -112,7 +113,7 @@ class LocalTarget(Target):
             if colour and len(mine) == self.environment.instances and all(alive(s.pid) for s in mine):
                 state.candidate = plan.sha  # still warm (blue-green's previous, or a release rolled back)
                 return
-            release = await self._release(plan)
+            await self._release(plan)
             used = state.colours.get(state.stable or "")
             colour = next(c for c in haproxy.COLOURS if c != used)
             await self._clear_colour(state, colour)
@@ -120,14 +121,16 @@ class LocalTarget(Target):
             state.colours[plan.sha] = colour
             state.weights[colour] = 0
             state.candidate = plan.sha
-            started = [self._start(plan.sha, f"{colour}{n}", release) for n in range(1, self.environment.instances + 1)]
-            state.slots.extend(started)
-            self._write_targets(state)
-            await asyncio.gather(*(self._serve(state, slot) for slot in started))
+            # Rolling replaces the instances one by one (set_weight), so it needs one more, not twice as many.
+            count = 1 if _rolls(plan, state) else self.environment.instances
+            await self._add(state, plan.sha, colour, range(1, count + 1))
 
     async def set_weight(self, plan: DeployPlan, weight: int) -> None:
         async with self._locked() as state:
-            await self._weigh(state, plan.sha, weight)
+            if _rolls(plan, state):
+                await self._replace(state, plan, weight)
+            else:
+                await self._weigh(state, plan.sha, weight)
 
     async def promote(self, plan: DeployPlan) -> None:
         async with self._locked() as state:
@@ -145,6 +148,10 @@ class LocalTarget(Target):
         async with self._locked() as state:
             if state.stable and state.stable != plan.sha:
                 await self._weigh(state, state.stable, 100)
+                colour = state.colours[state.stable]  # a rolling update may have stopped some of its instances
+                names = {s.name for s in state.slots}
+                await self._add(state, state.stable, colour, [n for n in range(1, self.environment.instances + 1)
+                                                              if f"{colour}{n}" not in names])
             state.failed = plan.sha
             state.candidate = None
 
@@ -152,9 +159,12 @@ class LocalTarget(Target):
         if not self._state_file.is_file():
             return TargetStatus()
         state = self._read()
+        # Each instance takes its colour's weight: the candidate's share is its instances' part of the sum.
+        weights = [(s.sha, state.weights.get(s.name.rstrip("0123456789"), 0)) for s in state.slots]
+        total = sum(w for _, w in weights)
+        mine = sum(w for sha, w in weights if sha == state.candidate)
         return TargetStatus(
-            stable=state.stable, candidate=state.candidate,
-            weight=state.weights.get(state.colours.get(state.candidate or "", ""), 0),
+            stable=state.stable, candidate=state.candidate, weight=round(100 * mine / total) if total else 0,
             instances=[Instance(name=s.name, version=s.sha, healthy=alive(s.pid), address=f"127.0.0.1:{s.port}")
                        for s in state.slots])
 
@@ -285,6 +295,33 @@ class LocalTarget(Target):
             await asyncio.sleep(0.05)
         raise DeployError(f"haproxy's health check never saw {name} up; see {self.state_dir / 'logs'}")
 
+    async def _add(self, state: _State, sha: str, colour: str, numbers: Iterable[int]) -> None:
+        """Start sha's instances colour+number, each taking traffic (at its colour's weight) once healthy."""
+        started = [self._start(sha, f"{colour}{n}", self._release_dir(sha)) for n in numbers]
+        state.slots.extend(started)
+        self._write_targets(state)
+        await asyncio.gather(*(self._serve(state, slot) for slot in started))
+
+    async def _replace(self, state: _State, plan: DeployPlan, weight: int) -> None:
+        """A rolling step: as many new instances as weight's share of the environment's, as many old ones as are
+        left (one at least until the promotion, for a rollback), every instance weighing the same: the traffic
+        follows the instances."""
+        n = self.environment.instances
+        new, old = state.colours[plan.sha], state.colours[state.stable or ""]
+        wanted = max(1, math.ceil(weight * n / 100))
+        have = [s for s in state.slots if s.name.startswith(new)]
+        names = {s.name for s in have}
+        await self._add(state, plan.sha, new, [k for k in range(1, n + 1) if f"{new}{k}" not in names][
+            :max(0, wanted - len(have))])
+        runtime = haproxy.Runtime(self._socket)
+        for colour in (new, old):
+            state.weights[colour] = 100
+            for slot in state.slots:
+                if slot.name.startswith(colour):
+                    await runtime.weigh(self.service.name, slot.name, 100)
+        olds = [s for s in state.slots if s.name.startswith(old)]
+        await self._retire(state, olds[:max(0, len(olds) - max(1, n - wanted))])
+
     async def _weigh(self, state: _State, sha: str, weight: int) -> None:
         colour = state.colours.get(sha)
         if colour is None:
@@ -305,8 +342,14 @@ class LocalTarget(Target):
 
     async def _clear_colour(self, state: _State, colour: str) -> None:
         """Take colour's slots out of haproxy (after their requests finish) and stop their processes."""
+        await self._retire(state, [s for s in state.slots if s.name.startswith(colour)])
+        state.weights.pop(colour, None)
+
+    async def _retire(self, state: _State, going: list[_Slot]) -> None:
+        """Take these slots out of haproxy (after their requests finish) and stop their processes."""
+        if not going:
+            return
         runtime = haproxy.Runtime(self._socket)
-        going = [s for s in state.slots if s.name.startswith(colour)]
         for slot in going:
             await runtime.weigh(self.service.name, slot.name, 0)
         for _ in range(40):  # up to 2 s for requests in flight
@@ -318,7 +361,7 @@ class LocalTarget(Target):
             await runtime.retire(self.service.name, slot.name)
         await asyncio.gather(*(stop(s.pid) for s in going))
         state.slots = [s for s in state.slots if s not in going]
-        state.weights.pop(colour, None)
+        self._write_targets(state)
 
     @property
     def _socket(self) -> Path:
@@ -382,3 +425,8 @@ class LocalTarget(Target):
         home.mkdir(parents=True, exist_ok=True)
         prometheus.write_instances(home / "instances.json", self.service.name, [
             Instance(name=s.name, version=s.sha, healthy=True, address=f"127.0.0.1:{s.port}") for s in state.slots])
+
+
+def _rolls(plan: DeployPlan, state: _State) -> bool:
+    """A rolling update replacing a running version (a first deploy has nothing to replace)."""
+    return plan.strategy == "rolling" and state.stable not in (None, plan.sha) and state.stable in state.colours
