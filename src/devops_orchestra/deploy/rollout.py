@@ -182,6 +182,8 @@ async def execute(plan: DeployPlan, config: OrchestraConfig, store: Store, say: 
     if record.state == "running":
         record.state = "succeeded"
         record.reason = f"{plan.sha[:12]} serves all of {plan.environment}"
+        if plan.stable_sha != plan.sha and plan.slos and not any(m.values for m in record.measurements):
+            record.reason += " (unjudged: no request reached it while it was watched, so no SLO was measured)"
     record.finished_at = datetime.now(UTC)
     await save()
     return record
