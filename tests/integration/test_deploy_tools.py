@@ -2,12 +2,14 @@
 --read-only, confirmed by elicitation or a single-use token; a refused deploy starts nothing."""
 
 import asyncio
+import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
 import pytest
-from mcp import Client
+from mcp import Client, StdioServerParameters
 from mcp_types import ElicitResult
 
 from devops_orchestra.deploy import rollout
@@ -102,3 +104,14 @@ async def test_elicitation_confirms_or_declines_the_plan(repo: tuple[Path, dict[
         assert shas["good"][:12] in asked[0] and asked[0].endswith("Deploy?")
     finally:
         await rollout.undeploy(parse((root / "devops_orchestra.yaml").read_text()), service="web", environment="dev")
+
+
+@pytest.mark.parametrize("flags", [[], ["--allow-deploy"], ["--allow-deploy", "--read-only"]])
+async def test_the_serve_command_offers_the_deploy_tools_only_with_allow_deploy(tmp_path: Path,
+                                                                                 flags: list[str]) -> None:
+    env = {k: os.environ[k] for k in ("PATH", "DEVOPS_ORCHESTRA_STORE", "DEVOPS_ORCHESTRA_CACHE")}
+    params = StdioServerParameters(command=sys.executable, env=env,
+                                   args=["-m", "devops_orchestra", "serve", "--root", str(tmp_path), *flags])
+    async with Client(params) as client:
+        listed = {t.name for t in (await client.list_tools()).tools}
+    assert (listed >= DEPLOY_TOOLS) if flags == ["--allow-deploy"] else not listed & DEPLOY_TOOLS
