@@ -10,7 +10,7 @@ from devops_orchestra.core.store import Store
 from devops_orchestra.deploy import rollout
 from devops_orchestra.deploy.targets.base import DeployError
 from devops_orchestra.models.deploy import DeploymentRecord
-from devops_orchestra.pipeline.config import OrchestraConfig, load
+from devops_orchestra.pipeline.config import OrchestraConfig
 
 
 class CheckoutDeploys:
@@ -22,23 +22,18 @@ class CheckoutDeploys:
         self.store = store
 
     async def deploy(self, service: str, ref: str, environment: str | None, by: str) -> str:
-        config = self._config()
+        config = rollout.config_at(self.root)
         env = _environment(config, environment)
         plan = await rollout.plan(config, self.root, self.store, service=service, environment=env, ref=ref,
                                   started_by=f"{by} in Slack")
         return _said(await rollout.execute(plan, config, self.store))
 
     async def rollback(self, service: str, environment: str | None, by: str) -> str:
-        config = self._config()
+        config = rollout.config_at(self.root)
         env = _environment(config, environment)
         return _said(await rollout.rollback(config, self.root, self.store, service=service, environment=env,
                                             started_by=f"{by} in Slack"))
 
-    def _config(self) -> OrchestraConfig:
-        config = load(self.root)
-        if config is None:
-            raise DeployError(f"{self.root} (--deploy-from) has no devops_orchestra.yaml to read services from")
-        return config
 
 
 def _environment(config: OrchestraConfig, named: str | None) -> str:

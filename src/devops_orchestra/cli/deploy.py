@@ -14,7 +14,6 @@ from devops_orchestra.cli import output
 
 if TYPE_CHECKING:
     from devops_orchestra.models.deploy import DeploymentRecord
-    from devops_orchestra.pipeline.config import OrchestraConfig
 
     Sub = argparse._SubParsersAction[argparse.ArgumentParser]
 
@@ -61,17 +60,6 @@ def add_undeploy(sub: Sub) -> None:
     p.set_defaults(handler=_undeploy)
 
 
-def _config(path: Path) -> OrchestraConfig:
-    from devops_orchestra.deploy.targets.base import DeployError
-    from devops_orchestra.pipeline.config import load
-
-    config = load(path)
-    if config is None:
-        raise DeployError(f"{path.absolute()} has no devops_orchestra.yaml; deploys read their services and "
-                          "environments from it (see docs/deploy.md)")
-    return config
-
-
 def _user() -> str:
     try:
         return f"{getpass.getuser()} (cli)"
@@ -91,7 +79,7 @@ def _deploy(args: argparse.Namespace) -> int:
     from devops_orchestra.deploy import rollout
     from devops_orchestra.render.deploy import plan_text
 
-    config, store = _config(args.path), open_store()
+    config, store = rollout.config_at(args.path), open_store()
     plan = asyncio.run(rollout.plan(config, args.path.absolute(), store, service=args.service,
                                     environment=args.env, ref=args.ref, strategy=args.strategy,
                                     started_by=_user()))
@@ -112,7 +100,7 @@ def _rollback(args: argparse.Namespace) -> int:
     from devops_orchestra.deploy import rollout
 
     say = (lambda line: print(line, file=sys.stderr)) if args.format == "json" else print
-    record = asyncio.run(rollout.rollback(_config(args.path), args.path.absolute(), open_store(),
+    record = asyncio.run(rollout.rollback(rollout.config_at(args.path), args.path.absolute(), open_store(),
                                           service=args.service, environment=args.env, started_by=_user(), say=say))
     return _ends(record, args.format)
 
@@ -130,6 +118,6 @@ def _rollouts(args: argparse.Namespace) -> int:
 def _undeploy(args: argparse.Namespace) -> int:
     from devops_orchestra.deploy import rollout
 
-    left = asyncio.run(rollout.undeploy(_config(args.path), service=args.service, environment=args.env))
+    left = asyncio.run(rollout.undeploy(rollout.config_at(args.path), service=args.service, environment=args.env))
     print(f"{args.service} stopped in {args.env}: {left}.")
     return 0

@@ -26,7 +26,7 @@ from devops_orchestra.deploy.watch import watch
 from devops_orchestra.models.compliance import ComplianceReport
 from devops_orchestra.models.deploy import DeploymentRecord, DeployPlan, Gate, Slo, Step, Strategy
 from devops_orchestra.models.review import ReviewReport
-from devops_orchestra.pipeline.config import OrchestraConfig, Service
+from devops_orchestra.pipeline.config import OrchestraConfig, Service, load
 
 Say = Callable[[str], None]
 
@@ -35,6 +35,15 @@ def state_root() -> Path:
     """Where environments keep their state (pids, ports, release directories): $DEVOPS_ORCHESTRA_DEPLOYS,
     else $XDG_DATA_HOME/devops-orchestra/deploys."""
     return user_path("DEVOPS_ORCHESTRA_DEPLOYS", "XDG_DATA_HOME", "deploys")
+
+
+def config_at(root: Path) -> OrchestraConfig:
+    """devops_orchestra.yaml of the repository at root, where deploys read their services and environments."""
+    config = load(root)
+    if config is None:
+        raise DeployError(f"{root.absolute()} has no devops_orchestra.yaml; deploys read their services and "
+                          "environments from it (see docs/deploy.md)")
+    return config
 
 
 def service_of(config: OrchestraConfig, name: str) -> Service:

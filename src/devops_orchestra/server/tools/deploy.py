@@ -14,7 +14,6 @@ import asyncio
 import secrets
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
@@ -84,23 +83,13 @@ async def _make_plan(ctx: Context[AppState], service: str, environment: str, ref
 
     state = ctx.request_context.lifespan_context
     root = state.roots.resolve(path)
-    plan = await rollout.plan(_config(root), root, state.store, service=service, environment=environment, ref=ref,
-                              strategy=strategy, started_by=f"mcp client {_client_name(ctx)}")
+    plan = await rollout.plan(rollout.config_at(root), root, state.store, service=service, environment=environment,
+                              ref=ref, strategy=strategy, started_by=f"mcp client {_client_name(ctx)}")
     refused = [g for g in plan.gates if not g.passed]
     if refused:
         raise ToolError(f"{environment} is a production environment and {plan.sha[:12]} has not passed its gates: "
                         + "; ".join(f"{g.name}: {g.detail}" for g in refused) + ". Nothing was deployed.")
     return plan
-
-
-def _config(root: Path) -> Any:
-    from devops_orchestra.deploy.targets.base import DeployError
-    from devops_orchestra.pipeline.config import load
-
-    config = load(root)
-    if config is None:
-        raise DeployError(f"{root} has no devops_orchestra.yaml: deploys read services and environments from it")
-    return config
 
 
 def _client_name(ctx: Context[AppState]) -> str:
@@ -118,7 +107,7 @@ async def _start(ctx: Context[AppState], plan: DeployPlan, path: str) -> None:
     from devops_orchestra.deploy import rollout
 
     state = ctx.request_context.lifespan_context
-    config = _config(state.roots.resolve(path))
+    config = rollout.config_at(state.roots.resolve(path))
     await asyncio.to_thread(state.store.save_deployment,
                             DeploymentRecord(plan=plan, state="running", started_at=datetime.now(UTC)))
     task = asyncio.create_task(rollout.execute(plan, config, state.store))
@@ -205,7 +194,7 @@ def register(server: MCPServer[AppState]) -> None:
         state = ctx.request_context.lifespan_context
         with tool_errors():
             root = state.roots.resolve(path)
-            record = await rollout.rollback(_config(root), root, state.store, service=service,
+            record = await rollout.rollback(rollout.config_at(root), root, state.store, service=service,
                                             environment=environment, started_by=f"mcp client {_client_name(ctx)}")
         return structured(record, record_text(record))
 
