@@ -74,7 +74,8 @@ async def test_good_then_bad_commit_promoted_then_rolled_back(bus: Bus, tmp_path
         assert good.stage("deploy").summary.startswith("web to staging (canary, dep-")
         # no load on this one: it is promoted, and says that nothing judged it
         assert good.stage("deploy").summary.endswith(f"{shas['good'][:12]} serves all of staging (unjudged: no "
-                                                     "request reached it while it was watched, so no SLO was measured)")
+                                                     "SLO had data while it was watched: no traffic, or Prometheus "
+                                                     "not yet)")
         assert "success_rate (no request measured) 0 (within" in good.stage("observe").summary
         await bus.ensure_group("rollback_event", "test")
         with load(f"http://127.0.0.1:{port}/", tmp_path / "load.jsonl", rate=30, seconds=8):

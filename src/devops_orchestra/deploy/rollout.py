@@ -192,7 +192,7 @@ async def execute(plan: DeployPlan, config: OrchestraConfig, store: Store, say: 
         record.state = "succeeded"
         record.reason = f"{plan.sha[:12]} serves all of {plan.environment}"
         if plan.stable_sha != plan.sha and plan.slos and not any(m.values for m in record.measurements):
-            record.reason += " (unjudged: no request reached it while it was watched, so no SLO was measured)"
+            record.reason += " (unjudged: no SLO had data while it was watched: no traffic, or Prometheus not yet)"
     record.finished_at = datetime.now(UTC)
     await save()
     return record
