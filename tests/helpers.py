@@ -748,13 +748,3 @@ NODE_TESTED = {
         "test('half', () => assert.strictEqual(discount(10, 'HALF'), 5));\n"
     ),
 }
-
-
-def commit_tree(root: Path, files: Mapping[str, str]) -> str:
-    """Write files under root and commit them on main (a repository made on first use); the new sha."""
-    import git
-
-    repo = git.Repo(root) if (root / ".git").exists() else git.Repo.init(root, initial_branch="main")
-    write(root, files)
-    repo.index.add(list(files))
-    return repo.index.commit("change", author=git.Actor("t", "t@example.com")).hexsha

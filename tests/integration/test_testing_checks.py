@@ -10,7 +10,7 @@ from devops_orchestra.agents.testing.checks import code_checks
 from devops_orchestra.core.workspace import build_inventory
 from devops_orchestra.orchestra.bus import open_bus
 from devops_orchestra.orchestra.submit import find_commit, run_here, submit
-from tests.helpers import PY_TESTED, commit_tree, write
+from tests.helpers import PY_TESTED, commit_files, write
 
 BROKEN = {
     "requirements.txt": "requests==2.32.3\n",
@@ -38,7 +38,7 @@ async def test_a_missing_module_and_an_undefined_name_are_found_with_file_line_a
 
 
 async def test_the_test_stage_stops_the_run_on_what_breaks_at_run_time(tmp_path: Path) -> None:
-    commit_tree(tmp_path / "shop", {**PY_TESTED, **BROKEN})
+    commit_files(tmp_path / "shop", {**PY_TESTED, **BROKEN})
     bus = open_bus(f"memory://{tmp_path}/state.sqlite", max_deliveries=1)
     try:
         run = await run_here(bus, (await submit(bus, await find_commit(str(tmp_path / "shop"), None)))[0].run_id)

@@ -14,13 +14,13 @@ from devops_orchestra import cli
 from devops_orchestra.agents.testing.gaps import test_gaps as run_test_gaps
 from devops_orchestra.server.app import create_server
 from devops_orchestra.server.toolsets import Selection
-from tests.helpers import NODE_TESTED, PY_FAILING_TEST, PY_HANGING_TEST, PY_TESTED, alive, commit_tree, text_of, write
+from tests.helpers import NODE_TESTED, PY_FAILING_TEST, PY_HANGING_TEST, PY_TESTED, alive, commit_files, text_of, write
 
 CHANGED_BRANCH = PY_TESTED["shop/prices.py"].replace("unknown coupon {coupon}", "no such coupon: {coupon}")
 
 
 async def test_the_planted_branch_is_found_and_ranks_first_when_the_change_touches_it(tmp_path: Path) -> None:
-    first = commit_tree(tmp_path, PY_TESTED)
+    first = commit_files(tmp_path, PY_TESTED)
     report = await run_test_gaps(tmp_path, security=False)
     assert (report.tests.outcome, report.tests.framework, report.tests.passed) == ("passed", "unittest", 3)
     assert report.tests.coverage is not None and 0 < report.tests.coverage < 100
@@ -28,7 +28,7 @@ async def test_the_planted_branch_is_found_and_ranks_first_when_the_change_touch
     assert (price.path, price.start_line, price.end_line, price.missing_lines) == ("shop/prices.py", 1, 6, [5])
     assert report.gaps[0].function == "label"  # untouched, price's one uncovered line is not the riskiest
 
-    commit_tree(tmp_path, {"shop/prices.py": CHANGED_BRANCH})
+    commit_files(tmp_path, {"shop/prices.py": CHANGED_BRANCH})
     changed = await run_test_gaps(tmp_path, changed_since=first, security=False)
     top = changed.gaps[0]
     assert (top.function, top.changed_lines) == ("price", 1), changed.gaps
@@ -72,7 +72,7 @@ async def test_a_hanging_suite_is_stopped_at_its_timeout_with_its_children(tmp_p
 async def test_node_gaps_come_from_v8_coverage(tmp_path: Path) -> None:
     if shutil.which("node") is None and os.environ.get("CI") != "true":
         pytest.skip("node is not installed")
-    first = commit_tree(tmp_path, NODE_TESTED)
+    first = commit_files(tmp_path, NODE_TESTED)
     report = await run_test_gaps(tmp_path, security=False)
     assert (report.tests.outcome, report.tests.framework, report.tests.passed) == ("passed", "node --test", 2)
     assert report.tests.coverage_tool == "V8 (NODE_V8_COVERAGE)"
@@ -81,7 +81,7 @@ async def test_node_gaps_come_from_v8_coverage(tmp_path: Path) -> None:
     assert gaps["neverCalled"].missing_lines == [12] and gaps["neverCalled"].covered_percent == 0
     assert report.gaps[0].function == "discount"  # complexity 3 against 1
 
-    commit_tree(tmp_path, {"lib/cart.js": NODE_TESTED["lib/cart.js"].replace("x * 2", "x * 3")})
+    commit_files(tmp_path, {"lib/cart.js": NODE_TESTED["lib/cart.js"].replace("x * 2", "x * 3")})
     changed = await run_test_gaps(tmp_path, changed_since=first, security=False)
     assert (changed.gaps[0].function, changed.gaps[0].changed_lines) == ("neverCalled", 1)
 

@@ -16,7 +16,7 @@ from devops_orchestra.orchestra.bus.base import Bus
 from devops_orchestra.orchestra.stages.build import DONE
 from devops_orchestra.orchestra.submit import find_commit, run_here, submit
 from tests.helpers import PY_FAILING_TEST, PY_TESTED
-from tests.helpers import commit_tree as commit
+from tests.helpers import commit_files as commit
 
 
 @pytest.fixture

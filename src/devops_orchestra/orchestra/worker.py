@@ -281,7 +281,8 @@ class Worker:
 
         await self.runs.update(run.run_id, started)
         assert self._store is not None
-        context = StageContext(checkout=checkout, config=config, store=self._store, state=self.bus, effect_key=key)
+        context = StageContext(checkout=checkout, config=config, store=self._store, state=self.bus, effect_key=key,
+                               from_fork=run.from_fork)
         try:
             return await stage.handle(delivery.event, context)
         except Exception as exc:

@@ -45,6 +45,10 @@ class _Slot(Model):
     pid: int
     log: str
 
+    @property
+    def colour(self) -> str:
+        return self.name.rstrip("0123456789")
+
 
 class _State(Model):
     listen: str
@@ -160,7 +164,7 @@ class LocalTarget(Target):
             return TargetStatus()
         state = self._read()
         # Each instance takes its colour's weight: the candidate's share is its instances' part of the sum.
-        weights = [(s.sha, state.weights.get(s.name.rstrip("0123456789"), 0)) for s in state.slots]
+        weights = [(s.sha, state.weights.get(s.colour, 0)) for s in state.slots]
         total = sum(w for _, w in weights)
         mine = sum(w for sha, w in weights if sha == state.candidate)
         return TargetStatus(
@@ -286,7 +290,7 @@ class LocalTarget(Target):
         runtime = haproxy.Runtime(self._socket)
         await runtime.put(self.service.name, slot.name, slot.port)
         await self._until_up(runtime, slot.name)
-        await runtime.weigh(self.service.name, slot.name, state.weights.get(slot.name.rstrip("0123456789"), 0))
+        await runtime.weigh(self.service.name, slot.name, state.weights.get(slot.colour, 0))
 
     async def _until_up(self, runtime: haproxy.Runtime, name: str) -> None:
         for _ in range(100):
@@ -309,17 +313,13 @@ class LocalTarget(Target):
         n = self.environment.instances
         new, old = state.colours[plan.sha], state.colours[state.stable or ""]
         wanted = max(1, math.ceil(weight * n / 100))
-        have = [s for s in state.slots if s.name.startswith(new)]
+        have = [s for s in state.slots if s.colour == new]
         names = {s.name for s in have}
         await self._add(state, plan.sha, new, [k for k in range(1, n + 1) if f"{new}{k}" not in names][
             :max(0, wanted - len(have))])
-        runtime = haproxy.Runtime(self._socket)
         for colour in (new, old):
-            state.weights[colour] = 100
-            for slot in state.slots:
-                if slot.name.startswith(colour):
-                    await runtime.weigh(self.service.name, slot.name, 100)
-        olds = [s for s in state.slots if s.name.startswith(old)]
+            await self._weigh_colour(state, colour, 100)
+        olds = [s for s in state.slots if s.colour == old]
         await self._retire(state, olds[:max(0, len(olds) - max(1, n - wanted))])
 
     async def _weigh(self, state: _State, sha: str, weight: int) -> None:
@@ -328,21 +328,25 @@ class LocalTarget(Target):
             raise DeployError(f"{sha[:12]} is not running in {self.environment_name}; deploy it first")
         others = [c for c in state.colours.values() if c != colour]
         share = 100 if state.stable in (None, sha) else weight
-        runtime = haproxy.Runtime(self._socket)
         # The side gaining traffic first, so that no moment has every weight at 0.
         order = [(colour, share), *((c, 100 - share if c == state.colours.get(state.stable or "") else 0)
                                    for c in others)]
         if share < 50:
             order.reverse()
         for c, w in order:
-            state.weights[c] = w
-            for slot in state.slots:
-                if slot.name.startswith(c):
-                    await runtime.weigh(self.service.name, slot.name, w)
+            await self._weigh_colour(state, c, w)
+
+    async def _weigh_colour(self, state: _State, colour: str, weight: int) -> None:
+        """Every instance of colour at weight in haproxy, and remembered for the instances started later."""
+        state.weights[colour] = weight
+        runtime = haproxy.Runtime(self._socket)
+        for slot in state.slots:
+            if slot.colour == colour:
+                await runtime.weigh(self.service.name, slot.name, weight)
 
     async def _clear_colour(self, state: _State, colour: str) -> None:
         """Take colour's slots out of haproxy (after their requests finish) and stop their processes."""
-        await self._retire(state, [s for s in state.slots if s.name.startswith(colour)])
+        await self._retire(state, [s for s in state.slots if s.colour == colour])
         state.weights.pop(colour, None)
 
     async def _retire(self, state: _State, going: list[_Slot]) -> None:
@@ -400,7 +404,7 @@ class LocalTarget(Target):
         for slot in state.slots:  # a restarted haproxy knows none of the instances still running
             if alive(slot.pid):
                 await runtime.put(self.service.name, slot.name, slot.port)
-                await runtime.weigh(self.service.name, slot.name, state.weights.get(slot.name.rstrip("0123456789"), 0))
+                await runtime.weigh(self.service.name, slot.name, state.weights.get(slot.colour, 0))
         return f"haproxy (pid {was}) had died: restarted" if was else ""
 
     async def _start_prometheus(self, state: _State) -> str:

@@ -17,7 +17,6 @@ from typing import ClassVar
 from devops_orchestra.core.store import Store
 from devops_orchestra.models.events import Envelope, EventType, Payload
 from devops_orchestra.orchestra.bus.base import Bus
-from devops_orchestra.orchestra.runs import RunBook
 from devops_orchestra.pipeline.config import OrchestraConfig
 
 
@@ -30,6 +29,7 @@ class StageContext:
     store: Store  # the local run store, where agents' full reports stay
     state: Bus  # the bus's shared state: what a stage remembers between runs (set_once, get, put)
     effect_key: str  # unique per (repo, sha, stage, configuration hash): for effects outside the orchestra
+    from_fork: bool = False  # the run is a pull request from a fork: its code is not to be trusted
 
 
 class Stage(ABC):
@@ -52,14 +52,11 @@ class Stage(ABC):
 FORK_CODE_ENV = "DEVOPS_ORCHESTRA_RUN_FORK_CODE"
 
 
-async def fork_code_refused(event: Envelope, context: StageContext) -> str | None:
+def fork_code_refused(context: StageContext) -> str | None:
     """Why a stage that runs the repository's code (its tests, its build) must not run it here: the commit is a
     pull request from a fork, and this worker is not one set apart for such code. The permission is the
     worker's, never the repository's: a fork writes its own devops_orchestra.yaml."""
-    if os.environ.get(FORK_CODE_ENV) == "1":
-        return None
-    run = await RunBook(context.state).get(event.run_id)
-    if run is None or not run.from_fork:
+    if not context.from_fork or os.environ.get(FORK_CODE_ENV) == "1":
         return None
     return (f"a pull request from a fork: its code is not run on this worker (give {FORK_CODE_ENV}=1 to a worker "
             "isolated for it, in a container or VM without credentials)")

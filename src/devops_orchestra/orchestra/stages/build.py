@@ -40,7 +40,7 @@ class Build(Stage):
     publishes = "build_ready"
 
     async def handle(self, event: Envelope, context: StageContext) -> Payload:
-        refused = await fork_code_refused(event, context)
+        refused = fork_code_refused(context)
         if refused:  # nothing is built, and the deploy stage never deploys a fork anyway
             return BuildReady(artifact="", notes=[refused])
         slug = re.sub(r"[^\w.-]+", "_", event.repo).strip("._") or "repo"

@@ -26,7 +26,6 @@ from devops_orchestra.models.events import (
 from devops_orchestra.models.orchestra import ApprovalRequest
 from devops_orchestra.orchestra import approvals
 from devops_orchestra.orchestra.retention import retention
-from devops_orchestra.orchestra.runs import RunBook
 from devops_orchestra.orchestra.stages.base import Stage, StageContext
 from devops_orchestra.pipeline.config import OrchestraConfig
 
@@ -69,8 +68,7 @@ class Deploy(Stage):
     publishes = "deployment_triggered"
 
     async def handle(self, event: Envelope, context: StageContext) -> Payload:
-        run = await RunBook(context.state).get(event.run_id)
-        if run is not None and run.from_fork:
+        if context.from_fork:
             return not_deployed("a pull request from a fork is never deployed")
         chosen = target_of(context.config, event.ref.removeprefix("refs/heads/"))
         if isinstance(chosen, str):

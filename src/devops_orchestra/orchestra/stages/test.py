@@ -22,7 +22,7 @@ class Test(Stage):
     publishes = "test_results"
 
     async def handle(self, event: Envelope, context: StageContext) -> Payload:
-        refused = await fork_code_refused(event, context)
+        refused = fork_code_refused(context)
         if refused:
             return TestResults(outcome="could not run", reason=refused)
         since = await changed_since(event, context)
