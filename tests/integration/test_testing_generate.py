@@ -4,20 +4,18 @@ written unless asked; Claude's candidates (a local server speaking the Messages 
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from devops_orchestra import cli
 from devops_orchestra.agents.testing.generate import generate_tests
 from devops_orchestra.core.errors import OrchestraError
-from tests.helpers import NODE_TESTED, PY_TESTED, write
+from tests.helpers import NODE_TESTED, PY_TESTED, json_api, write
 
 MATHS = {"shop/maths.py": (
     "def ratio(a: int, b: int) -> float:\n    return a / b\n\n\n"  # fails for b == 0: its test is dropped
@@ -80,37 +78,19 @@ async def test_a_function_that_would_act_on_the_world_is_left_to_a_person(tmp_pa
     assert result.tests == [] and any("main: not called with made-up arguments" in d for d in result.dropped)
 
 
-class _Messages(BaseHTTPRequestHandler):
+def _messages(method: str, path: str, headers: Mapping[str, str], body: Any) -> tuple[int, dict[str, str], Any]:
     """Anthropic's Messages API, answering every request with LABEL_TEST."""
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-        answer = json.dumps({"id": "msg_1", "type": "message", "role": "assistant", "model": body["model"],
-                             "content": [{"type": "text", "text": LABEL_TEST}], "stop_reason": "end_turn",
-                             "stop_sequence": None, "usage": {"input_tokens": 9, "output_tokens": 9}}).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
-
-    def log_message(self, *args: object) -> None:
-        pass
+    return 200, {}, {"id": "msg_1", "type": "message", "role": "assistant", "model": body["model"],
+                     "content": [{"type": "text", "text": LABEL_TEST}], "stop_reason": "end_turn",
+                     "stop_sequence": None, "usage": {"input_tokens": 9, "output_tokens": 9}}
 
 
 @pytest.fixture
 def claude(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Messages)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", f"http://127.0.0.1:{server.server_address[1]}")
-    try:
+    with json_api(_messages) as url:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", url)
         yield
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 async def test_claudes_candidates_go_through_the_same_loop(tmp_path: Path, claude: None) -> None:
