@@ -115,11 +115,13 @@ def deploy_actions(args: argparse.Namespace) -> DeployActions | None:
     from devops_orchestra.chatops.deploys import CheckoutDeploys
     from devops_orchestra.core.errors import OrchestraError
     from devops_orchestra.core.store import open_store
+    from devops_orchestra.deploy.rollout import config_at
 
     root = args.deploy_from.resolve()
-    if not (root / "devops_orchestra.yaml").is_file():
-        raise OrchestraError(f"--deploy-from {args.deploy_from}: no devops_orchestra.yaml there; give the checkout "
-                             "whose configuration names the services and environments to deploy")
+    try:
+        config_at(root)  # at start: a missing or broken configuration is said now, not at the first /orchestra
+    except OrchestraError as exc:
+        raise OrchestraError(f"--deploy-from {args.deploy_from}: {exc}") from None
     return CheckoutDeploys(root, open_store())
 
 
